@@ -1,0 +1,143 @@
+"""The embedded default token: a SoftHSM2 token csp11 makes for itself.
+
+With no ``Token=`` argument and no ``CSP11_TOKEN`` variable, csp11 uses a
+SoftHSM2 token that it creates on first use and reuses afterwards, so that a
+fresh machine with SoftHSM2 installed works without any configuration.
+
+Layout of the data directory (``$CSP11_HOME``, else ``$XDG_DATA_HOME/csp11``,
+else ``~/.local/share/csp11``; mode 0700)::
+
+    softhsm2.conf   SoftHSM2 configuration pointing at tokens/
+    tokens/         SoftHSM2's token store
+    pin             the user PIN (random, mode 0600)
+    so-pin          the security officer PIN (random, mode 0600)
+    .lock           serialises first-time creation between processes
+
+The PINs are made with :mod:`secrets` and handed to SoftHSM2 through
+``C_InitToken``/``C_InitPIN`` in-process, so they never appear on a command
+line.  A PIN file readable by group or others is refused, as ssh refuses a
+private key file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from csp11 import winerror
+from csp11.errors import Fail
+from csp11.token import Token, load_module
+
+__all__ = ["EMBEDDED_LABEL", "EmbeddedToken", "data_home", "find_softhsm2", "open_embedded"]
+
+EMBEDDED_LABEL = "csp11"
+
+# Where Debian, Ubuntu, Fedora and source builds put SoftHSM2's module.
+SOFTHSM2_MODULE_CANDIDATES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",
+    "/usr/lib/pkcs11/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+    "/opt/homebrew/lib/softhsm/libsofthsm2.so",
+)
+
+
+def find_softhsm2() -> str:
+    """The SoftHSM2 PKCS#11 module (``CSP11_SOFTHSM2_MODULE`` overrides the search)."""
+    override = os.environ.get("CSP11_SOFTHSM2_MODULE")
+    if override:
+        return override
+    for candidate in SOFTHSM2_MODULE_CANDIDATES:
+        if os.path.exists(candidate):
+            return candidate
+    raise Fail(
+        winerror.NTE_PROV_DLL_NOT_FOUND,
+        "SoftHSM2 is not installed: install the Debian/Ubuntu package 'softhsm2' "
+        "(sudo apt-get install softhsm2), or choose a token with CSP11_TOKEN",
+    )
+
+
+def data_home() -> Path:
+    """csp11's data directory for the embedded token."""
+    explicit = os.environ.get("CSP11_HOME")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "csp11"
+
+
+@dataclass(frozen=True)
+class EmbeddedToken:
+    """The embedded token and where its PIN is kept (a ``pin-source`` path)."""
+
+    token: Token
+    pin_file: Path
+    home: Path
+
+
+def _write_secret(path: Path) -> None:
+    # O_EXCL: never overwrite an existing PIN; 0600 from the first byte.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_urlsafe(24) + "\n")
+
+
+def _read_secret(path: Path) -> str:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise Fail(
+            winerror.NTE_PERM,
+            f"{path} is accessible by other users (mode {stat.S_IMODE(mode):o}); "
+            f"run: chmod 600 {path}",
+        )
+    return path.read_text(encoding="ascii").strip()
+
+
+def open_embedded() -> EmbeddedToken:
+    """The embedded token, created on first use (safe against concurrent first uses)."""
+    module_path = find_softhsm2()
+    home = data_home()
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (home / "tokens").mkdir(mode=0o700, exist_ok=True)
+        conf = home / "softhsm2.conf"
+        pin_file = home / "pin"
+        so_pin_file = home / "so-pin"
+        with open(home / ".lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not conf.exists():
+                conf.write_text(
+                    "# csp11's embedded default token (written by csp11)\n"
+                    f"directories.tokendir = {home / 'tokens'}\n"
+                    "objectstore.backend = file\n"
+                    "log.level = ERROR\n"
+                    "slots.removable = false\n",
+                    encoding="utf-8",
+                )
+            if not pin_file.exists():
+                _write_secret(pin_file)
+            if not so_pin_file.exists():
+                _write_secret(so_pin_file)
+            module = load_module(module_path, {"SOFTHSM2_CONF": str(conf)})
+            found = module.find_tokens({"token": EMBEDDED_LABEL})
+            if not found:
+                module.init_token(EMBEDDED_LABEL, _read_secret(so_pin_file), _read_secret(pin_file))
+                found = module.find_tokens({"token": EMBEDDED_LABEL})
+            _read_secret(pin_file)  # refuse a PIN file others can read before using it
+    except OSError as exc:
+        raise Fail(
+            winerror.NTE_FAIL, f"embedded token in {home}: {type(exc).__name__}: {exc.strerror}"
+        ) from None
+    if len(found) != 1:
+        raise Fail(
+            winerror.NTE_FAIL,
+            f"expected one token labelled {EMBEDDED_LABEL!r} in {home}, found {len(found)}",
+        )
+    return EmbeddedToken(found[0], pin_file, home)

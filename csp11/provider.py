@@ -1,0 +1,217 @@
+"""``PyCRYPTPROV``: a provider context on a token.
+
+A context ties together a provider personality (:mod:`csp11.providers`), a
+token (:mod:`csp11.token_choice`), the container it was opened for and its PIN
+sources.  Contexts are reference counted as on Windows:
+``CryptContextAddRef`` adds a reference, ``CryptReleaseContext`` drops one,
+and the context is released when none is left; a released context answers
+every call with ``NTE_BAD_UID``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from types import TracebackType
+from typing import Any
+
+from csp11 import win32cryptcon as con
+from csp11 import winerror
+from csp11.errors import Fail, api
+from csp11.pins import PinSources
+from csp11.providers import Personality
+from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, Token
+
+__all__ = ["PyCRYPTPROV"]
+
+_handles = itertools.count(1)
+
+# CryptGenRandom takes a DWORD length.
+_MAX_DWORD = 0xFFFFFFFF
+
+
+def _check_int(value: object, what: str) -> int:
+    # pywin32 takes Python ints (bool is an int there too); anything else is
+    # a TypeError, the one foreign exception SPEC §1 allows.
+    if not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    return value
+
+
+class PyCRYPTPROV:
+    """A CryptoAPI provider context (``HCRYPTPROV``) whose keys live on a token."""
+
+    def __init__(
+        self,
+        personality: Personality,
+        token: Token,
+        pins: PinSources,
+        *,
+        container: str | None,
+        flags: int,
+        token_description: str,
+    ) -> None:
+        self._personality = personality
+        self._token = token
+        self._pins = pins
+        self._container = container
+        self._flags = flags
+        self._token_description = token_description
+        self._refs = 1
+        self._lock = threading.Lock()
+        self._handle = next(_handles)
+
+    def __repr__(self) -> str:
+        state = "released" if self._refs == 0 else f"refs={self._refs}"
+        return (
+            f"<PyCRYPTPROV {self._handle} {self._personality.name!r} "
+            f"container={self._container!r} token={self._token.label!r} {state}>"
+        )
+
+    # ---- lifetime ------------------------------------------------------------
+    def __enter__(self) -> PyCRYPTPROV:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with self._lock:
+            self._refs = 0
+
+    def _live(self) -> None:
+        if self._refs == 0:
+            raise Fail(winerror.NTE_BAD_UID, "the provider context has been released")
+
+    @property
+    def HCRYPTPROV(self) -> int:
+        """The context's handle, an int unique within the process."""
+        return self._handle
+
+    @property
+    def silent(self) -> bool:
+        """Whether the context was acquired with ``CRYPT_SILENT`` (never prompts)."""
+        return bool(self._flags & con.CRYPT_SILENT)
+
+    @property
+    def verify_only(self) -> bool:
+        """Whether the context was acquired with ``CRYPT_VERIFYCONTEXT``."""
+        return bool(self._flags & con.CRYPT_VERIFYCONTEXT)
+
+    @api("CryptReleaseContext")
+    def CryptReleaseContext(self, Flags: int = 0) -> None:
+        """Drop one reference; the context is released when none is left.
+
+        Non-zero ``Flags`` fail with ``NTE_BAD_FLAGS`` after releasing anyway,
+        as Windows does.  Releasing a released context is harmless.
+        """
+        _check_int(Flags, "Flags")
+        with self._lock:
+            if self._refs > 0:
+                self._refs -= 1
+        if Flags != 0:
+            raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0, not 0x{Flags:X}")
+
+    @api("CryptContextAddRef")
+    def CryptContextAddRef(self, Flags: int = 0) -> None:
+        """Add a reference: one more ``CryptReleaseContext`` is needed to release."""
+        _check_int(Flags, "Flags")
+        with self._lock:
+            self._live()
+            if Flags != 0:
+                raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0, not 0x{Flags:X}")
+            self._refs += 1
+
+    # ---- random --------------------------------------------------------------
+    @api("CryptGenRandom")
+    def CryptGenRandom(self, Len: int, SeedData: bytes | None = None) -> bytes:
+        """``Len`` random bytes from the token (``C_GenerateRandom``).
+
+        ``SeedData``, like the initial buffer contents on Windows, is extra
+        seed material: it goes to ``C_SeedRandom`` where the token takes seed
+        (many HSMs don't and ignore it, which is what Windows allows too).
+        """
+        _check_int(Len, "Len")
+        if SeedData is not None and not isinstance(SeedData, (bytes, bytearray, memoryview)):
+            raise TypeError(f"SeedData must be bytes or None, not {type(SeedData).__name__}")
+        self._live()
+        if not 0 <= Len <= _MAX_DWORD:
+            raise Fail(winerror.ERROR_INVALID_PARAMETER, f"Len out of range: {Len}")
+        if SeedData:
+            self._token.seed_random(bytes(SeedData))
+        return self._token.generate_random(Len)
+
+    # ---- parameters ------------------------------------------------------------
+    @api("CryptGetProvParam")
+    def CryptGetProvParam(self, Param: int, Flags: int = 0) -> Any:
+        """Read a provider parameter (``PP_*``).
+
+        ``PP_NAME`` (str), ``PP_PROVTYPE``, ``PP_IMPTYPE`` (from the token's
+        slot flags: hardware or software, and removable), ``PP_VERSION`` (the
+        Microsoft provider's version, 0x200).  Unknown parameter →
+        ``NTE_BAD_TYPE``; non-zero ``Flags`` → ``NTE_BAD_FLAGS``.
+        """
+        _check_int(Param, "Param")
+        _check_int(Flags, "Flags")
+        self._live()
+        getter = _PROV_PARAMS.get(Param)
+        if getter is None:
+            raise Fail(winerror.NTE_BAD_TYPE, f"unknown provider parameter {Param}")
+        if Flags != 0:
+            raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0 for parameter {Param}")
+        return getter(self)
+
+    @api("CryptSetProvParam")
+    def CryptSetProvParam(self, Param: int, Data: Any, Flags: int = 0) -> None:
+        """Set a provider parameter: ``PP_KEYEXCHANGE_PIN`` / ``PP_SIGNATURE_PIN`` (str).
+
+        The PIN is used for this context's logins before any other source
+        (SPEC §1) and is never shown in a ``repr`` or message.  ``None``
+        forgets it.  Unknown parameter → ``NTE_BAD_TYPE``.
+        """
+        _check_int(Param, "Param")
+        _check_int(Flags, "Flags")
+        self._live()
+        if Param in (con.PP_KEYEXCHANGE_PIN, con.PP_SIGNATURE_PIN):
+            if Data is not None and not isinstance(Data, str):
+                raise TypeError("a PIN must be a str or None")
+            if Flags != 0:
+                raise Fail(winerror.NTE_BAD_FLAGS, "dwFlags must be 0 for a PIN")
+            self._pins.set_context_pin(Data)
+            return
+        raise Fail(winerror.NTE_BAD_TYPE, f"unknown or read-only provider parameter {Param}")
+
+    # ---- for the layers above (not CryptoAPI) ---------------------------------
+    @property
+    def token(self) -> Token:
+        """The token this context's keys live on."""
+        return self._token
+
+    @property
+    def pins(self) -> PinSources:
+        """This context's PIN sources."""
+        return self._pins
+
+    def login(self) -> None:
+        """Log in to the token if not already (prompting only where allowed)."""
+        self._live()
+        self._token.ensure_login(self._pins, self._container)
+
+
+def _imptype(ctx: PyCRYPTPROV) -> int:
+    slot_flags = ctx.token.info().slot_flags
+    kind = con.CRYPT_IMPL_HARDWARE if slot_flags & CKF_HW_SLOT else con.CRYPT_IMPL_SOFTWARE
+    if slot_flags & CKF_REMOVABLE_DEVICE:
+        kind |= con.CRYPT_IMPL_REMOVABLE
+    return kind
+
+
+_PROV_PARAMS: dict[int, Any] = {
+    con.PP_NAME: lambda ctx: ctx._personality.name,
+    con.PP_PROVTYPE: lambda ctx: ctx._personality.prov_type,
+    con.PP_IMPTYPE: _imptype,
+    con.PP_VERSION: lambda ctx: ctx._personality.version,
+}
+

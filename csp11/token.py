@@ -1,0 +1,805 @@
+"""The token layer: the only module of csp11 that talks to PKCS#11.
+
+Everything above this module speaks CryptoAPI; everything PKCS#11 happens
+here.  It uses python-pkcs11 for the calls it offers and a small ctypes
+binding for the few it lacks (see :class:`_Cryptoki`):
+
+* ``C_Initialize`` with ``CKF_OS_LOCKING_OK``.  python-pkcs11 passes NULL,
+  which makes SoftHSM2 drop its internal locking while every call releases the
+  GIL: threads then crash the process (TOKEN-FACTS, pitfall 1).
+* ``C_Login``/``C_Logout`` on an existing session, so login state is managed
+  once per token per process (python-pkcs11 can only log in while opening a
+  session, leaks that session when the PIN is wrong, and logs *every* session
+  out when it closes one).
+* ``C_GetSessionInfo`` (is the token logged in?), ``C_InitToken`` and
+  ``C_InitPIN`` (to create the embedded default token without putting PINs on
+  a command line).
+
+Return codes are translated once, here, into :class:`csp11.errors.Fail` by
+the table in :mod:`csp11.errors`.  Sessions are pooled per token and reused;
+a session that the token lost is reopened (and the token logged in again)
+and the call retried once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+import pkcs11
+import pkcs11.attributes
+import pkcs11.exceptions
+from pkcs11 import _pkcs11
+
+from csp11 import winerror
+from csp11.errors import CKR_NAMES, Fail, fail_from_ckr
+from csp11.pins import PinRequest, PinSources
+
+__all__ = [
+    "MechanismInfo",
+    "Module",
+    "Session",
+    "Token",
+    "TokenInfo",
+    "load_module",
+]
+
+_log = logging.getLogger("csp11")
+_T = TypeVar("_T")
+
+# Re-exported for the layers above, which must not import pkcs11 themselves.
+Session = pkcs11.Session
+Attribute = pkcs11.Attribute
+ObjectClass = pkcs11.ObjectClass
+KeyType = pkcs11.KeyType
+Mechanism = pkcs11.Mechanism
+
+# --------------------------------------------------------------------------
+# PKCS#11 constants used by the ctypes binding (pkcs11t.h)
+CKF_OS_LOCKING_OK = 0x00000002
+CKU_SO = 0
+CKU_USER = 1
+CKS_RO_USER_FUNCTIONS = 1
+CKS_RW_USER_FUNCTIONS = 3
+CKF_RW_SESSION = 0x00000002
+CKF_SERIAL_SESSION = 0x00000004
+
+# Token flags (CK_TOKEN_INFO.flags)
+CKF_WRITE_PROTECTED = 0x00000002
+CKF_LOGIN_REQUIRED = 0x00000004
+CKF_USER_PIN_INITIALIZED = 0x00000008
+CKF_PROTECTED_AUTHENTICATION_PATH = 0x00000100
+CKF_TOKEN_INITIALIZED = 0x00000400
+CKF_USER_PIN_COUNT_LOW = 0x00010000
+CKF_USER_PIN_FINAL_TRY = 0x00020000
+CKF_USER_PIN_LOCKED = 0x00040000
+# Slot flags (CK_SLOT_INFO.flags)
+CKF_TOKEN_PRESENT = 0x00000001
+CKF_REMOVABLE_DEVICE = 0x00000002
+CKF_HW_SLOT = 0x00000004
+
+CKR_OK = 0
+CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191
+CKR_USER_ALREADY_LOGGED_IN = 0x100
+
+# The order of CK_FUNCTION_LIST up to C_Logout (pkcs11f.h); only the entries
+# csp11 calls through ctypes are typed below.
+_FUNCTION_ORDER = (
+    "C_Initialize C_Finalize C_GetInfo C_GetFunctionList C_GetSlotList C_GetSlotInfo "
+    "C_GetTokenInfo C_GetMechanismList C_GetMechanismInfo C_InitToken C_InitPIN C_SetPIN "
+    "C_OpenSession C_CloseSession C_CloseAllSessions C_GetSessionInfo C_GetOperationState "
+    "C_SetOperationState C_Login C_Logout"
+).split()
+
+_ulong = ctypes.c_ulong
+
+
+class _CK_VERSION(ctypes.Structure):
+    _fields_ = (("major", ctypes.c_ubyte), ("minor", ctypes.c_ubyte))
+
+
+class _CK_FUNCTION_LIST(ctypes.Structure):
+    _fields_ = (("version", _CK_VERSION), *((name, ctypes.c_void_p) for name in _FUNCTION_ORDER))
+
+
+class _CK_C_INITIALIZE_ARGS(ctypes.Structure):
+    _fields_ = (
+        ("CreateMutex", ctypes.c_void_p),
+        ("DestroyMutex", ctypes.c_void_p),
+        ("LockMutex", ctypes.c_void_p),
+        ("UnlockMutex", ctypes.c_void_p),
+        ("flags", _ulong),
+        ("pReserved", ctypes.c_void_p),
+    )
+
+
+class _CK_SESSION_INFO(ctypes.Structure):
+    _fields_ = (
+        ("slotID", _ulong),
+        ("state", _ulong),
+        ("flags", _ulong),
+        ("ulDeviceError", _ulong),
+    )
+
+
+_PIN = ctypes.c_char_p
+
+
+class _Cryptoki:
+    """The PKCS#11 calls python-pkcs11 does not offer, bound with ctypes.
+
+    Loading the same path with ctypes and with python-pkcs11 gives one copy of
+    the library in the process (the dynamic loader shares it), so both see the
+    same sessions and login state.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.dll = ctypes.CDLL(path)
+        fl_ptr = ctypes.POINTER(_CK_FUNCTION_LIST)()
+        rv = self.dll.C_GetFunctionList(ctypes.byref(fl_ptr))
+        if rv != CKR_OK or not fl_ptr:
+            raise fail_from_ckr(_ckr_name(rv), "C_GetFunctionList")
+        fl = fl_ptr.contents
+        proto = ctypes.CFUNCTYPE
+        self.C_Initialize = proto(_ulong, ctypes.c_void_p)(fl.C_Initialize)
+        self.C_InitToken = proto(_ulong, _ulong, _PIN, _ulong, ctypes.c_char_p)(fl.C_InitToken)
+        self.C_InitPIN = proto(_ulong, _ulong, _PIN, _ulong)(fl.C_InitPIN)
+        self.C_OpenSession = proto(
+            _ulong, _ulong, _ulong, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(_ulong)
+        )(fl.C_OpenSession)
+        self.C_CloseSession = proto(_ulong, _ulong)(fl.C_CloseSession)
+        self.C_GetSessionInfo = proto(_ulong, _ulong, ctypes.POINTER(_CK_SESSION_INFO))(
+            fl.C_GetSessionInfo
+        )
+        self.C_Login = proto(_ulong, _ulong, _ulong, _PIN, _ulong)(fl.C_Login)
+        self.C_Logout = proto(_ulong, _ulong)(fl.C_Logout)
+
+    def initialize(self) -> None:
+        """``C_Initialize`` asking the library to use its own OS locking."""
+        args = _CK_C_INITIALIZE_ARGS(None, None, None, None, CKF_OS_LOCKING_OK, None)
+        rv = self.C_Initialize(ctypes.cast(ctypes.byref(args), ctypes.c_void_p))
+        if rv == CKR_CRYPTOKI_ALREADY_INITIALIZED:
+            # Another component of this process initialised the library first
+            # (e.g. plain python-pkcs11).  Its locking choice stands; say so.
+            _log.warning("PKCS#11 library was already initialised by another component")
+        elif rv != CKR_OK:
+            raise fail_from_ckr(_ckr_name(rv), "C_Initialize")
+
+    def session_state(self, handle: int) -> int:
+        """``C_GetSessionInfo(...).state``."""
+        info = _CK_SESSION_INFO()
+        rv = self.C_GetSessionInfo(handle, ctypes.byref(info))
+        if rv != CKR_OK:
+            raise fail_from_ckr(_ckr_name(rv), "C_GetSessionInfo")
+        return int(info.state)
+
+    def login(self, handle: int, user_type: int, pin: str | None) -> int:
+        """``C_Login``; returns the raw return value (the caller decides)."""
+        if pin is None:  # protected authentication path: the token asks
+            return int(self.C_Login(handle, user_type, None, 0))
+        data = pin.encode("utf-8")
+        return int(self.C_Login(handle, user_type, data, len(data)))
+
+
+class _Lib(_pkcs11.lib):  # type: ignore[misc]
+    """python-pkcs11's library object, initialised by csp11's ``C_Initialize``."""
+
+    _cryptoki: _Cryptoki
+
+    def initialize(self) -> None:
+        # python-pkcs11 calls this from its constructor; the library must
+        # already have been initialised with OS locking by _Cryptoki.
+        return None
+
+
+def _ckr_name(rv: int) -> str:
+    return CKR_NAMES.get(rv, f"CKR_0x{rv:X}")
+
+
+# python-pkcs11 raises one exception class per return code but drops the
+# number; this table (checked against python-pkcs11's own map by a test)
+# gives it back.
+_EXCEPTION_CKR: dict[str, str] = {
+    "AnotherUserAlreadyLoggedIn": "CKR_USER_ANOTHER_ALREADY_LOGGED_IN",
+    "ArgumentsBad": "CKR_ARGUMENTS_BAD",
+    "AttributeReadOnly": "CKR_ATTRIBUTE_READ_ONLY",
+    "AttributeSensitive": "CKR_ATTRIBUTE_SENSITIVE",
+    "AttributeTypeInvalid": "CKR_ATTRIBUTE_TYPE_INVALID",
+    "AttributeValueInvalid": "CKR_ATTRIBUTE_VALUE_INVALID",
+    "DataInvalid": "CKR_DATA_INVALID",
+    "DataLenRange": "CKR_DATA_LEN_RANGE",
+    "DeviceError": "CKR_DEVICE_ERROR",
+    "DeviceMemory": "CKR_DEVICE_MEMORY",
+    "DeviceRemoved": "CKR_DEVICE_REMOVED",
+    "DomainParamsInvalid": "CKR_DOMAIN_PARAMS_INVALID",
+    "EncryptedDataInvalid": "CKR_ENCRYPTED_DATA_INVALID",
+    "EncryptedDataLenRange": "CKR_ENCRYPTED_DATA_LEN_RANGE",
+    "ExceededMaxIterations": "CKR_EXCEEDED_MAX_ITERATIONS",
+    "FunctionCancelled": "CKR_FUNCTION_CANCELED",
+    "FunctionFailed": "CKR_FUNCTION_FAILED",
+    "FunctionNotSupported": "CKR_FUNCTION_NOT_SUPPORTED",
+    "FunctionRejected": "CKR_FUNCTION_REJECTED",
+    "GeneralError": "CKR_GENERAL_ERROR",
+    "HostMemory": "CKR_HOST_MEMORY",
+    "KeyHandleInvalid": "CKR_KEY_HANDLE_INVALID",
+    "KeyIndigestible": "CKR_KEY_INDIGESTIBLE",
+    "KeyNeeded": "CKR_KEY_NEEDED",
+    "KeyNotNeeded": "CKR_KEY_NOT_NEEDED",
+    "KeyNotWrappable": "CKR_KEY_NOT_WRAPPABLE",
+    "KeySizeRange": "CKR_KEY_SIZE_RANGE",
+    "KeyTypeInconsistent": "CKR_KEY_TYPE_INCONSISTENT",
+    "KeyUnextractable": "CKR_KEY_UNEXTRACTABLE",
+    "MechanismInvalid": "CKR_MECHANISM_INVALID",
+    "MechanismParamInvalid": "CKR_MECHANISM_PARAM_INVALID",
+    "NoEvent": "CKR_NO_EVENT",
+    "ObjectHandleInvalid": "CKR_OBJECT_HANDLE_INVALID",
+    "OperationActive": "CKR_OPERATION_ACTIVE",
+    "OperationNotInitialized": "CKR_OPERATION_NOT_INITIALIZED",
+    "PinExpired": "CKR_PIN_EXPIRED",
+    "PinIncorrect": "CKR_PIN_INCORRECT",
+    "PinInvalid": "CKR_PIN_INVALID",
+    "PinLenRange": "CKR_PIN_LEN_RANGE",
+    "PinLocked": "CKR_PIN_LOCKED",
+    "PinTooWeak": "CKR_PIN_TOO_WEAK",
+    "PublicKeyInvalid": "CKR_PUBLIC_KEY_INVALID",
+    "RandomNoRNG": "CKR_RANDOM_NO_RNG",
+    "RandomSeedNotSupported": "CKR_RANDOM_SEED_NOT_SUPPORTED",
+    "SessionClosed": "CKR_SESSION_CLOSED",
+    "SessionCount": "CKR_SESSION_COUNT",
+    "SessionExists": "CKR_SESSION_EXISTS",
+    "SessionHandleInvalid": "CKR_SESSION_HANDLE_INVALID",
+    "SessionReadOnly": "CKR_SESSION_READ_ONLY",
+    "SessionReadOnlyExists": "CKR_SESSION_READ_ONLY_EXISTS",
+    "SessionReadWriteSOExists": "CKR_SESSION_READ_WRITE_SO_EXISTS",
+    "SignatureInvalid": "CKR_SIGNATURE_INVALID",
+    "SignatureLenRange": "CKR_SIGNATURE_LEN_RANGE",
+    "SlotIDInvalid": "CKR_SLOT_ID_INVALID",
+    "TemplateIncomplete": "CKR_TEMPLATE_INCOMPLETE",
+    "TemplateInconsistent": "CKR_TEMPLATE_INCONSISTENT",
+    "TokenNotPresent": "CKR_TOKEN_NOT_PRESENT",
+    "TokenNotRecognised": "CKR_TOKEN_NOT_RECOGNIZED",
+    "TokenWriteProtected": "CKR_TOKEN_WRITE_PROTECTED",
+    "UnwrappingKeyHandleInvalid": "CKR_UNWRAPPING_KEY_HANDLE_INVALID",
+    "UnwrappingKeySizeRange": "CKR_UNWRAPPING_KEY_SIZE_RANGE",
+    "UnwrappingKeyTypeInconsistent": "CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT",
+    "UserAlreadyLoggedIn": "CKR_USER_ALREADY_LOGGED_IN",
+    "UserNotLoggedIn": "CKR_USER_NOT_LOGGED_IN",
+    "UserPinNotInitialized": "CKR_USER_PIN_NOT_INITIALIZED",
+    "UserTooManyTypes": "CKR_USER_TOO_MANY_TYPES",
+    "WrappedKeyInvalid": "CKR_WRAPPED_KEY_INVALID",
+    "WrappedKeyLenRange": "CKR_WRAPPED_KEY_LEN_RANGE",
+    "WrappingKeyHandleInvalid": "CKR_WRAPPING_KEY_HANDLE_INVALID",
+    "WrappingKeySizeRange": "CKR_WRAPPING_KEY_SIZE_RANGE",
+    "WrappingKeyTypeInconsistent": "CKR_WRAPPING_KEY_TYPE_INCONSISTENT",
+}
+
+# Messages python-pkcs11 gives the return codes it raises as plain PKCS11Error.
+_GENERIC_MESSAGES: dict[str, str] = {
+    "Buffer was too small": "CKR_BUFFER_TOO_SMALL",
+    "already initialized": "CKR_CRYPTOKI_ALREADY_INITIALIZED",
+    "not initialized": "CKR_CRYPTOKI_NOT_INITIALIZED",
+    "Parallel not supported": "CKR_SESSION_PARALLEL_NOT_SUPPORTED",
+    "User type invalid": "CKR_USER_TYPE_INVALID",
+}
+_UNMAPPED = re.compile(r"Unmapped error code (0x[0-9a-fA-F]+)")
+
+
+def ckr_of(exc: BaseException) -> str:
+    """The PKCS#11 return code name behind a python-pkcs11 exception."""
+    name = _EXCEPTION_CKR.get(type(exc).__name__)
+    if name is not None:
+        return name
+    text = str(exc)
+    match = _UNMAPPED.search(text)
+    if match:
+        return _ckr_name(int(match.group(1), 16))
+    for fragment, ckr in _GENERIC_MESSAGES.items():
+        if fragment in text:
+            return ckr
+    return "CKR_GENERAL_ERROR"
+
+
+_SESSION_LOST = frozenset({"CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED"})
+
+# --------------------------------------------------------------------------
+# Templates are checked here before python-pkcs11 packs them: an exception
+# raised while it packs a template can crash the process (TOKEN-FACTS,
+# pitfall 2).
+_HANDLER_TYPES: tuple[tuple[object, type], ...] = (
+    (pkcs11.attributes.handle_bool, bool),
+    (pkcs11.attributes.handle_ulong, int),
+    (pkcs11.attributes.handle_str, str),
+    (pkcs11.attributes.handle_bytes, bytes),
+    (pkcs11.attributes.handle_date, date),
+)
+_ATTRIBUTE_PY_TYPE: dict[int, type] = {}
+for _attr, _handler in pkcs11.attributes.ATTRIBUTE_TYPES.items():
+    # Handlers not in _HANDLER_TYPES are python-pkcs11's IntEnum packers.
+    _ATTRIBUTE_PY_TYPE[int(_attr)] = next(
+        (py for handler, py in _HANDLER_TYPES if handler is _handler), int
+    )
+
+
+def check_template(template: Mapping[Any, object]) -> None:
+    """Refuse a template python-pkcs11 could not pack (``NTE_FAIL``, a csp11 bug).
+
+    Every key must be an attribute python-pkcs11 knows and every value of the
+    Python type its packer takes (``bool`` for booleans — not ``int``).
+    """
+    for key, value in template.items():
+        expected = _ATTRIBUTE_PY_TYPE.get(int(key))
+        if expected is None:
+            raise Fail(winerror.NTE_FAIL, f"template: attribute 0x{int(key):X} is not packable")
+        if value is pkcs11.DEFAULT:
+            continue
+        if expected is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, expected)
+        if not ok:
+            raise Fail(
+                winerror.NTE_FAIL,
+                f"template: {Attribute(int(key)).name} needs {expected.__name__}, "
+                f"got {type(value).__name__}",
+            )
+
+
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TokenInfo:
+    """What the token says about itself (``C_GetTokenInfo``/``C_GetSlotInfo``)."""
+
+    label: str
+    serial: str
+    manufacturer: str
+    model: str
+    flags: int
+    slot_id: int
+    slot_description: str
+    slot_flags: int
+    hardware_version: tuple[int, int]
+    firmware_version: tuple[int, int]
+    library_description: str
+    library_manufacturer: str
+    library_version: tuple[int, int]
+    module_path: str
+
+
+@dataclass(frozen=True)
+class MechanismInfo:
+    """``C_GetMechanismInfo``: key sizes (bits or bytes, as the mechanism defines) and flags."""
+
+    mechanism: int
+    min_key_size: int
+    max_key_size: int
+    flags: int
+
+
+class Module:
+    """One loaded PKCS#11 library, initialised once per process."""
+
+    def __init__(self, path: str, env: Mapping[str, str]) -> None:
+        self.path = path
+        self.env = dict(env)
+        self.cryptoki = _Cryptoki(path)
+        # Some modules (SoftHSM2) read their configuration from the environment
+        # at C_Initialize: set it for that call only.
+        saved = {name: os.environ.get(name) for name in self.env}
+        os.environ.update(self.env)
+        try:
+            self.cryptoki.initialize()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        try:
+            self.lib = _Lib(path)
+        except pkcs11.exceptions.PKCS11Error as exc:
+            raise fail_from_ckr(ckr_of(exc), f"loading {path}") from None
+        self._tokens: dict[tuple[str, str], Token] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<csp11 Module {self.path!r}>"
+
+    def slots(self) -> list[Any]:
+        """The slots with a token present."""
+        try:
+            return list(self.lib.get_slots(token_present=True))
+        except pkcs11.exceptions.PKCS11Error as exc:
+            raise fail_from_ckr(ckr_of(exc), "C_GetSlotList") from None
+
+    def find_tokens(self, want: Mapping[str, object]) -> list[Token]:
+        """Tokens whose attributes match ``want``.
+
+        Keys: ``token`` (label), ``serial``, ``manufacturer``, ``model``,
+        ``slot_id``, ``slot_description``, ``slot_manufacturer``.  Tokens are
+        matched by what they report, never by position.
+        """
+        found: list[Token] = []
+        for slot in self.slots():
+            try:
+                tok = slot.get_token()
+            except (pkcs11.exceptions.TokenNotPresent, pkcs11.exceptions.TokenNotRecognised):
+                continue
+            except pkcs11.exceptions.PKCS11Error as exc:
+                raise fail_from_ckr(ckr_of(exc), "C_GetTokenInfo") from None
+            serial = tok.serial.decode("ascii", "replace").strip()
+            have: dict[str, object] = {
+                "token": tok.label,
+                "serial": serial,
+                "manufacturer": tok.manufacturer_id,
+                "model": tok.model,
+                "slot_id": slot.slot_id,
+                "slot_description": slot.slot_description,
+                "slot_manufacturer": slot.manufacturer_id,
+            }
+            if all(have.get(key) == value for key, value in want.items()):
+                found.append(self._token_for(slot, tok, serial))
+        return found
+
+    def _token_for(self, slot: Any, tok: Any, serial: str) -> Token:
+        # One Token object per physical token per process: login state and
+        # the session pool are token-wide.
+        key = (serial, tok.label)
+        with self._lock:
+            existing = self._tokens.get(key)
+            if existing is None or existing.slot_id != slot.slot_id:
+                existing = Token(self, slot, tok)
+                self._tokens[key] = existing
+            return existing
+
+    def init_token(self, label: str, so_pin: str, user_pin: str) -> None:
+        """Initialise a free slot's token with ``label`` and set its user PIN.
+
+        Used for the embedded default token and for test tokens; PINs go
+        straight to the library, never through a command line.
+        """
+        free = None
+        for slot in self.lib.get_slots(token_present=True):
+            if not slot.get_token().flags & CKF_TOKEN_INITIALIZED:
+                free = slot
+                break
+        if free is None:
+            raise Fail(winerror.NTE_TOKEN_KEYSET_STORAGE_FULL, "no free slot to create a token in")
+        ck = self.cryptoki
+        padded = label.encode("utf-8")[:32].ljust(32, b" ")
+        so = so_pin.encode("utf-8")
+        rv = ck.C_InitToken(free.slot_id, so, len(so), padded)
+        if rv != CKR_OK:
+            raise fail_from_ckr(_ckr_name(rv), "C_InitToken")
+        # SoftHSM2 gives an initialised token a new slot id: look it up again.
+        slot_id = None
+        for slot in self.lib.get_slots(token_present=True):
+            tok = slot.get_token()
+            if tok.label == label and not tok.flags & CKF_USER_PIN_INITIALIZED:
+                slot_id = slot.slot_id
+        if slot_id is None:
+            raise Fail(winerror.NTE_FAIL, f"token {label!r} vanished after C_InitToken")
+        handle = _ulong()
+        rv = ck.C_OpenSession(
+            slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, None, None, ctypes.byref(handle)
+        )
+        if rv != CKR_OK:
+            raise fail_from_ckr(_ckr_name(rv), "C_OpenSession")
+        try:
+            rv = ck.login(handle.value, CKU_SO, so_pin)
+            if rv != CKR_OK:
+                raise fail_from_ckr(_ckr_name(rv), "C_Login(SO)")
+            user = user_pin.encode("utf-8")
+            rv = ck.C_InitPIN(handle.value, user, len(user))
+            if rv != CKR_OK:
+                raise fail_from_ckr(_ckr_name(rv), "C_InitPIN")
+            ck.C_Logout(handle.value)
+        finally:
+            ck.C_CloseSession(handle.value)
+
+
+_modules: dict[str, Module] = {}
+_modules_lock = threading.Lock()
+
+
+def load_module(path: str, env: Mapping[str, str] | None = None) -> Module:
+    """The process's :class:`Module` for ``path``, loading it on first use.
+
+    ``env`` is set while the library initialises (SoftHSM2 reads
+    ``SOFTHSM2_CONF`` then).  A library is initialised once per process, so a
+    second caller asking for a different ``env`` gets ``NTE_PROVIDER_DLL_FAIL``
+    rather than silently the wrong configuration.
+    """
+    env = dict(env or {})
+    real = os.path.realpath(path)
+    with _modules_lock:
+        module = _modules.get(real)
+        if module is not None:
+            if env and any(module.env.get(k) != v for k, v in env.items()):
+                raise Fail(
+                    winerror.NTE_PROVIDER_DLL_FAIL,
+                    f"{path} is already loaded in this process with another configuration "
+                    f"({', '.join(sorted(env))}); one process can use only one",
+                )
+            return module
+        if not os.path.exists(real):
+            raise Fail(winerror.NTE_PROV_DLL_NOT_FOUND, f"PKCS#11 module not found: {path}")
+        try:
+            module = Module(real, env)
+        except OSError as exc:
+            raise Fail(
+                winerror.NTE_PROVIDER_DLL_FAIL, f"cannot load PKCS#11 module {path}: {exc}"
+            ) from None
+        _modules[real] = module
+        return module
+
+
+class Token:
+    """One token: its session pool and its (process-wide) login state."""
+
+    def __init__(self, module: Module, slot: Any, tok: Any) -> None:
+        self.module = module
+        self.slot_id: int = slot.slot_id
+        self._slot = slot
+        self._tok = tok
+        self.label: str = tok.label
+        self.serial: str = tok.serial.decode("ascii", "replace").strip()
+        self._idle: list[_Pooled] = []
+        self._all: list[_Pooled] = []
+        self._pool_lock = threading.Lock()
+        self._login_lock = threading.Lock()
+        self._logged_in = False
+        self._mechanisms: dict[int, MechanismInfo] | None = None
+
+    def __repr__(self) -> str:
+        return f"<csp11 Token {self.label!r} serial={self.serial!r} slot={self.slot_id}>"
+
+    # ---- facts -----------------------------------------------------------
+    def info(self) -> TokenInfo:
+        """Fresh token and slot information (flags change: PIN counters, login)."""
+        try:
+            tok = self._slot.get_token()
+        except pkcs11.exceptions.PKCS11Error as exc:
+            raise fail_from_ckr(ckr_of(exc), "C_GetTokenInfo") from None
+        lib = self.module.lib
+        return TokenInfo(
+            label=tok.label,
+            serial=self.serial,
+            manufacturer=tok.manufacturer_id,
+            model=tok.model,
+            flags=int(tok.flags),
+            slot_id=self.slot_id,
+            slot_description=self._slot.slot_description,
+            slot_flags=int(self._slot.flags),
+            hardware_version=tuple(tok.hardware_version),  # type: ignore[arg-type]
+            firmware_version=tuple(tok.firmware_version),  # type: ignore[arg-type]
+            library_description=lib.library_description,
+            library_manufacturer=lib.manufacturer_id,
+            library_version=tuple(lib.library_version),
+            module_path=self.module.path,
+        )
+
+    def mechanisms(self) -> dict[int, MechanismInfo]:
+        """The token's mechanisms and their ``C_GetMechanismInfo``, read once."""
+        if self._mechanisms is None:
+            found: dict[int, MechanismInfo] = {}
+            try:
+                for mech in self._slot.get_mechanisms():
+                    info = self._slot.get_mechanism_info(mech)
+                    found[int(mech)] = MechanismInfo(
+                        int(mech), int(info.min_key_length), int(info.max_key_length),
+                        int(info.flags),
+                    )
+            except pkcs11.exceptions.PKCS11Error as exc:
+                raise fail_from_ckr(ckr_of(exc), "C_GetMechanismList") from None
+            self._mechanisms = found
+        return self._mechanisms
+
+    # ---- sessions --------------------------------------------------------
+    def _open(self) -> _Pooled:
+        try:
+            session = self._tok.open(rw=True)
+        except pkcs11.exceptions.TokenWriteProtected:
+            session = self._tok.open(rw=False)
+        except pkcs11.exceptions.PKCS11Error as exc:
+            raise fail_from_ckr(ckr_of(exc), "C_OpenSession") from None
+        pooled = _Pooled(session)
+        with self._pool_lock:
+            self._all.append(pooled)
+        return pooled
+
+    def acquire(self) -> _Pooled:
+        """A session for one operation, locked for the caller; reused afterwards."""
+        with self._pool_lock:
+            while self._idle:
+                pooled = self._idle.pop()
+                # A session can be busy while idle in the pool when a key that
+                # lives in it is being used through Token.run_on.
+                if pooled.lock.acquire(blocking=False):
+                    return pooled
+        pooled = self._open()
+        pooled.lock.acquire()
+        return pooled
+
+    def release(self, pooled: _Pooled) -> None:
+        """Give a session back to the pool."""
+        pooled.lock.release()
+        if pooled.alive:
+            with self._pool_lock:
+                self._idle.append(pooled)
+
+    def _discard(self, pooled: _Pooled) -> None:
+        pooled.alive = False
+        with self._pool_lock:
+            if pooled in self._all:
+                self._all.remove(pooled)
+        try:
+            # Opened without a PIN, so python-pkcs11's close() does not call
+            # C_Logout (which would log out every session of the token).
+            pooled.session.close()
+        except pkcs11.exceptions.PKCS11Error:
+            pass
+
+    def session_count(self) -> int:
+        """How many sessions csp11 holds open on this token."""
+        with self._pool_lock:
+            return len(self._all)
+
+    def run(self, doing: str, fn: Callable[[Any], _T], pins: PinSources | None = None) -> _T:
+        """Run ``fn(session)`` on a pooled session, translating failures.
+
+        ``doing`` names the PKCS#11 call for messages.  A session the token
+        lost is replaced and the call retried once; so is a call that met
+        ``CKR_USER_NOT_LOGGED_IN`` after csp11 had logged in (someone logged
+        the token out), when ``pins`` can log in again.
+        """
+        pooled = self.acquire()
+        try:
+            for attempt in (0, 1):
+                try:
+                    return fn(pooled.session)
+                except pkcs11.exceptions.PKCS11Error as exc:
+                    ckr = ckr_of(exc)
+                    if attempt == 0 and ckr in _SESSION_LOST:
+                        _log.info("token %r lost a session; reopening", self.label)
+                        self._discard(pooled)
+                        pooled.lock.release()
+                        pooled = self._open()
+                        pooled.lock.acquire()
+                        if self._logged_in:
+                            self._logged_in = False
+                            if pins is not None:
+                                self.login(pins, None)
+                        continue
+                    if attempt == 0 and ckr == "CKR_USER_NOT_LOGGED_IN" and pins is not None:
+                        self._logged_in = False
+                        self.login(pins, None)
+                        continue
+                    raise fail_from_ckr(ckr, doing) from None
+            raise AssertionError("unreachable")  # pragma: no cover
+        finally:
+            self.release(pooled)
+
+    def run_on(self, pooled: _Pooled, doing: str, fn: Callable[[Any], _T]) -> _T:
+        """Run ``fn(session)`` on a given session (the one a key lives in)."""
+        with pooled.lock:
+            if not pooled.alive:
+                raise Fail(winerror.NTE_BAD_KEY, f"{doing}: the key's session was lost")
+            try:
+                return fn(pooled.session)
+            except pkcs11.exceptions.PKCS11Error as exc:
+                raise fail_from_ckr(ckr_of(exc), doing) from None
+
+    # ---- login -----------------------------------------------------------
+    def is_logged_in(self) -> bool:
+        """Whether the token is logged in for this process (asks the token)."""
+        pooled = self.acquire()
+        try:
+            state = self.module.cryptoki.session_state(pooled.session.handle)
+        finally:
+            self.release(pooled)
+        self._logged_in = state in (CKS_RO_USER_FUNCTIONS, CKS_RW_USER_FUNCTIONS)
+        return self._logged_in
+
+    def ensure_login(self, pins: PinSources, container: str | None) -> None:
+        """Log in unless csp11 already did; cheap when logged in."""
+        if not self._logged_in:
+            self.login(pins, container)
+
+    def login(self, pins: PinSources, container: str | None) -> None:
+        """Log the token in for this process (``C_Login(CKU_USER)``).
+
+        Fails without trying when the token reports the PIN locked.  A wrong
+        PIN gives ``SCARD_W_WRONG_CHV`` with the token's retry state in the
+        message.  The PIN is used for this call only and not kept.
+        """
+        with self._login_lock:
+            if self.is_logged_in():
+                return
+            info = self.info()
+            if info.flags & CKF_USER_PIN_LOCKED:
+                raise Fail(
+                    winerror.SCARD_W_CHV_BLOCKED,
+                    f"the PIN of token {self.label!r} is locked; no attempt made",
+                    ckr="CKR_PIN_LOCKED",
+                )
+            protected = bool(info.flags & CKF_PROTECTED_AUTHENTICATION_PATH)
+            request = PinRequest(self.label, container, "login", protected_path=protected)
+            pin: str | None
+            if protected:
+                # A PIN pad: tell the user (through the prompt) to use it.
+                pins.prompt(request)
+                pin = None
+            else:
+                pin = pins.get(request)
+            pooled = self.acquire()
+            try:
+                rv = self.module.cryptoki.login(pooled.session.handle, CKU_USER, pin)
+            finally:
+                self.release(pooled)
+                del pin
+            if rv not in (CKR_OK, CKR_USER_ALREADY_LOGGED_IN):
+                raise self._login_failure(rv)
+            self._logged_in = True
+            _log.info("logged in to token %r", self.label)
+
+    def _login_failure(self, rv: int) -> Fail:
+        ckr = _ckr_name(rv)
+        failure = fail_from_ckr(ckr, f"login to token {self.label!r}")
+        if ckr == "CKR_PIN_INCORRECT":
+            flags = self.info().flags
+            state = (
+                "the PIN is now locked" if flags & CKF_USER_PIN_LOCKED
+                else "one try left before the PIN locks" if flags & CKF_USER_PIN_FINAL_TRY
+                else "the token reports few tries left" if flags & CKF_USER_PIN_COUNT_LOW
+                else "the token reports no retry limit reached"
+            )
+            failure = Fail(
+                failure.code, f"wrong PIN for token {self.label!r} ({state})", ckr=ckr
+            )
+        _log.warning("login to token %r failed: %s", self.label, ckr)
+        return failure
+
+    def logout(self) -> None:
+        """``C_Logout``: ends the login of every session of this process."""
+        with self._login_lock:
+            pooled = self.acquire()
+            try:
+                self.module.cryptoki.C_Logout(pooled.session.handle)
+            finally:
+                self.release(pooled)
+            self._logged_in = False
+
+    # ---- operations --------------------------------------------------------
+    def generate_random(self, length: int) -> bytes:
+        """``C_GenerateRandom`` of ``length`` bytes."""
+        if length == 0:
+            return b""
+        # python-pkcs11 counts bits (TOKEN-FACTS, pitfall 7).
+        data: bytes = self.run("C_GenerateRandom", lambda s: s.generate_random(length * 8))
+        return data
+
+    def seed_random(self, seed: bytes) -> None:
+        """``C_SeedRandom``; tokens without it (most HSMs) say so and it is skipped."""
+        try:
+            self.run("C_SeedRandom", lambda s: s.seed_random(seed))
+        except Fail as exc:
+            if exc.ckr not in ("CKR_RANDOM_SEED_NOT_SUPPORTED", "CKR_FUNCTION_NOT_SUPPORTED"):
+                raise
+
+
+class _Pooled:
+    """A pooled python-pkcs11 session with the lock that serialises its use."""
+
+    __slots__ = ("alive", "lock", "session")
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.lock = threading.Lock()
+        self.alive = True

@@ -1,0 +1,97 @@
+"""Which token a context uses (SPEC §1, "Choosing the token").
+
+``Token=`` or else ``CSP11_TOKEN``: an RFC 7512 PKCS#11 URI whose path
+attributes select the token and whose query gives the module and the PIN.
+Neither: the embedded default token (:mod:`csp11.embedded`).
+
+Without ``module-path`` the module is SoftHSM2 (``CSP11_MODULE`` overrides,
+for machines whose tokens all live in one other module).  ``module-name`` is
+looked up in the usual PKCS#11 module directories.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from csp11 import winerror
+from csp11.embedded import find_softhsm2, open_embedded
+from csp11.errors import Fail
+from csp11.token import Token, load_module
+from csp11.uri import Pkcs11Uri, parse_uri
+
+__all__ = ["ChosenToken", "choose_token"]
+
+# p11-kit's and distributions' module directories, for module-name.
+_MODULE_DIRS = (
+    "/usr/lib/x86_64-linux-gnu/pkcs11",
+    "/usr/lib/aarch64-linux-gnu/pkcs11",
+    "/usr/lib64/pkcs11",
+    "/usr/lib/pkcs11",
+    "/usr/lib/softhsm",
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/local/lib",
+)
+
+
+@dataclass(frozen=True)
+class ChosenToken:
+    """The token of a context and the PIN sources its URI gives."""
+
+    token: Token
+    pin_value: str | None
+    pin_source: str | None
+    description: str  # the URI without its PIN, for messages
+
+
+def _module_for(uri: Pkcs11Uri) -> str:
+    if uri.module_path:
+        return uri.module_path
+    if uri.module_name:
+        name = uri.module_name
+        candidates = [name] if name.endswith(".so") else [f"{name}.so", f"lib{name}.so"]
+        for directory in _MODULE_DIRS:
+            for candidate in candidates:
+                path = Path(directory) / candidate
+                if path.exists():
+                    return str(path)
+        raise Fail(winerror.NTE_PROV_DLL_NOT_FOUND, f"PKCS#11 module-name {name!r} not found")
+    return os.environ.get("CSP11_MODULE") or find_softhsm2()
+
+
+def _token_filter(uri: Pkcs11Uri) -> dict[str, object]:
+    want: dict[str, object] = {}
+    for key in ("token", "serial", "manufacturer", "model", "slot_description",
+                "slot_manufacturer"):
+        value = getattr(uri, key)
+        if value is not None:
+            want[key] = value
+    if uri.slot_id is not None:
+        want["slot_id"] = uri.slot_id
+    return want
+
+
+def choose_token(token_uri: str | None) -> ChosenToken:
+    """Resolve ``Token=``/``CSP11_TOKEN``/the embedded token to a :class:`ChosenToken`."""
+    text = token_uri if token_uri is not None else os.environ.get("CSP11_TOKEN") or None
+    if text is None:
+        embedded = open_embedded()
+        return ChosenToken(
+            embedded.token, None, str(embedded.pin_file),
+            f"embedded token in {embedded.home}",
+        )
+    uri = parse_uri(text)
+    module = load_module(_module_for(uri))
+    want = _token_filter(uri)
+    found = module.find_tokens(want)
+    shown = uri.redacted()
+    if not found:
+        raise Fail(winerror.SCARD_E_NO_SMARTCARD, f"no token matches {shown}")
+    if len(found) > 1:
+        raise Fail(
+            winerror.ERROR_INVALID_PARAMETER,
+            f"{len(found)} tokens match {shown}; add serial= or token= to choose one",
+        )
+    return ChosenToken(found[0], uri.pin_value, uri.pin_source, shown)

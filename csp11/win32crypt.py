@@ -1,0 +1,88 @@
+"""csp11's ``win32crypt``: the CryptoAPI provider functions, on a PKCS#11 token.
+
+A drop-in for the CSP part of pywin32's ``win32crypt``: code written against
+it runs on a token by changing its imports (SPEC §1)::
+
+    from csp11 import win32crypt, win32cryptcon
+    prov = win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_AES,
+                                          win32cryptcon.CRYPT_VERIFYCONTEXT)
+"""
+
+from __future__ import annotations
+
+from csp11 import win32cryptcon as con
+from csp11 import winerror
+from csp11.errors import Fail, api
+from csp11.pins import PinSources
+from csp11.provider import PyCRYPTPROV
+from csp11.providers import choose
+from csp11.token_choice import choose_token
+
+__all__ = ["CryptAcquireContext", "PyCRYPTPROV"]
+
+_ACQUIRE_FLAGS = (
+    con.CRYPT_VERIFYCONTEXT
+    | con.CRYPT_NEWKEYSET
+    | con.CRYPT_DELETEKEYSET
+    | con.CRYPT_MACHINE_KEYSET
+    | con.CRYPT_SILENT
+    | con.CRYPT_DEFAULT_CONTAINER_OPTIONAL
+)
+
+
+@api("CryptAcquireContext")
+def CryptAcquireContext(
+    Container: str | None,
+    Provider: str | None,
+    ProvType: int,
+    Flags: int,
+    *,
+    Token: str | None = None,
+) -> PyCRYPTPROV | None:
+    """Open a provider context on a token.
+
+    ``Provider``/``ProvType`` choose the Microsoft provider whose rules apply
+    (SPEC §3); ``Token`` (or ``CSP11_TOKEN``) is the PKCS#11 URI of the token,
+    the embedded default token when neither is given.  With
+    ``CRYPT_VERIFYCONTEXT`` the context has no container and its keys are
+    session objects that vanish with the process.
+    """
+    for name, value in (("Container", Container), ("Provider", Provider), ("Token", Token)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+    for name, number in (("ProvType", ProvType), ("Flags", Flags)):
+        if not isinstance(number, int):
+            raise TypeError(f"{name} must be an int, not {type(number).__name__}")
+    if Flags & ~_ACQUIRE_FLAGS:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"unknown flags 0x{Flags & ~_ACQUIRE_FLAGS:X}")
+    personality = choose(Provider, ProvType)
+    container = Container or None
+    if Flags & con.CRYPT_VERIFYCONTEXT:
+        if container is not None:
+            raise Fail(
+                winerror.NTE_BAD_FLAGS, "CRYPT_VERIFYCONTEXT takes no container name"
+            )
+        if Flags & (con.CRYPT_NEWKEYSET | con.CRYPT_DELETEKEYSET):
+            raise Fail(
+                winerror.NTE_BAD_FLAGS,
+                "CRYPT_VERIFYCONTEXT cannot be combined with CRYPT_NEWKEYSET/CRYPT_DELETEKEYSET",
+            )
+    else:
+        raise Fail(
+            winerror.NTE_NOT_SUPPORTED,
+            "named key containers are not supported yet: acquire with CRYPT_VERIFYCONTEXT",
+        )
+    chosen = choose_token(Token)
+    pins = PinSources(
+        uri_pin=chosen.pin_value,
+        uri_pin_source=chosen.pin_source,
+        silent=bool(Flags & con.CRYPT_SILENT),
+    )
+    return PyCRYPTPROV(
+        personality,
+        chosen.token,
+        pins,
+        container=container,
+        flags=Flags,
+        token_description=chosen.description,
+    )
