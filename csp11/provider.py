@@ -17,6 +17,7 @@ from typing import Any
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
+from csp11.args import DWORD_MAX, dword, flags, optional_bytes
 from csp11.errors import Fail, api
 from csp11.pins import PinSources
 from csp11.providers import Personality
@@ -25,18 +26,6 @@ from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, Token
 __all__ = ["PyCRYPTPROV"]
 
 _handles = itertools.count(1)
-
-# CryptGenRandom takes a DWORD length.
-_MAX_DWORD = 0xFFFFFFFF
-
-
-def _check_int(value: object, what: str) -> int:
-    # pywin32 takes Python ints (bool is an int there too); anything else is
-    # a TypeError, the one foreign exception SPEC §1 allows.
-    if not isinstance(value, int):
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    return value
-
 
 class PyCRYPTPROV:
     """A CryptoAPI provider context (``HCRYPTPROV``) whose keys live on a token."""
@@ -98,7 +87,7 @@ class PyCRYPTPROV:
     @property
     def verify_only(self) -> bool:
         """Whether the context was acquired with ``CRYPT_VERIFYCONTEXT``."""
-        return bool(self._flags & con.CRYPT_VERIFYCONTEXT)
+        return bool(self._flags & con.CRYPT_VERIFYCONTEXT & DWORD_MAX)
 
     @api("CryptReleaseContext")
     def CryptReleaseContext(self, Flags: int = 0) -> None:
@@ -107,7 +96,7 @@ class PyCRYPTPROV:
         Non-zero ``Flags`` fail with ``NTE_BAD_FLAGS`` after releasing anyway,
         as Windows does.  Releasing a released context is harmless.
         """
-        _check_int(Flags, "Flags")
+        Flags = flags(Flags)
         with self._lock:
             if self._refs > 0:
                 self._refs -= 1
@@ -117,7 +106,7 @@ class PyCRYPTPROV:
     @api("CryptContextAddRef")
     def CryptContextAddRef(self, Flags: int = 0) -> None:
         """Add a reference: one more ``CryptReleaseContext`` is needed to release."""
-        _check_int(Flags, "Flags")
+        Flags = flags(Flags)
         with self._lock:
             self._live()
             if Flags != 0:
@@ -133,14 +122,14 @@ class PyCRYPTPROV:
         seed material: it goes to ``C_SeedRandom`` where the token takes seed
         (many HSMs don't and ignore it, which is what Windows allows too).
         """
-        _check_int(Len, "Len")
-        if SeedData is not None and not isinstance(SeedData, (bytes, bytearray, memoryview)):
-            raise TypeError(f"SeedData must be bytes or None, not {type(SeedData).__name__}")
+        if not isinstance(Len, int):
+            raise TypeError(f"Len must be an int, not {type(Len).__name__}")
+        seed = optional_bytes(SeedData, "SeedData")
         self._live()
-        if not 0 <= Len <= _MAX_DWORD:
+        if not 0 <= Len <= DWORD_MAX:
             raise Fail(winerror.ERROR_INVALID_PARAMETER, f"Len out of range: {Len}")
-        if SeedData:
-            self._token.seed_random(bytes(SeedData))
+        if seed:
+            self._token.seed_random(seed)
         return self._token.generate_random(Len)
 
     # ---- parameters ------------------------------------------------------------
@@ -153,8 +142,8 @@ class PyCRYPTPROV:
         Microsoft provider's version, 0x200).  Unknown parameter →
         ``NTE_BAD_TYPE``; non-zero ``Flags`` → ``NTE_BAD_FLAGS``.
         """
-        _check_int(Param, "Param")
-        _check_int(Flags, "Flags")
+        Param = dword(Param, "Param")
+        Flags = flags(Flags)
         self._live()
         getter = _PROV_PARAMS.get(Param)
         if getter is None:
@@ -171,8 +160,8 @@ class PyCRYPTPROV:
         (SPEC §1) and is never shown in a ``repr`` or message.  ``None``
         forgets it.  Unknown parameter → ``NTE_BAD_TYPE``.
         """
-        _check_int(Param, "Param")
-        _check_int(Flags, "Flags")
+        Param = dword(Param, "Param")
+        Flags = flags(Flags)
         self._live()
         if Param in (con.PP_KEYEXCHANGE_PIN, con.PP_SIGNATURE_PIN):
             if Data is not None and not isinstance(Data, str):

@@ -405,6 +405,11 @@ class Module:
             self.lib = _Lib(path)
         except pkcs11.exceptions.PKCS11Error as exc:
             raise fail_from_ckr(ckr_of(exc), f"loading {path}") from None
+        # A loaded module stays loaded until the process ends: python-pkcs11's
+        # deallocator fails on a subclass during interpreter shutdown, and
+        # unloading a PKCS#11 module while sessions may still be in use is
+        # never safe.  One extra reference makes the object live for good.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(self.lib))
         self._tokens: dict[tuple[str, str], Token] = {}
         self._lock = threading.Lock()
 

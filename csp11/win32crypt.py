@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
+from csp11.args import DWORD_MAX, dword, flags, optional_str
 from csp11.errors import Fail, api
 from csp11.pins import PinSources
 from csp11.provider import PyCRYPTPROV
@@ -20,8 +21,9 @@ from csp11.token_choice import choose_token
 
 __all__ = ["CryptAcquireContext", "PyCRYPTPROV"]
 
+_VERIFY = con.CRYPT_VERIFYCONTEXT & DWORD_MAX  # pywin32 spells it signed
 _ACQUIRE_FLAGS = (
-    con.CRYPT_VERIFYCONTEXT
+    _VERIFY
     | con.CRYPT_NEWKEYSET
     | con.CRYPT_DELETEKEYSET
     | con.CRYPT_MACHINE_KEYSET
@@ -47,17 +49,16 @@ def CryptAcquireContext(
     ``CRYPT_VERIFYCONTEXT`` the context has no container and its keys are
     session objects that vanish with the process.
     """
-    for name, value in (("Container", Container), ("Provider", Provider), ("Token", Token)):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
-    for name, number in (("ProvType", ProvType), ("Flags", Flags)):
-        if not isinstance(number, int):
-            raise TypeError(f"{name} must be an int, not {type(number).__name__}")
-    if Flags & ~_ACQUIRE_FLAGS:
-        raise Fail(winerror.NTE_BAD_FLAGS, f"unknown flags 0x{Flags & ~_ACQUIRE_FLAGS:X}")
+    Container = optional_str(Container, "Container")
+    Provider = optional_str(Provider, "Provider")
+    Token = optional_str(Token, "Token")
+    ProvType = dword(ProvType, "ProvType")
+    Flags = flags(Flags)
+    if Flags & ~_ACQUIRE_FLAGS & DWORD_MAX or 0 < Flags & _VERIFY < _VERIFY:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{Flags:08X}")
     personality = choose(Provider, ProvType)
     container = Container or None
-    if Flags & con.CRYPT_VERIFYCONTEXT:
+    if Flags & _VERIFY:
         if container is not None:
             raise Fail(
                 winerror.NTE_BAD_FLAGS, "CRYPT_VERIFYCONTEXT takes no container name"

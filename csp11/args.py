@@ -1,0 +1,51 @@
+"""Checking the arguments of the public API, as pywin32 would take them.
+
+pywin32's constants are signed 32-bit ints (``CRYPT_VERIFYCONTEXT`` is
+``-268435456``, i.e. 0xF0000000), and callers also write the unsigned form.
+Every DWORD argument is therefore normalised to its unsigned 32-bit value
+before csp11 looks at its bits.  Wrong Python types are ``TypeError``, the one
+foreign exception SPEC §1 allows.
+"""
+
+from __future__ import annotations
+
+from csp11 import winerror
+from csp11.errors import Fail
+
+__all__ = ["DWORD_MAX", "dword", "flags", "optional_bytes", "optional_str"]
+
+DWORD_MAX = 0xFFFFFFFF
+
+
+def dword(value: object, name: str) -> int:
+    """``value`` as an unsigned DWORD; out of 32-bit range → ``ERROR_INVALID_PARAMETER``."""
+    if not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not -0x80000000 <= value <= DWORD_MAX:
+        raise Fail(winerror.ERROR_INVALID_PARAMETER, f"{name} does not fit in a DWORD: {value}")
+    return value & DWORD_MAX
+
+
+def flags(value: object, name: str = "Flags") -> int:
+    """A ``dwFlags`` argument; out of 32-bit range → ``NTE_BAD_FLAGS``."""
+    if not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not -0x80000000 <= value <= DWORD_MAX:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"{name} does not fit in a DWORD: {value}")
+    return value & DWORD_MAX
+
+
+def optional_str(value: object, name: str) -> str | None:
+    """A ``str`` or ``None`` argument."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+    return value
+
+
+def optional_bytes(value: object, name: str) -> bytes | None:
+    """A bytes-like or ``None`` argument, as ``bytes``."""
+    if value is None:
+        return None
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be bytes or None, not {type(value).__name__}")
+    return bytes(value)

@@ -1,0 +1,183 @@
+"""The token layer: initialisation, the session pool, lost sessions, login, threads."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from csp11 import winerror
+from csp11.errors import Fail
+from csp11.provider import PyCRYPTPROV
+from csp11.token import Attribute, KeyType, ObjectClass, check_template
+
+from .conftest import run_python
+
+
+def test_pool_reuses_one_session_when_single_threaded(prov: PyCRYPTPROV) -> None:
+    token = prov.token
+    before = token.session_count()
+    for _ in range(50):
+        prov.CryptGenRandom(16)
+    assert token.session_count() == max(before, 1)
+
+
+def test_lost_session_is_reopened_and_the_call_retried(prov: PyCRYPTPROV) -> None:
+    token = prov.token
+    pooled = token.acquire()
+    handle = pooled.session.handle
+    token.release(pooled)
+    # Close it behind csp11's back, as a token reset or another library would.
+    assert token.module.cryptoki.C_CloseSession(handle) == 0
+    assert len(prov.CryptGenRandom(32)) == 32
+    pooled = token.acquire()
+    try:
+        assert pooled.session.handle != handle
+    finally:
+        token.release(pooled)
+
+
+def test_login_again_after_someone_logged_out(prov: PyCRYPTPROV) -> None:
+    token = prov.token
+    prov.login()
+    assert token.is_logged_in()
+    # Another component logs the token out (login is token-wide in a process).
+    pooled = token.acquire()
+    try:
+        token.module.cryptoki.C_Logout(pooled.session.handle)
+    finally:
+        token.release(pooled)
+    # A private object needs login: csp11 notices, logs in again, retries once.
+    template = {
+        Attribute.TOKEN: False, Attribute.PRIVATE: True, Attribute.SENSITIVE: True,
+        Attribute.EXTRACTABLE: False, Attribute.ENCRYPT: True, Attribute.DECRYPT: True,
+    }
+    key = token.run(
+        "C_GenerateKey",
+        lambda s: s.generate_key(KeyType.AES, 128, template=template),
+        pins=prov.pins,
+    )
+    assert token.is_logged_in()
+    token.run("C_DestroyObject", lambda s: key.destroy())
+
+
+def test_without_pins_the_failure_is_translated(prov: PyCRYPTPROV) -> None:
+    token = prov.token
+    token.logout()
+    template = {Attribute.TOKEN: False, Attribute.PRIVATE: True}
+    with pytest.raises(Fail) as info:
+        token.run("C_GenerateKey", lambda s: s.generate_key(KeyType.AES, 128, template=template))
+    assert info.value.code == winerror.SCARD_W_CARD_NOT_AUTHENTICATED
+    assert info.value.ckr == "CKR_USER_NOT_LOGGED_IN"
+    assert "C_GenerateKey" in info.value.message
+
+
+def test_wrong_pin_reports_retry_state(prov: PyCRYPTPROV) -> None:
+    token = prov.token
+    token.logout()
+    prov.pins.set_context_pin("not-the-pin")
+    try:
+        with pytest.raises(Fail) as info:
+            prov.login()
+    finally:
+        prov.pins.set_context_pin(None)
+    assert info.value.code == winerror.SCARD_W_WRONG_CHV
+    assert "wrong PIN for token 'csp11'" in info.value.message
+    assert "(" in info.value.message  # the token's retry state
+
+
+@pytest.mark.parametrize(
+    ("template", "fragment"),
+    [
+        ({Attribute.TOKEN: 1}, "needs bool"),
+        ({Attribute.VALUE_LEN: True}, "needs int"),
+        ({Attribute.LABEL: b"x"}, "needs str"),
+        ({Attribute.ID: "x"}, "needs bytes"),
+        ({0x7FFF_0001: True}, "not packable"),
+    ],
+)
+def test_templates_are_checked_before_python_pkcs11(template: dict, fragment: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(Fail) as info:
+        check_template(template)
+    assert fragment in info.value.message
+
+
+def test_valid_template_passes() -> None:
+    check_template({
+        Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES,
+        Attribute.VALUE_LEN: 32, Attribute.TOKEN: False, Attribute.LABEL: "x",
+        Attribute.ID: b"\x01",
+    })
+
+
+def test_token_seen_from_outside_by_pkcs11_tool(
+    prov: PyCRYPTPROV, csp11_home: Path, softhsm2_module: str
+) -> None:
+    tool = shutil.which("pkcs11-tool")
+    if tool is None:
+        pytest.skip("pkcs11-tool (Debian package opensc) is not installed")
+    out = subprocess.run(
+        [tool, "--module", softhsm2_module, "--list-token-slots"],
+        env={"SOFTHSM2_CONF": str(csp11_home / "softhsm2.conf"), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    assert "token label        : csp11" in out
+    assert prov.token.serial in out
+
+
+THREAD_SCRIPT = textwrap.dedent(
+    """
+    import threading, time, sys
+    from csp11 import win32crypt, win32cryptcon as con
+    from csp11.token import Attribute, KeyType
+
+    prov = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT)
+    prov.login()
+    token = prov.token
+    errors, counts = [], []
+    stop = time.monotonic() + float(sys.argv[1] if len(sys.argv) > 1 else 3)
+    TEMPLATE = {Attribute.TOKEN: False, Attribute.PRIVATE: True, Attribute.SENSITIVE: True,
+                Attribute.EXTRACTABLE: False, Attribute.ENCRYPT: True, Attribute.DECRYPT: True}
+
+    def work(n):
+        done = 0
+        try:
+            while time.monotonic() < stop:
+                assert len(prov.CryptGenRandom(64 + n)) == 64 + n
+                key = token.run("C_GenerateKey",
+                                lambda s: s.generate_key(KeyType.AES, 256, template=TEMPLATE))
+                token.run("C_DestroyObject", lambda s: key.destroy())
+                if n % 2:
+                    pair = token.run("C_GenerateKeyPair",
+                                     lambda s: s.generate_keypair(KeyType.RSA, 1024, store=False))
+                    for obj in pair:
+                        token.run("C_DestroyObject", lambda s, o=obj: o.destroy())
+                done += 1
+        except BaseException as exc:
+            errors.append(repr(exc))
+        counts.append(done)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    print("counts", counts, "sessions", token.session_count())
+    if errors:
+        print("errors", errors)
+        sys.exit(1)
+    """
+)
+
+
+@pytest.mark.parametrize("run", range(3))
+def test_threads_share_a_context_safely(run: int, embedded_pin: str) -> None:
+    """Six threads, random numbers and key work on one context, in a process of their
+    own so that a crash fails the test instead of killing the suite."""
+    result = run_python(THREAD_SCRIPT, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "counts" in result.stdout
+    counts = eval(result.stdout.split("counts", 1)[1].split("sessions")[0])
+    assert len(counts) == 6
+    assert all(c > 0 for c in counts)
