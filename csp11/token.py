@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -308,6 +309,14 @@ def ckr_of(exc: BaseException) -> str:
 
 _SESSION_LOST = frozenset({"CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED"})
 
+# Token quirk "token-info-races-other-processes": SoftHSM2's file store
+# rewrites the token file when another process logs in, and a C_GetTokenInfo
+# that reads it meanwhile fails with CKR_GENERAL_ERROR (seen in 1 of ~20
+# concurrent first uses).  Reading token info is idempotent, so it is retried
+# briefly on any token.
+_TRANSIENT_TOKEN_INFO = frozenset({"CKR_GENERAL_ERROR", "CKR_FUNCTION_FAILED"})
+_TOKEN_INFO_TRIES = 5
+
 # --------------------------------------------------------------------------
 # Templates are checked here before python-pkcs11 packs them: an exception
 # raised while it packs a template can crash the process (TOKEN-FACTS,
@@ -568,10 +577,15 @@ class Token:
     # ---- facts -----------------------------------------------------------
     def info(self) -> TokenInfo:
         """Fresh token and slot information (flags change: PIN counters, login)."""
-        try:
-            tok = self._slot.get_token()
-        except pkcs11.exceptions.PKCS11Error as exc:
-            raise fail_from_ckr(ckr_of(exc), "C_GetTokenInfo") from None
+        for attempt in range(_TOKEN_INFO_TRIES):
+            try:
+                tok = self._slot.get_token()
+                break
+            except pkcs11.exceptions.PKCS11Error as exc:
+                ckr = ckr_of(exc)
+                if ckr not in _TRANSIENT_TOKEN_INFO or attempt == _TOKEN_INFO_TRIES - 1:
+                    raise fail_from_ckr(ckr, "C_GetTokenInfo") from None
+                time.sleep(0.005 * (attempt + 1))
         lib = self.module.lib
         return TokenInfo(
             label=tok.label,

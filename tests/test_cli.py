@@ -1,0 +1,76 @@
+"""The ``csp11`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_python
+
+
+def _cli(*args: str, home: Path | None = None, **env: str) -> tuple[int, str, str]:
+    extra = dict(env)
+    if home is not None:
+        extra["CSP11_HOME"] = str(home)
+    code = f"import sys; sys.argv = ['csp11', *{list(args)!r}]; import runpy; " \
+        "runpy.run_module('csp11', run_name='__main__')"
+    result = run_python(code, env=extra)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_info_shows_the_embedded_token(tmp_path: Path) -> None:
+    rc, out, err = _cli("info", home=tmp_path / "h")
+    assert rc == 0, err
+    assert "Token:     'csp11'" in out
+    assert "embedded token in" in out
+    assert "AES_KEY_GEN" in out
+    assert "C_GenerateRandom works" in out
+
+
+def test_info_json(tmp_path: Path) -> None:
+    rc, out, err = _cli("info", "--json", home=tmp_path / "h")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["token"]["label"] == "csp11"
+    assert data["provider_type"] == 24
+    assert data["implementation"] == ["software"]
+    names = {m["name"] for m in data["mechanisms"]}
+    assert {"AES_KEY_GEN", "RSA_PKCS_KEY_PAIR_GEN", "SHA256"} <= names
+
+
+def test_info_with_a_token_uri(token_uri: str, csp11_home: Path) -> None:
+    # A URI without csp11's embedded configuration: SoftHSM2 reads SOFTHSM2_CONF.
+    conf = str(csp11_home / "softhsm2.conf")
+    rc, out, err = _cli("info", "--json", "--token", token_uri, SOFTHSM2_CONF=conf)
+    assert rc == 0, err
+    assert json.loads(out)["source"].startswith("pkcs11:token=csp11")
+
+
+def test_error_is_one_line_and_exit_1(token_uri: str, csp11_home: Path) -> None:
+    conf = str(csp11_home / "softhsm2.conf")
+    rc, out, err = _cli(
+        "info", "--token", token_uri.replace("csp11?", "absent?"), SOFTHSM2_CONF=conf
+    )
+    assert rc == 1
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("csp11: CryptAcquireContext failed: SCARD_E_NO_SMARTCARD:")
+    assert "Traceback" not in err
+
+
+def test_help_for_every_command() -> None:
+    for args in (("--help",), ("info", "--help")):
+        rc, out, _ = _cli(*args)
+        assert rc == 0
+        assert "usage: csp11" in out
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="console script installed on Linux CI")
+def test_python_m_and_console_script_agree(tmp_path: Path) -> None:
+    rc, out, _ = _cli("--version")
+    assert rc == 0
+    assert out.startswith("csp11 ")
