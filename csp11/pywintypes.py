@@ -12,7 +12,7 @@ from __future__ import annotations
 __all__ = ["error"]
 
 
-class error(Exception):  # noqa: N801 - pywin32's spelling, so ported code keeps working
+class error(Exception):  # pywin32 spells it `error`, so ported code keeps working
     """A failed CryptoAPI call: ``args == (winerror, funcname, strerror)``."""
 
     winerror: int

@@ -23,13 +23,14 @@ and the call retried once.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -93,11 +94,12 @@ CKR_USER_ALREADY_LOGGED_IN = 0x100
 # The order of CK_FUNCTION_LIST up to C_Logout (pkcs11f.h); only the entries
 # csp11 calls through ctypes are typed below.
 _FUNCTION_ORDER = (
-    "C_Initialize C_Finalize C_GetInfo C_GetFunctionList C_GetSlotList C_GetSlotInfo "
-    "C_GetTokenInfo C_GetMechanismList C_GetMechanismInfo C_InitToken C_InitPIN C_SetPIN "
-    "C_OpenSession C_CloseSession C_CloseAllSessions C_GetSessionInfo C_GetOperationState "
-    "C_SetOperationState C_Login C_Logout"
-).split()
+    "C_Initialize", "C_Finalize", "C_GetInfo", "C_GetFunctionList", "C_GetSlotList",
+    "C_GetSlotInfo", "C_GetTokenInfo", "C_GetMechanismList", "C_GetMechanismInfo",
+    "C_InitToken", "C_InitPIN", "C_SetPIN", "C_OpenSession", "C_CloseSession",
+    "C_CloseAllSessions", "C_GetSessionInfo", "C_GetOperationState", "C_SetOperationState",
+    "C_Login", "C_Logout",
+)
 
 _ulong = ctypes.c_ulong
 
@@ -189,7 +191,7 @@ class _Cryptoki:
         return int(self.C_Login(handle, user_type, data, len(data)))
 
 
-class _Lib(_pkcs11.lib):  # type: ignore[misc]
+class _Lib(_pkcs11.lib):
     """python-pkcs11's library object, initialised by csp11's ``C_Initialize``."""
 
     _cryptoki: _Cryptoki
@@ -198,6 +200,11 @@ class _Lib(_pkcs11.lib):  # type: ignore[misc]
         # python-pkcs11 calls this from its constructor; the library must
         # already have been initialised with OS locking by _Cryptoki.
         return None
+
+
+def _version(value: Any) -> tuple[int, int]:
+    major, minor = value
+    return int(major), int(minor)
 
 
 def _ckr_name(rv: int) -> str:
@@ -596,11 +603,11 @@ class Token:
             slot_id=self.slot_id,
             slot_description=self._slot.slot_description,
             slot_flags=int(self._slot.flags),
-            hardware_version=tuple(tok.hardware_version),  # type: ignore[arg-type]
-            firmware_version=tuple(tok.firmware_version),  # type: ignore[arg-type]
+            hardware_version=_version(tok.hardware_version),
+            firmware_version=_version(tok.firmware_version),
             library_description=lib.library_description,
             library_manufacturer=lib.manufacturer_id,
-            library_version=tuple(lib.library_version),
+            library_version=_version(lib.library_version),
             module_path=self.module.path,
         )
 
@@ -658,12 +665,10 @@ class Token:
         with self._pool_lock:
             if pooled in self._all:
                 self._all.remove(pooled)
-        try:
-            # Opened without a PIN, so python-pkcs11's close() does not call
-            # C_Logout (which would log out every session of the token).
+        # Opened without a PIN, so python-pkcs11's close() does not call
+        # C_Logout (which would log out every session of the token).
+        with contextlib.suppress(pkcs11.exceptions.PKCS11Error):
             pooled.session.close()
-        except pkcs11.exceptions.PKCS11Error:
-            pass
 
     def session_count(self) -> int:
         """How many sessions csp11 holds open on this token."""

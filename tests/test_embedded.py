@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import stat
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from csp11 import winerror
 
 from .conftest import run_python
 
@@ -61,8 +64,6 @@ def test_xdg_data_home_is_the_default_location(tmp_path: Path) -> None:
 
 
 def test_concurrent_first_use_makes_one_token(tmp_path: Path) -> None:
-    import concurrent.futures
-
     home = tmp_path / "race"
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: _run(home), range(4)))
@@ -89,8 +90,6 @@ def test_missing_softhsm2_names_the_package(tmp_path: Path) -> None:
     ) + ACQUIRE
     result = run_python(code, env={"CSP11_HOME": str(tmp_path / "h")})
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    from csp11 import winerror
-
     assert out["error"] == winerror.NTE_PROV_DLL_NOT_FOUND
     assert "apt-get install softhsm2" in out["strerror"]
 
@@ -98,7 +97,5 @@ def test_missing_softhsm2_names_the_package(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["/nonexistent/lib.so"])
 def test_softhsm2_module_override(tmp_path: Path, bad: str) -> None:
     out = _run(tmp_path / "h", CSP11_SOFTHSM2_MODULE=bad)
-    from csp11 import winerror
-
     assert out["error"] == winerror.NTE_PROV_DLL_NOT_FOUND
     assert bad in out["strerror"]

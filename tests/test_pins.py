@@ -38,7 +38,7 @@ def logged_out(embedded_pin: str) -> Iterator[None]:
 
 
 def _no_pin_uri(token_uri: str) -> str:
-    return token_uri.split("&pin-source=")[0]
+    return token_uri.split("&pin-source=", maxsplit=1)[0]
 
 
 def _login(ctx: PyCRYPTPROV) -> None:
