@@ -48,6 +48,13 @@ class ChosenToken:
 
 def _module_for(uri: Pkcs11Uri) -> str:
     if uri.module_path:
+        # A relative path would load whatever library the working directory
+        # holds under that name.
+        if not os.path.isabs(uri.module_path):
+            raise Fail(
+                winerror.ERROR_INVALID_PARAMETER,
+                f"module-path must be an absolute path, not {uri.module_path!r}",
+            )
         return uri.module_path
     if uri.module_name:
         name = uri.module_name

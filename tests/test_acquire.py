@@ -246,3 +246,12 @@ def test_missing_module_is_a_clear_error() -> None:
         )
     assert _code(info) == winerror.NTE_PROV_DLL_NOT_FOUND
     assert "/nonexistent/libnothing.so" in info.value.strerror
+
+
+def test_relative_module_path_is_refused() -> None:
+    with pytest.raises(pywintypes.error) as info:
+        win32crypt.CryptAcquireContext(
+            None, None, con.PROV_RSA_AES, VERIFY, Token="pkcs11:token=x?module-path=libsofthsm2.so"
+        )
+    assert _code(info) == winerror.ERROR_INVALID_PARAMETER
+    assert "absolute" in info.value.strerror
