@@ -10,6 +10,7 @@ else ``~/.local/share/csp11``; mode 0700)::
     softhsm2.conf   SoftHSM2 configuration pointing at tokens/
     tokens/         SoftHSM2's token store
     pin             the user PIN (random, mode 0600)
+    serial          the token's serial, written once it exists
     so-pin          the security officer PIN (random, mode 0600)
     .lock           serialises first-time creation between processes
 
@@ -25,16 +26,18 @@ import fcntl
 import os
 import secrets
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token import Token, load_module
+from csp11.token import Module, Token, load_module
 
 __all__ = ["EMBEDDED_LABEL", "EmbeddedToken", "data_home", "find_softhsm2", "open_embedded"]
 
 EMBEDDED_LABEL = "csp11"
+_FIND_TRIES = 5
 
 # Where Debian, Ubuntu, Fedora and source builds put SoftHSM2's module.
 SOFTHSM2_MODULE_CANDIDATES = (
@@ -100,6 +103,21 @@ def _read_secret(path: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+def _find_created(module: Module, serial: str) -> list[Token]:
+    # SoftHSM2's file store can be mid-rewrite by another process (a login
+    # rewrites the token file): look again briefly before giving up.
+    for attempt in range(_FIND_TRIES):
+        found = module.find_tokens({"token": EMBEDDED_LABEL, "serial": serial})
+        if found:
+            return found
+        time.sleep(0.01 * (attempt + 1))
+    raise Fail(
+        winerror.SCARD_E_NO_SMARTCARD,
+        f"the embedded token (serial {serial}) is missing from {module.path}'s store; "
+        "delete the csp11 data directory to start afresh",
+    )
+
+
 def open_embedded() -> EmbeddedToken:
     """The embedded token, created on first use (safe against concurrent first uses)."""
     module_path = find_softhsm2()
@@ -126,10 +144,20 @@ def open_embedded() -> EmbeddedToken:
             if not so_pin_file.exists():
                 _write_secret(so_pin_file)
             module = load_module(module_path, {"SOFTHSM2_CONF": str(conf)})
-            found = module.find_tokens({"token": EMBEDDED_LABEL})
-            if not found:
-                module.init_token(EMBEDDED_LABEL, _read_secret(so_pin_file), _read_secret(pin_file))
+            serial_file = home / "serial"
+            if serial_file.exists():
+                # Created before: never create again, even if a read of the
+                # token store races another process and misses it.
+                found = _find_created(module, serial_file.read_text(encoding="ascii").strip())
+            else:
                 found = module.find_tokens({"token": EMBEDDED_LABEL})
+                if not found:
+                    module.init_token(
+                        EMBEDDED_LABEL, _read_secret(so_pin_file), _read_secret(pin_file)
+                    )
+                    found = module.find_tokens({"token": EMBEDDED_LABEL})
+                if len(found) == 1:
+                    serial_file.write_text(found[0].serial + "\n", encoding="ascii")
             _read_secret(pin_file)  # refuse a PIN file others can read before using it
     except OSError as exc:
         raise Fail(
@@ -140,4 +168,6 @@ def open_embedded() -> EmbeddedToken:
             winerror.NTE_FAIL,
             f"expected one token labelled {EMBEDDED_LABEL!r} in {home}, found {len(found)}",
         )
-    return EmbeddedToken(found[0], pin_file, home)
+    token = found[0]
+    token.store_lock = str(home / ".lock")
+    return EmbeddedToken(token, pin_file, home)

@@ -12,18 +12,44 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
+from csp11.algorithms import ALGORITHMS
 from csp11.args import DWORD_MAX, dword, flags, optional_bytes
+from csp11.capabilities import capabilities
 from csp11.errors import Fail, api
 from csp11.pins import PinSources
 from csp11.providers import Personality
 from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, Token
 
-__all__ = ["PyCRYPTPROV"]
+if TYPE_CHECKING:
+    from csp11.keys import PyCRYPTKEY
+
+__all__ = ["PROV_ENUMALGS", "PROV_ENUMALGS_EX", "PyCRYPTPROV"]
+
+
+class PROV_ENUMALGS(NamedTuple):
+    """An algorithm as ``PP_ENUMALGS`` reports it (pywin32's field names)."""
+
+    aiAlgid: int
+    dwBitLen: int
+    szName: str
+
+
+class PROV_ENUMALGS_EX(NamedTuple):
+    """An algorithm as ``PP_ENUMALGS_EX`` reports it (pywin32's field names)."""
+
+    aiAlgid: int
+    dwDefaultLen: int
+    dwMinLen: int
+    dwMaxLen: int
+    dwProtocols: int
+    szName: str
+    szLongName: str
 
 _handles = itertools.count(1)
 
@@ -49,6 +75,10 @@ class PyCRYPTPROV:
         self._refs = 1
         self._lock = threading.Lock()
         self._handle = next(_handles)
+        # Live key handles: released with the context, as Windows frees a
+        # context's keys with it.
+        self._keys: weakref.WeakSet[PyCRYPTKEY] = weakref.WeakSet()
+        self._enum_index = -1  # PP_ENUMALGS(_EX) position
 
     def __repr__(self) -> str:
         state = "released" if self._refs == 0 else f"refs={self._refs}"
@@ -67,10 +97,22 @@ class PyCRYPTPROV:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._drop_all()
+
+    def _drop_all(self) -> None:
         with self._lock:
             self._refs = 0
+            keys = list(self._keys)
+            self._keys.clear()
+        for key in keys:
+            key.CryptDestroyKey()
 
-    def _live(self) -> None:
+    def adopt(self, key: PyCRYPTKEY) -> None:
+        """Track a key handle of this context (released with it)."""
+        self._keys.add(key)
+
+    def check_live(self) -> None:
+        """Fail with ``NTE_BAD_UID`` once the context is released."""
         if self._refs == 0:
             raise Fail(winerror.NTE_BAD_UID, "the provider context has been released")
 
@@ -100,6 +142,9 @@ class PyCRYPTPROV:
         with self._lock:
             if self._refs > 0:
                 self._refs -= 1
+            last = self._refs == 0
+        if last:
+            self._drop_all()
         if Flags != 0:
             raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0, not 0x{Flags:X}")
 
@@ -108,10 +153,24 @@ class PyCRYPTPROV:
         """Add a reference: one more ``CryptReleaseContext`` is needed to release."""
         Flags = flags(Flags)
         with self._lock:
-            self._live()
+            self.check_live()
             if Flags != 0:
                 raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0, not 0x{Flags:X}")
             self._refs += 1
+
+    # ---- keys ----------------------------------------------------------------
+    @api("CryptGenKey")
+    def CryptGenKey(self, Algid: int, Flags: int, KeyLen: int = 0) -> PyCRYPTKEY:
+        """Generate a session key or a key pair on the token.
+
+        The key length is taken from the upper 16 bits of ``Flags`` (as the
+        seed documents) or from ``KeyLen`` (as pywin32 does); both non-zero
+        and different → ``NTE_BAD_FLAGS``.  See :mod:`csp11.keygen` for the
+        rules and docs/mapping.md for the PKCS#11 calls.
+        """
+        from csp11.keygen import generate  # noqa: PLC0415 - keygen imports this module's users
+
+        return generate(self, Algid, Flags, KeyLen)
 
     # ---- random --------------------------------------------------------------
     @api("CryptGenRandom")
@@ -125,7 +184,7 @@ class PyCRYPTPROV:
         if not isinstance(Len, int):
             raise TypeError(f"Len must be an int, not {type(Len).__name__}")
         seed = optional_bytes(SeedData, "SeedData")
-        self._live()
+        self.check_live()
         if not 0 <= Len <= DWORD_MAX:
             raise Fail(winerror.ERROR_INVALID_PARAMETER, f"Len out of range: {Len}")
         if seed:
@@ -144,13 +203,33 @@ class PyCRYPTPROV:
         """
         Param = dword(Param, "Param")
         Flags = flags(Flags)
-        self._live()
+        self.check_live()
+        if Param in (con.PP_ENUMALGS, con.PP_ENUMALGS_EX):
+            return self._enum_algs(Param, Flags)
         getter = _PROV_PARAMS.get(Param)
         if getter is None:
             raise Fail(winerror.NTE_BAD_TYPE, f"unknown provider parameter {Param}")
         if Flags != 0:
             raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0 for parameter {Param}")
         return getter(self)
+
+    def _enum_algs(self, param: int, flags_: int) -> PROV_ENUMALGS | PROV_ENUMALGS_EX:
+        if flags_ & ~(con.CRYPT_FIRST | con.CRYPT_NEXT | con.CRYPT_SGC_ENUM):
+            raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flags_:X} for PP_ENUMALGS")
+        offers = capabilities(self._personality, self._token).offers
+        with self._lock:
+            index = 0 if flags_ & con.CRYPT_FIRST else self._enum_index + 1
+            if index >= len(offers):
+                raise Fail(winerror.ERROR_NO_MORE_ITEMS, "no more algorithms")
+            self._enum_index = index
+        offer = offers[index]
+        alg = ALGORITHMS[offer.algid]
+        if param == con.PP_ENUMALGS:
+            return PROV_ENUMALGS(offer.algid, offer.default, alg.name)
+        return PROV_ENUMALGS_EX(
+            offer.algid, offer.default, offer.minimum, offer.maximum, alg.protocols,
+            alg.name, alg.long_name,
+        )
 
     @api("CryptSetProvParam")
     def CryptSetProvParam(self, Param: int, Data: Any, Flags: int = 0) -> None:
@@ -162,7 +241,7 @@ class PyCRYPTPROV:
         """
         Param = dword(Param, "Param")
         Flags = flags(Flags)
-        self._live()
+        self.check_live()
         if Param in (con.PP_KEYEXCHANGE_PIN, con.PP_SIGNATURE_PIN):
             if Data is not None and not isinstance(Data, str):
                 raise TypeError("a PIN must be a str or None")
@@ -173,6 +252,11 @@ class PyCRYPTPROV:
         raise Fail(winerror.NTE_BAD_TYPE, f"unknown or read-only provider parameter {Param}")
 
     # ---- for the layers above (not CryptoAPI) ---------------------------------
+    @property
+    def personality(self) -> Personality:
+        """The Microsoft provider whose rules this context follows."""
+        return self._personality
+
     @property
     def token(self) -> Token:
         """The token this context's keys live on."""
@@ -185,7 +269,7 @@ class PyCRYPTPROV:
 
     def login(self) -> None:
         """Log in to the token if not already (prompting only where allowed)."""
-        self._live()
+        self.check_live()
         self._token.ensure_login(self._pins, self._container)
 
 
@@ -198,6 +282,9 @@ def _imptype(ctx: PyCRYPTPROV) -> int:
 
 
 _PROV_PARAMS: dict[int, Any] = {
+    con.PP_SIG_KEYSIZE_INC: lambda ctx: ctx._personality.keysize_inc,
+    con.PP_KEYX_KEYSIZE_INC: lambda ctx: ctx._personality.keysize_inc,
+    con.PP_KEYSPEC: lambda ctx: ctx._personality.keyspec,
     con.PP_NAME: lambda ctx: ctx._personality.name,
     con.PP_PROVTYPE: lambda ctx: ctx._personality.prov_type,
     con.PP_IMPTYPE: _imptype,

@@ -23,14 +23,16 @@ and the call retried once.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -43,13 +45,16 @@ from pkcs11 import _pkcs11
 from csp11 import winerror
 from csp11.errors import CKR_NAMES, Fail, fail_from_ckr
 from csp11.pins import PinRequest, PinSources
+from csp11.quirks import Quirks, quirks_for
 
 __all__ = [
+    "DEFAULT",
     "MechanismInfo",
     "Module",
     "Session",
     "Token",
     "TokenInfo",
+    "TokenKey",
     "load_module",
 ]
 
@@ -62,6 +67,10 @@ Attribute = pkcs11.Attribute
 ObjectClass = pkcs11.ObjectClass
 KeyType = pkcs11.KeyType
 Mechanism = pkcs11.Mechanism
+DEFAULT = pkcs11.DEFAULT  # in a template: drop python-pkcs11's default for that attribute
+# csp11's templates say every capability themselves; python-pkcs11's defaults
+# (and its refusal to guess them for DES) must not add any.
+_NO_CAPABILITIES = pkcs11.MechanismFlag(0)
 
 # --------------------------------------------------------------------------
 # PKCS#11 constants used by the ctypes binding (pkcs11t.h)
@@ -448,12 +457,9 @@ class Module:
         """
         found: list[Token] = []
         for slot in self.slots():
-            try:
-                tok = slot.get_token()
-            except (pkcs11.exceptions.TokenNotPresent, pkcs11.exceptions.TokenNotRecognised):
+            tok = _token_info_of(slot)
+            if tok is None:
                 continue
-            except pkcs11.exceptions.PKCS11Error as exc:
-                raise fail_from_ckr(ckr_of(exc), "C_GetTokenInfo") from None
             serial = tok.serial.decode("ascii", "replace").strip()
             have: dict[str, object] = {
                 "token": tok.label,
@@ -525,6 +531,21 @@ class Module:
             ck.C_CloseSession(handle.value)
 
 
+def _token_info_of(slot: Any) -> Any | None:
+    """``C_GetTokenInfo`` of a slot (``None``: no usable token), retried when transient."""
+    for attempt in range(_TOKEN_INFO_TRIES):
+        try:
+            return slot.get_token()
+        except (pkcs11.exceptions.TokenNotPresent, pkcs11.exceptions.TokenNotRecognised):
+            return None
+        except pkcs11.exceptions.PKCS11Error as exc:
+            ckr = ckr_of(exc)
+            if ckr not in _TRANSIENT_TOKEN_INFO or attempt == _TOKEN_INFO_TRIES - 1:
+                raise fail_from_ckr(ckr, "C_GetTokenInfo") from None
+            time.sleep(0.005 * (attempt + 1))
+    return None  # pragma: no cover - the loop returns or raises
+
+
 _modules: dict[str, Module] = {}
 _modules_lock = threading.Lock()
 
@@ -571,12 +592,20 @@ class Token:
         self._tok = tok
         self.label: str = tok.label
         self.serial: str = tok.serial.decode("ascii", "replace").strip()
+        self.quirks: Quirks = quirks_for(tok.manufacturer_id, tok.model)
         self._idle: list[_Pooled] = []
         self._all: list[_Pooled] = []
         self._pool_lock = threading.Lock()
         self._login_lock = threading.Lock()
         self._logged_in = False
         self._mechanisms: dict[int, MechanismInfo] | None = None
+        # Keys whose last CryptoAPI handle was garbage-collected: released at
+        # the next token call, never from inside a finalizer (which could run
+        # while this thread holds a session lock).
+        self._graveyard: collections.deque[TokenKey] = collections.deque()
+        # A lock file shared with other processes using the same token store
+        # (set for the embedded token, see _store_locked).
+        self.store_lock: str | None = None
 
     def __repr__(self) -> str:
         return f"<csp11 Token {self.label!r} serial={self.serial!r} slot={self.slot_id}>"
@@ -584,15 +613,9 @@ class Token:
     # ---- facts -----------------------------------------------------------
     def info(self) -> TokenInfo:
         """Fresh token and slot information (flags change: PIN counters, login)."""
-        for attempt in range(_TOKEN_INFO_TRIES):
-            try:
-                tok = self._slot.get_token()
-                break
-            except pkcs11.exceptions.PKCS11Error as exc:
-                ckr = ckr_of(exc)
-                if ckr not in _TRANSIENT_TOKEN_INFO or attempt == _TOKEN_INFO_TRIES - 1:
-                    raise fail_from_ckr(ckr, "C_GetTokenInfo") from None
-                time.sleep(0.005 * (attempt + 1))
+        tok = _token_info_of(self._slot)
+        if tok is None:
+            raise Fail(winerror.SCARD_W_REMOVED_CARD, f"token {self.label!r} is gone")
         lib = self.module.lib
         return TokenInfo(
             label=tok.label,
@@ -680,14 +703,27 @@ class Token:
 
         ``doing`` names the PKCS#11 call for messages.  A session the token
         lost is replaced and the call retried once; so is a call that met
-        ``CKR_USER_NOT_LOGGED_IN`` after csp11 had logged in (someone logged
-        the token out), when ``pins`` can log in again.
+        ``CKR_USER_NOT_LOGGED_IN`` when ``pins`` can log in (someone logged
+        the token out, or the token wants a login csp11 did not expect).
         """
+        return self.run_keep(doing, fn, pins)[1]
+
+    def run_keep(
+        self, doing: str, fn: Callable[[Any], _T], pins: PinSources | None = None
+    ) -> tuple[_Pooled, _T]:
+        """:meth:`run`, also returning the session used.
+
+        Objects made by ``fn`` are bound to that session (python-pkcs11 ties
+        an object to the session that found or made it); keys keep it as
+        their home session and use it through :meth:`run_on`.
+        """
+        while self._graveyard:
+            self._graveyard.popleft().release()
         pooled = self.acquire()
         try:
             for attempt in (0, 1):
                 try:
-                    return fn(pooled.session)
+                    return pooled, fn(pooled.session)
                 except pkcs11.exceptions.PKCS11Error as exc:
                     ckr = ckr_of(exc)
                     if attempt == 0 and ckr in _SESSION_LOST:
@@ -764,7 +800,8 @@ class Token:
                 pin = pins.get(request)
             pooled = self.acquire()
             try:
-                rv = self.module.cryptoki.login(pooled.session.handle, CKU_USER, pin)
+                with self._store_locked():
+                    rv = self.module.cryptoki.login(pooled.session.handle, CKU_USER, pin)
             finally:
                 self.release(pooled)
                 del pin
@@ -772,6 +809,19 @@ class Token:
                 raise self._login_failure(rv)
             self._logged_in = True
             _log.info("logged in to token %r", self.label)
+
+    @contextlib.contextmanager
+    def _store_locked(self) -> Iterator[None]:
+        # SoftHSM2 rewrites its token file on C_Login; another process that
+        # initialises the library meanwhile misses the token for its whole
+        # life (measured: 4 of 25 races of four first uses).  Where csp11
+        # owns the store (the embedded token) both sides take this lock.
+        if self.store_lock is None:
+            yield
+            return
+        with open(self.store_lock, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def _login_failure(self, rv: int) -> Fail:
         ckr = _ckr_name(rv)
@@ -816,6 +866,170 @@ class Token:
         except Fail as exc:
             if exc.ckr not in ("CKR_RANDOM_SEED_NOT_SUPPORTED", "CKR_FUNCTION_NOT_SUPPORTED"):
                 raise
+
+
+    # ---- keys ------------------------------------------------------------------
+    def generate_key(
+        self,
+        key_type: Any,
+        key_bits: int,
+        *,
+        mechanism: Any,
+        template: Mapping[Any, object],
+        pins: PinSources | None,
+    ) -> TokenKey:
+        """``C_GenerateKey`` with ``template`` as given (checked first).
+
+        ``key_bits`` becomes ``CKA_VALUE_LEN`` unless the template says
+        otherwise (``DEFAULT`` removes it, as DES key generation needs).
+        """
+        check_template(template)
+        pooled, obj = self.run_keep(
+            "C_GenerateKey",
+            lambda s: s.generate_key(
+                key_type, key_bits, mechanism=mechanism, template=template,
+                capabilities=_NO_CAPABILITIES,
+            ),
+            pins,
+        )
+        return TokenKey(self, pooled, obj, None, token_object=bool(template.get(Attribute.TOKEN)))
+
+    def generate_key_pair(
+        self,
+        key_type: Any,
+        key_bits: int,
+        *,
+        mechanism: Any,
+        public: Mapping[Any, object],
+        private: Mapping[Any, object],
+        pins: PinSources | None,
+    ) -> TokenKey:
+        """``C_GenerateKeyPair``; domain parameters (DSA, DH) go in ``public``."""
+        check_template(public)
+        check_template(private)
+        if key_type in (KeyType.DSA, KeyType.DH):
+            names = (Attribute.PRIME, Attribute.SUBPRIME, Attribute.BASE)
+            domain = {k: v for k, v in public.items() if k in names}
+            rest = {k: v for k, v in public.items() if k not in names}
+
+            def make(s: Any) -> Any:
+                params = s.create_domain_parameters(key_type, domain, local=True)
+                return params.generate_keypair(
+                    mechanism=mechanism, capabilities=_NO_CAPABILITIES,
+                    public_template=rest, private_template=private,
+                )
+        else:
+            def make(s: Any) -> Any:
+                return s.generate_keypair(
+                    key_type, key_bits, mechanism=mechanism, capabilities=_NO_CAPABILITIES,
+                    public_template=public, private_template=private,
+                )
+        pooled, (pub, priv) = self.run_keep("C_GenerateKeyPair", make, pins)
+        return TokenKey(
+            self, pooled, priv, pub, token_object=bool(private.get(Attribute.TOKEN))
+        )
+
+    def generate_domain_parameters(self, key_type: Any, bits: int) -> dict[int, bytes]:
+        """``C_GenerateKey(CKM_DSA/DH_PKCS_PARAMETER_GEN)``: the prime, subprime, base."""
+        def make(s: Any) -> dict[int, bytes]:
+            params = s.generate_domain_parameters(
+                key_type, bits, template={Attribute.PRIVATE: False}
+            )
+            try:
+                wanted = [Attribute.PRIME, Attribute.BASE]
+                if key_type == KeyType.DSA:
+                    wanted.append(Attribute.SUBPRIME)
+                return {int(k): bytes(v) for k, v in params.get_attributes(wanted).items()}
+            finally:
+                params.destroy()
+
+        found: dict[int, bytes] = self.run(f"C_GenerateKey({bits}-bit parameters)", make)
+        return found
+
+
+    def bury(self, key: TokenKey) -> None:
+        """Release ``key`` at the next token call (for finalizers)."""
+        self._graveyard.append(key)
+
+
+class TokenKey:
+    """A key's objects on the token: a secret key, or a private and public key.
+
+    The objects live in their home session (session objects vanish when it
+    closes), and every use goes through that session's lock.  Several
+    CryptoAPI handles may share one ``TokenKey`` (``CryptDuplicateKey``);
+    the objects are destroyed when the last handle lets go, and only if they
+    are session objects.
+    """
+
+    __slots__ = ("_refs", "certificate", "home", "obj", "public", "token", "token_object")
+
+    def __init__(
+        self, token: Token, home: _Pooled, obj: Any, public: Any | None, *, token_object: bool
+    ) -> None:
+        self.token = token
+        self.home = home
+        self.obj = obj          # secret key, or private key of a pair
+        self.public = public    # public key of a pair, else None
+        self.token_object = token_object  # persistent (container) objects are never destroyed
+        self.certificate: Any | None = None  # KP_CERTIFICATE's object, beside a key pair
+        self._refs = 1
+
+    def __repr__(self) -> str:
+        return f"<csp11 TokenKey handle={self.obj.handle} token={self.token.label!r}>"
+
+    def share(self) -> TokenKey:
+        """One more CryptoAPI handle uses these objects."""
+        self._refs += 1
+        return self
+
+    def release(self) -> None:
+        """A handle lets go; the last one destroys session objects."""
+        self._refs -= 1
+        if self._refs > 0 or self.token_object:
+            return
+        objects = [o for o in (self.obj, self.public, self.certificate) if o is not None]
+
+        def destroy(session: Any) -> None:
+            for obj in objects:
+                obj.destroy()
+
+        if self.home.alive:
+            self.token.run_on(self.home, "C_DestroyObject", destroy)
+
+    def attribute(self, attr: Any, obj: Any | None = None) -> Any:
+        """``C_GetAttributeValue`` of one attribute (of the secret/private key by default)."""
+        target = self.obj if obj is None else obj
+        return self.token.run_on(self.home, "C_GetAttributeValue", lambda s: target[attr])
+
+    def attributes(self, attrs: list[Any], obj: Any | None = None) -> dict[Any, Any]:
+        """``C_GetAttributeValue`` of several attributes in one call."""
+        target = self.obj if obj is None else obj
+        found: dict[Any, Any] = self.token.run_on(
+            self.home, "C_GetAttributeValue", lambda s: target.get_attributes(attrs)
+        )
+        return found
+
+    def create_beside(self, template: Mapping[Any, object]) -> Any:
+        """``C_CreateObject`` in this key's session (e.g. its certificate)."""
+        check_template(template)
+        return self.token.run_on(
+            self.home, "C_CreateObject", lambda s: s.create_object(template)
+        )
+
+    def destroy_object(self, obj: Any) -> None:
+        """``C_DestroyObject`` of an object made with :meth:`create_beside`."""
+        self.token.run_on(self.home, "C_DestroyObject", lambda s: obj.destroy())
+
+    def set_attribute(self, attr: Any, value: object, obj: Any | None = None) -> None:
+        """``C_SetAttributeValue`` of one attribute (checked like a template)."""
+        check_template({attr: value})
+        target = self.obj if obj is None else obj
+
+        def assign(s: Any) -> None:
+            target[attr] = value
+
+        self.token.run_on(self.home, "C_SetAttributeValue", assign)
 
 
 class _Pooled:

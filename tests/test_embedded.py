@@ -67,7 +67,8 @@ def test_concurrent_first_use_makes_one_token(tmp_path: Path) -> None:
     home = tmp_path / "race"
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: _run(home), range(4)))
-    assert {r.get("serial") for r in results} == {results[0]["serial"]}
+    assert {r.get("serial") for r in results} == {results[0]["serial"]}, (
+        results, sorted(p.name for p in (home / "tokens").iterdir()))
     assert len(list((home / "tokens").iterdir())) == 1
 
 

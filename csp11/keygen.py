@@ -1,0 +1,335 @@
+"""CryptGenKey: from an ALG_ID, flags and a length to key objects on the token.
+
+The rules, in the order they are checked (seed, SPEC §2-4, WINDOWS-FACTS):
+
+1. flags: bits outside the seed's table → ``NTE_BAD_FLAGS``; a length in the
+   upper 16 bits *and* a different ``KeyLen`` → ``NTE_BAD_FLAGS``;
+2. ``AT_KEYEXCHANGE``/``AT_SIGNATURE`` become the provider's ALG_IDs;
+3. an ALG_ID the provider does not offer, or the token cannot make →
+   ``NTE_BAD_ALGID`` (the same rows as ``PP_ENUMALGS``);
+4. ``CRYPT_USER_PROTECTED``/``CRYPT_FORCE_KEY_PROTECTION_HIGH`` on a silent or
+   verify-only context → ``NTE_SILENT_CONTEXT``;
+5. the length: 0 → the provider's default; outside min..max →
+   ``ERROR_INVALID_PARAMETER``; off the provider's step → ``NTE_BAD_FLAGS``.
+
+Templates are built here, once per kind of key, and always state what they
+mean: secret and private keys are ``CKA_SENSITIVE``; ``CKA_EXTRACTABLE`` is
+``CRYPT_EXPORTABLE`` (or ``CRYPT_ARCHIVABLE``); session keys and everything
+in a verify-only context are session objects.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
+
+from csp11 import win32cryptcon as con
+from csp11 import winerror
+from csp11.algorithms import ALGORITHMS, Algorithm, Family
+from csp11.args import dword, flags
+from csp11.byteorder import le_to_be
+from csp11.capabilities import capabilities
+from csp11.dhgroups import GROUPS
+from csp11.errors import Fail
+from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
+from csp11.providers import Offer
+from csp11.token import DEFAULT, Attribute, ObjectClass, TokenKey
+
+if TYPE_CHECKING:
+    from csp11.provider import PyCRYPTPROV
+
+__all__ = [
+    "GENKEY_FLAGS", "finish_pregen", "generate", "key_length", "public_key_of", "resolve_algid",
+]
+
+# Every flag of the seed's table; CRYPT_RECIPIENT == CRYPT_NO_SALT and
+# CRYPT_INITIATOR == CRYPT_PREGEN share bits.  The "not used" ones are
+# accepted and ignored.  Anything else in the low word is NTE_BAD_FLAGS.
+GENKEY_FLAGS = (
+    con.CRYPT_ARCHIVABLE | con.CRYPT_CREATE_IV | con.CRYPT_CREATE_SALT | con.CRYPT_DATA_KEY
+    | con.CRYPT_EXPORTABLE | con.CRYPT_FORCE_KEY_PROTECTION_HIGH | con.CRYPT_KEK
+    | con.CRYPT_INITIATOR | con.CRYPT_NO_SALT | con.CRYPT_ONLINE | con.CRYPT_PREGEN
+    | con.CRYPT_RECIPIENT | con.CRYPT_SF | con.CRYPT_SGCKEY | con.CRYPT_USER_PROTECTED
+    | con.CRYPT_VOLATILE
+)
+_PROTECTION = con.CRYPT_USER_PROTECTED | con.CRYPT_FORCE_KEY_PROTECTION_HIGH
+_SALT_BYTES = 11  # the 88-bit salt of 40-bit RC2/RC4 keys
+_RSA_EXPONENT = b"\x01\x00\x01"  # 65537, as Microsoft's providers use
+
+
+def generate(prov: PyCRYPTPROV, Algid: int, Flags: int, KeyLen: int) -> PyCRYPTKEY:
+    """CryptGenKey (see the module docstring for the rules)."""
+    algid = dword(Algid, "Algid")
+    requested_flags = flags(Flags)
+    keylen = dword(KeyLen, "KeyLen")
+    prov.check_live()
+    low, field = requested_flags & 0xFFFF, requested_flags >> 16
+    if low & ~GENKEY_FLAGS:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{low & ~GENKEY_FLAGS:X}")
+    if field and keylen and field != keylen:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            f"key length {field} in Flags differs from KeyLen {keylen}",
+        )
+    alg, offer = resolve_algid(prov, algid)
+    if low & _PROTECTION and (prov.silent or prov.verify_only):
+        raise Fail(
+            winerror.NTE_SILENT_CONTEXT,
+            "user-protected keys need a context that may prompt (not silent, not "
+            "CRYPT_VERIFYCONTEXT)",
+        )
+    bits = key_length(alg, offer, field or keylen)
+    permissions = DEFAULT_PERMISSIONS
+    if low & con.CRYPT_EXPORTABLE:
+        permissions |= con.CRYPT_EXPORT
+    if low & con.CRYPT_ARCHIVABLE:
+        permissions |= con.CRYPT_ARCHIVE
+    if alg.family is Family.SESSION:
+        return _session_key(prov, alg, bits, low, permissions)
+    if alg.family in (Family.DSA, Family.DH) and low & con.CRYPT_PREGEN:
+        key = PyCRYPTKEY(prov, alg, bits, None, permissions=permissions, pregen=True)
+        key.gen_flags = low
+        return key
+    key = PyCRYPTKEY(
+        prov, alg, bits, _key_pair(prov, alg, bits, low, domain={}),
+        permissions=permissions,
+    )
+    key.gen_flags = low
+    return key
+
+
+def resolve_algid(prov: PyCRYPTPROV, algid: int) -> tuple[Algorithm, Offer]:
+    """The algorithm and its (token-clipped) offer, or ``NTE_BAD_ALGID``."""
+    personality = prov.personality
+    if algid in (con.AT_KEYEXCHANGE, con.AT_SIGNATURE):
+        spec = algid
+        algid = (
+            personality.exchange_algid if spec == con.AT_KEYEXCHANGE
+            else personality.signature_algid
+        )
+        if not algid:
+            raise Fail(
+                winerror.NTE_BAD_ALGID,
+                f"{personality.name} has no {'exchange' if spec == 1 else 'signature'} keys",
+            )
+    alg = ALGORITHMS.get(algid)
+    if alg is None or alg.family in (Family.HASH, Family.MAC):
+        raise Fail(winerror.NTE_BAD_ALGID, f"ALG_ID 0x{algid:04X} is not a generatable key")
+    offer = capabilities(personality, prov.token).offer(algid)
+    if offer is None:
+        if personality.offer(algid) is None:
+            raise Fail(
+                winerror.NTE_BAD_ALGID, f"{personality.name} does not offer {alg.name}"
+            )
+        raise Fail(
+            winerror.NTE_BAD_ALGID,
+            f"the token cannot make {alg.name} keys (mechanisms or sizes missing)",
+        )
+    return alg, offer
+
+
+def key_length(alg: Algorithm, offer: Offer, requested: int) -> int:
+    """The key length in bits (without parity) for a requested length (0: default)."""
+    if alg.parity_bits:
+        # DES family: the length without parity (56, 112, 168) or with (64, 128, 192).
+        if requested in (0, offer.maximum, offer.maximum + alg.parity_bits):
+            return offer.maximum
+        raise Fail(
+            winerror.ERROR_INVALID_PARAMETER,
+            f"{alg.name} keys are {offer.maximum} bits "
+            f"({offer.maximum + alg.parity_bits} with parity), not {requested}",
+        )
+    if requested == 0:
+        return offer.default
+    if not offer.minimum <= requested <= offer.maximum:
+        raise Fail(
+            winerror.ERROR_INVALID_PARAMETER,
+            f"{alg.name} key length {requested} is outside {offer.minimum}..{offer.maximum}",
+        )
+    if offer.step and (requested - offer.minimum) % offer.step:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            f"{alg.name} key lengths go in steps of {offer.step} from {offer.minimum}",
+        )
+    return requested
+
+
+# ---- session keys -----------------------------------------------------------------
+_session_templates: dict[tuple[int, int, bool], dict[Any, object]] = {}
+
+
+def _session_template(alg: Algorithm, bits: int, extractable: bool) -> dict[Any, object]:
+    key = (alg.algid, bits, extractable)
+    template = _session_templates.get(key)
+    if template is None:
+        template = {
+            Attribute.CLASS: ObjectClass.SECRET_KEY,
+            Attribute.KEY_TYPE: alg.key_type,
+            Attribute.TOKEN: False,
+            # Session objects are visible only to this process; PRIVATE would
+            # make verify-only contexts (no PIN on Windows) need a login.
+            Attribute.PRIVATE: False,
+            Attribute.SENSITIVE: True,
+            Attribute.EXTRACTABLE: extractable,
+            Attribute.MODIFIABLE: True,  # so that export can be withdrawn later
+            Attribute.ENCRYPT: True,
+            Attribute.DECRYPT: True,
+            Attribute.WRAP: True,     # SYMMETRICWRAPKEYBLOB: a session key as KEK
+            Attribute.UNWRAP: True,
+            Attribute.SIGN: False,
+            Attribute.VERIFY: False,
+            Attribute.DERIVE: False,
+        }
+        if alg.parity_bits:
+            # The token knows the DES family's lengths; SoftHSM2 refuses a
+            # CKA_VALUE_LEN for them (python-pkcs11 adds one for DES).
+            template[Attribute.VALUE_LEN] = DEFAULT
+        else:
+            template[Attribute.VALUE_LEN] = bits // 8
+        _session_templates[key] = template
+    return template
+
+
+def _session_key(
+    prov: PyCRYPTPROV, alg: Algorithm, bits: int, low: int, permissions: int
+) -> PyCRYPTKEY:
+    extractable = bool(low & (con.CRYPT_EXPORTABLE | con.CRYPT_ARCHIVABLE))
+    template = _session_template(alg, bits, extractable)
+    tkey = prov.token.generate_key(
+        alg.key_type, bits + alg.parity_bits,
+        mechanism=alg.gen_mechanism, template=template, pins=prov.pins,
+    )
+    return PyCRYPTKEY(
+        prov, alg, bits, tkey, permissions=permissions, salt=_salt(prov, alg, bits, low)
+    )
+
+
+def _salt(prov: PyCRYPTPROV, alg: Algorithm, bits: int, low: int) -> bytes:
+    """The salt rules of RC2/RC4 keys (Windows-observed, docs/differences.md)."""
+    if not alg.salted:
+        return b""
+    if low & con.CRYPT_CREATE_SALT:
+        if not prov.personality.create_salt:
+            return b""  # the Enhanced family ignores CRYPT_CREATE_SALT
+        salt = prov.token.generate_random(_SALT_BYTES)
+        while not any(salt):
+            salt = prov.token.generate_random(_SALT_BYTES)
+        return salt
+    if bits == 40 and not low & con.CRYPT_NO_SALT:
+        return bytes(_SALT_BYTES)
+    return b""
+
+
+# ---- key pairs -----------------------------------------------------------------------
+def _domain_for(prov: PyCRYPTPROV, alg: Algorithm, bits: int) -> dict[str, bytes]:
+    """Domain parameters (little-endian P, G and, for DSS, Q) for a new pair."""
+    if alg.family is Family.DH:
+        group = GROUPS.get(bits)
+        if group is not None:
+            return {
+                "P": group.prime.to_bytes(bits // 8, "little"),
+                "G": group.generator.to_bytes(bits // 8, "little"),
+            }
+    made = prov.token.generate_domain_parameters(alg.key_type, bits)
+    values = {"P": made[int(Attribute.PRIME)], "G": made[int(Attribute.BASE)]}
+    if alg.family is Family.DSA:
+        values["Q"] = made[int(Attribute.SUBPRIME)]
+    return {name: le_to_be(value) for name, value in values.items()}
+
+
+def _key_pair(
+    prov: PyCRYPTPROV, alg: Algorithm, bits: int, low: int, domain: dict[str, bytes]
+) -> TokenKey:
+    protected = bool(low & _PROTECTION)
+    extractable = bool(low & (con.CRYPT_EXPORTABLE | con.CRYPT_ARCHIVABLE))
+    public: dict[Any, object] = {
+        Attribute.CLASS: ObjectClass.PUBLIC_KEY,
+        Attribute.KEY_TYPE: alg.key_type,
+        Attribute.TOKEN: False,
+        Attribute.PRIVATE: False,
+    }
+    private: dict[Any, object] = {
+        Attribute.CLASS: ObjectClass.PRIVATE_KEY,
+        Attribute.KEY_TYPE: alg.key_type,
+        Attribute.TOKEN: False,
+        # CKA_ALWAYS_AUTHENTICATE needs PRIVATE (TOKEN-FACTS).
+        Attribute.PRIVATE: protected,
+        Attribute.SENSITIVE: True,
+        Attribute.EXTRACTABLE: extractable,
+        Attribute.MODIFIABLE: True,
+    }
+    if protected:
+        private[Attribute.ALWAYS_AUTHENTICATE] = True
+    if alg.family is Family.RSA:
+        public.update({
+            Attribute.MODULUS_BITS: bits,
+            Attribute.PUBLIC_EXPONENT: _RSA_EXPONENT,
+            Attribute.VERIFY: True,
+            Attribute.ENCRYPT: alg.exchange,
+            Attribute.WRAP: alg.exchange,
+        })
+        private.update({
+            Attribute.SIGN: True,
+            Attribute.DECRYPT: alg.exchange,
+            Attribute.UNWRAP: alg.exchange,
+            Attribute.DERIVE: False,
+        })
+    else:
+        if not domain:
+            domain.update(_domain_for(prov, alg, bits))
+        public[Attribute.PRIME] = le_to_be(domain["P"]).lstrip(b"\0")
+        public[Attribute.BASE] = le_to_be(domain["G"]).lstrip(b"\0")
+        if alg.family is Family.DSA:
+            public[Attribute.SUBPRIME] = le_to_be(domain["Q"]).lstrip(b"\0")
+            public[Attribute.VERIFY] = True
+            private[Attribute.SIGN] = True
+        else:
+            private[Attribute.DERIVE] = True
+    if protected:
+        prov.login()
+    return prov.token.generate_key_pair(
+        alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
+        pins=prov.pins,
+    )
+
+
+def finish_pregen(key: PyCRYPTKEY) -> None:
+    """``KP_X`` with ``None`` on a ``CRYPT_PREGEN`` key: generate it from P, G (Q)."""
+    needed = ("P", "Q", "G") if key.alg.family is Family.DSA else ("P", "G")
+    missing = [name for name in needed if name not in key.domain]
+    if missing:
+        raise Fail(
+            winerror.NTE_BAD_KEY_STATE,
+            f"set {', '.join('KP_' + m for m in missing)} before KP_X",
+        )
+    domain = {name: key.domain[name] for name in needed}
+    key.tkey = _key_pair(key.prov, key.alg, key.bits, key.gen_flags, domain)
+    key.pregen = False
+    key.attach_finalizer()
+
+
+def public_key_of(key: PyCRYPTKEY) -> Any:
+    """The ``cryptography`` public key object of a key pair, read from the token."""
+    tkey = key.usable()
+    public = tkey.public
+    if public is None:
+        raise Fail(winerror.NTE_BAD_KEY, "not a key pair")
+    if key.alg.family is Family.RSA:
+        attrs = tkey.attributes([Attribute.MODULUS, Attribute.PUBLIC_EXPONENT], public)
+        return rsa.RSAPublicNumbers(
+            int.from_bytes(attrs[Attribute.PUBLIC_EXPONENT], "big"),
+            int.from_bytes(attrs[Attribute.MODULUS], "big"),
+        ).public_key()
+    wanted = [Attribute.PRIME, Attribute.BASE, Attribute.VALUE]
+    if key.alg.family is Family.DSA:
+        wanted.append(Attribute.SUBPRIME)
+    attrs = {k: int.from_bytes(v, "big") for k, v in tkey.attributes(wanted, public).items()}
+    if key.alg.family is Family.DSA:
+        params = dsa.DSAParameterNumbers(
+            attrs[Attribute.PRIME], attrs[Attribute.SUBPRIME], attrs[Attribute.BASE]
+        )
+        return dsa.DSAPublicNumbers(attrs[Attribute.VALUE], params).public_key()
+    dh_params = dh.DHParameterNumbers(attrs[Attribute.PRIME], attrs[Attribute.BASE])
+    return dh.DHPublicNumbers(attrs[Attribute.VALUE], dh_params).public_key()
+

@@ -1,0 +1,56 @@
+"""Token quirks: what a token advertises but does not do, declared as data.
+
+Each quirk is named, explained and measured (notes/TOKEN-FACTS.md); code asks
+``token.quirks.<name>`` instead of testing which token it is.  A token is
+matched by the manufacturer and model it reports in ``C_GetTokenInfo``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["NO_QUIRKS", "Quirks", "quirks_for"]
+
+
+@dataclass(frozen=True)
+class Quirks:
+    """Known deviations of one kind of token from what it advertises."""
+
+    name: str = "none"
+    # Smallest DSA prime the token really generates keys for.  SoftHSM2
+    # advertises 512-1024 bits but fails below 1024 with CKR_GENERAL_ERROR,
+    # even with domain parameters made elsewhere.
+    dsa_min_bits: int = 0
+    # Largest DSA prime accepted, where it differs from C_GetMechanismInfo.
+    dsa_max_bits: int = 0
+    # The token does not enforce CKA_ALWAYS_AUTHENTICATE for C_WrapKey and
+    # C_UnwrapKey: csp11 must ask for the per-use PIN itself (it always does).
+    wrap_ignores_always_authenticate: bool = False
+    # Secret keys made by C_UnwrapKey report CKA_VALUE_LEN = 0.
+    unwrapped_value_len_zero: bool = False
+    # C_GetMechanismInfo reports 0/0 key sizes for the DES family.
+    des_sizes_unreported: bool = False
+
+
+NO_QUIRKS = Quirks()
+
+_SOFTHSM2 = Quirks(
+    name="softhsm2",
+    dsa_min_bits=1024,
+    wrap_ignores_always_authenticate=True,
+    unwrapped_value_len_zero=True,
+    des_sizes_unreported=True,
+)
+
+# (manufacturer, model prefix) as the token reports them → quirks.
+_TABLE: tuple[tuple[str, str, Quirks], ...] = (
+    ("SoftHSM project", "SoftHSM v2", _SOFTHSM2),
+)
+
+
+def quirks_for(manufacturer: str, model: str) -> Quirks:
+    """The quirks of a token, from its ``C_GetTokenInfo`` manufacturer and model."""
+    for maker, model_prefix, quirks in _TABLE:
+        if manufacturer.strip() == maker and model.strip().startswith(model_prefix):
+            return quirks
+    return NO_QUIRKS
