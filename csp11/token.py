@@ -352,12 +352,29 @@ for _attr, _handler in pkcs11.attributes.ATTRIBUTE_TYPES.items():
     )
 
 
+# Templates already checked, by identity.  The entry holds the template
+# itself, so its id cannot be reused while cached; the cache is cleared when
+# it grows, as only csp11's own long-lived templates recur.
+_checked: dict[int, Mapping[Any, object]] = {}
+_CHECKED_MAX = 512
+
+
 def check_template(template: Mapping[Any, object]) -> None:
     """Refuse a template python-pkcs11 could not pack (``NTE_FAIL``, a csp11 bug).
 
     Every key must be an attribute python-pkcs11 knows and every value of the
     Python type its packer takes (``bool`` for booleans — not ``int``).
+    Callers must not change a template after it was checked.
     """
+    if _checked.get(id(template)) is template:
+        return
+    _check_template(template)
+    if len(_checked) >= _CHECKED_MAX:
+        _checked.clear()
+    _checked[id(template)] = template
+
+
+def _check_template(template: Mapping[Any, object]) -> None:
     for key, value in template.items():
         expected = _ATTRIBUTE_PY_TYPE.get(int(key))
         if expected is None:
