@@ -30,17 +30,19 @@ from csp11.algorithms import ALGORITHMS, Algorithm, Family
 from csp11.args import dword, flags
 from csp11.byteorder import le_to_be
 from csp11.capabilities import capabilities
+from csp11.containers import SPEC_NAMES, containers_of
 from csp11.dhgroups import GROUPS
 from csp11.errors import Fail
 from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
 from csp11.providers import Offer
-from csp11.token import DEFAULT, Attribute, ObjectClass, TokenKey
+from csp11.token import DEFAULT, Attribute, KeyType, ObjectClass, TokenKey
 
 if TYPE_CHECKING:
     from csp11.provider import PyCRYPTPROV
 
 __all__ = [
-    "GENKEY_FLAGS", "finish_pregen", "generate", "key_length", "public_key_of", "resolve_algid",
+    "GENKEY_FLAGS", "finish_pregen", "generate", "key_length", "open_stored", "public_key_of",
+    "resolve_algid",
 ]
 
 # Every flag of the seed's table; CRYPT_RECIPIENT == CRYPT_NO_SALT and
@@ -286,12 +288,90 @@ def _key_pair(
             private[Attribute.SIGN] = True
         else:
             private[Attribute.DERIVE] = True
-    if protected:
-        prov.login()
-    return prov.token.generate_key_pair(
-        alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
-        pins=prov.pins,
-    )
+    spec = _container_spec(prov, alg)
+    if spec is None:
+        if protected:
+            prov.login()
+        return prov.token.generate_key_pair(
+            alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
+            pins=prov.pins,
+        )
+    return _stored_pair(prov, alg, bits, low, spec, public=public, private=private)
+
+
+def _container_spec(prov: PyCRYPTPROV, alg: Algorithm) -> int | None:
+    """The container slot a new pair goes to (None: a session pair, e.g. DH_EPHEM)."""
+    if prov.container is None:
+        return None
+    if alg.algid == prov.personality.exchange_algid:
+        return con.AT_KEYEXCHANGE
+    if alg.algid == prov.personality.signature_algid:
+        return con.AT_SIGNATURE
+    return None
+
+
+def _stored_pair(
+    prov: PyCRYPTPROV, alg: Algorithm, bits: int, low: int, spec: int, *,
+    public: dict[Any, object], private: dict[Any, object],
+) -> TokenKey:
+    """Generate a container's key pair as token objects and make it current atomically.
+
+    ``CRYPT_ARCHIVABLE`` (without ``CRYPT_EXPORTABLE``): the pair is generated
+    as extractable *session* objects, which this handle uses and exports, and
+    copied to the token as non-extractable objects.  The extractable copies
+    die with the handle, or with the process however it ends, so the stored
+    key is never extractable by anyone.
+    """
+    cname = prov.container
+    assert cname is not None
+    prov.login()
+    store = containers_of(prov.token)
+    generation = store.new_generation(cname, prov.pins)
+    ident = {Attribute.ID: cname.key_id(spec, generation), Attribute.LABEL: cname.key_label(spec)}
+    private[Attribute.PRIVATE] = True
+    archive_only = bool(low & con.CRYPT_ARCHIVABLE) and not low & con.CRYPT_EXPORTABLE
+    if archive_only:
+        tkey = prov.token.generate_key_pair(
+            alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
+            pins=prov.pins,
+        )
+        tkey.copy(tkey.obj, {Attribute.TOKEN: True, Attribute.EXTRACTABLE: False, **ident})
+        tkey.copy(tkey.public, {Attribute.TOKEN: True, **ident})
+    else:
+        public.update({Attribute.TOKEN: True, **ident})
+        private.update({Attribute.TOKEN: True, **ident})
+        tkey = prov.token.generate_key_pair(
+            alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
+            pins=prov.pins,
+        )
+    store.commit(cname, spec, generation, prov.pins)
+    return tkey
+
+
+def open_stored(prov: PyCRYPTPROV, spec: int) -> PyCRYPTKEY:
+    """CryptGetUserKey: a new handle to the container's pair of ``spec``."""
+    cname = prov.container
+    assert cname is not None
+    prov.login()
+    pair = containers_of(prov.token).find_pair(cname, spec, prov.pins)
+    if pair is None:
+        raise Fail(
+            winerror.NTE_NO_KEY, f"container {cname.name!r} has no {SPEC_NAMES[spec]} key"
+        )
+    tkey = pair.key
+    facts = tkey.attributes([Attribute.KEY_TYPE, Attribute.EXTRACTABLE])
+    key_type = facts[Attribute.KEY_TYPE]
+    if key_type == KeyType.RSA:
+        algid = con.CALG_RSA_KEYX if spec == con.AT_KEYEXCHANGE else con.CALG_RSA_SIGN
+        size = len(bytes(tkey.attribute(Attribute.MODULUS, tkey.public).lstrip(b"\0"))) * 8
+    elif key_type in (KeyType.DSA, KeyType.DH):
+        algid = con.CALG_DSS_SIGN if key_type == KeyType.DSA else con.CALG_DH_SF
+        prime = bytes(tkey.attribute(Attribute.PRIME, tkey.public)).lstrip(b"\0")
+        size = int.from_bytes(prime, "big").bit_length()
+    else:
+        raise Fail(winerror.NTE_BAD_KEYSET, f"unexpected key type {key_type!r} in the container")
+    permissions = DEFAULT_PERMISSIONS | (con.CRYPT_EXPORT if facts[Attribute.EXTRACTABLE] else 0)
+    return PyCRYPTKEY(prov, ALGORITHMS[algid], size, tkey, permissions=permissions)
 
 
 def finish_pregen(key: PyCRYPTKEY) -> None:

@@ -21,6 +21,7 @@ from csp11 import winerror
 from csp11.algorithms import ALGORITHMS
 from csp11.args import DWORD_MAX, dword, flags, optional_bytes
 from csp11.capabilities import capabilities
+from csp11.containers import ContainerName, containers_of
 from csp11.errors import Fail, api
 from csp11.pins import PinSources
 from csp11.providers import Personality
@@ -62,7 +63,7 @@ class PyCRYPTPROV:
         token: Token,
         pins: PinSources,
         *,
-        container: str | None,
+        container: ContainerName | None,
         flags: int,
         token_description: str,
     ) -> None:
@@ -79,12 +80,14 @@ class PyCRYPTPROV:
         # context's keys with it.
         self._keys: weakref.WeakSet[PyCRYPTKEY] = weakref.WeakSet()
         self._enum_index = -1  # PP_ENUMALGS(_EX) position
+        self._enum_containers: list[str] = []  # PP_ENUMCONTAINERS snapshot
+        self._enum_index_containers = -1
 
     def __repr__(self) -> str:
         state = "released" if self._refs == 0 else f"refs={self._refs}"
         return (
             f"<PyCRYPTPROV {self._handle} {self._personality.name!r} "
-            f"container={self._container!r} token={self._token.label!r} {state}>"
+            f"container={self.container_name!r} token={self._token.label!r} {state}>"
         )
 
     # ---- lifetime ------------------------------------------------------------
@@ -172,6 +175,23 @@ class PyCRYPTPROV:
 
         return generate(self, Algid, Flags, KeyLen)
 
+    @api("CryptGetUserKey")
+    def CryptGetUserKey(self, KeySpec: int) -> PyCRYPTKEY:
+        """A new handle to the container's ``AT_KEYEXCHANGE`` or ``AT_SIGNATURE`` key pair.
+
+        ``NTE_NO_KEY`` when the container has none (and always in a verify-only
+        context).  Destroying the handle never deletes the stored key.
+        """
+        spec = dword(KeySpec, "KeySpec")
+        self.check_live()
+        if spec not in (con.AT_KEYEXCHANGE, con.AT_SIGNATURE):
+            raise Fail(winerror.NTE_BAD_KEY, "KeySpec must be AT_KEYEXCHANGE or AT_SIGNATURE")
+        if self._container is None:
+            raise Fail(winerror.NTE_NO_KEY, "a verify-only context has no stored keys")
+        from csp11.keygen import open_stored  # noqa: PLC0415 - keygen imports this module's users
+
+        return open_stored(self, spec)
+
     # ---- random --------------------------------------------------------------
     @api("CryptGenRandom")
     def CryptGenRandom(self, Len: int, SeedData: bytes | None = None) -> bytes:
@@ -206,12 +226,32 @@ class PyCRYPTPROV:
         self.check_live()
         if Param in (con.PP_ENUMALGS, con.PP_ENUMALGS_EX):
             return self._enum_algs(Param, Flags)
+        if Param == con.PP_ENUMCONTAINERS:
+            return self._enum_containers_next(Flags)
         getter = _PROV_PARAMS.get(Param)
         if getter is None:
             raise Fail(winerror.NTE_BAD_TYPE, f"unknown provider parameter {Param}")
         if Flags != 0:
             raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0 for parameter {Param}")
         return getter(self)
+
+    def _enum_containers_next(self, flags_: int) -> str:
+        allowed = con.CRYPT_FIRST | con.CRYPT_NEXT | con.CRYPT_MACHINE_KEYSET
+        if flags_ & ~allowed:
+            raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flags_:X} for PP_ENUMCONTAINERS")
+        if flags_ & con.CRYPT_FIRST or self._enum_index_containers < 0:
+            self.login()
+            scope = "machine" if flags_ & con.CRYPT_MACHINE_KEYSET else "user"
+            names = containers_of(self._token).names(scope, self._pins)
+            with self._lock:
+                self._enum_containers = names
+                self._enum_index_containers = -1
+        with self._lock:
+            index = self._enum_index_containers + 1
+            if index >= len(self._enum_containers):
+                raise Fail(winerror.ERROR_NO_MORE_ITEMS, "no more containers")
+            self._enum_index_containers = index
+            return self._enum_containers[index]
 
     def _enum_algs(self, param: int, flags_: int) -> PROV_ENUMALGS | PROV_ENUMALGS_EX:
         if flags_ & ~(con.CRYPT_FIRST | con.CRYPT_NEXT | con.CRYPT_SGC_ENUM):
@@ -258,6 +298,16 @@ class PyCRYPTPROV:
         return self._personality
 
     @property
+    def container(self) -> ContainerName | None:
+        """The key container of the context (``None`` for a verify-only context)."""
+        return self._container
+
+    @property
+    def container_name(self) -> str | None:
+        """The container's name, for prompts and messages."""
+        return self._container.name if self._container is not None else None
+
+    @property
     def token(self) -> Token:
         """The token this context's keys live on."""
         return self._token
@@ -270,7 +320,7 @@ class PyCRYPTPROV:
     def login(self) -> None:
         """Log in to the token if not already (prompting only where allowed)."""
         self.check_live()
-        self._token.ensure_login(self._pins, self._container)
+        self._token.ensure_login(self._pins, self.container_name)
 
 
 def _imptype(ctx: PyCRYPTPROV) -> int:
@@ -281,7 +331,26 @@ def _imptype(ctx: PyCRYPTPROV) -> int:
     return kind
 
 
+def _container(ctx: PyCRYPTPROV) -> str:
+    return ctx.container_name or ""
+
+
+def _unique_container(ctx: PyCRYPTPROV) -> str:
+    cname = ctx.container
+    if cname is None:
+        return ""
+    return f"csp11:{ctx.token.serial}:{cname.scope}/{cname.name}"
+
+
+def _keyset_type(ctx: PyCRYPTPROV) -> int:
+    cname = ctx.container
+    return con.CRYPT_MACHINE_KEYSET if cname is not None and cname.scope == "machine" else 0
+
+
 _PROV_PARAMS: dict[int, Any] = {
+    con.PP_CONTAINER: _container,
+    con.PP_UNIQUE_CONTAINER: _unique_container,
+    con.PP_KEYSET_TYPE: _keyset_type,
     con.PP_SIG_KEYSIZE_INC: lambda ctx: ctx._personality.keysize_inc,
     con.PP_KEYX_KEYSIZE_INC: lambda ctx: ctx._personality.keysize_inc,
     con.PP_KEYSPEC: lambda ctx: ctx._personality.keyspec,

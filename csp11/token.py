@@ -32,7 +32,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -623,6 +623,8 @@ class Token:
         # A lock file shared with other processes using the same token store
         # (set for the embedded token, see _store_locked).
         self.store_lock: str | None = None
+        self._store_rlock = threading.RLock()
+        self._store_depth = 0
 
     def __repr__(self) -> str:
         return f"<csp11 Token {self.label!r} serial={self.serial!r} slot={self.slot_id}>"
@@ -817,7 +819,7 @@ class Token:
                 pin = pins.get(request)
             pooled = self.acquire()
             try:
-                with self._store_locked():
+                with self.store_locked():
                     rv = self.module.cryptoki.login(pooled.session.handle, CKU_USER, pin)
             finally:
                 self.release(pooled)
@@ -828,17 +830,26 @@ class Token:
             _log.info("logged in to token %r", self.label)
 
     @contextlib.contextmanager
-    def _store_locked(self) -> Iterator[None]:
-        # SoftHSM2 rewrites its token file on C_Login; another process that
-        # initialises the library meanwhile misses the token for its whole
-        # life (measured: 4 of 25 races of four first uses).  Where csp11
-        # owns the store (the embedded token) both sides take this lock.
-        if self.store_lock is None:
-            yield
-            return
-        with open(self.store_lock, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
+    def store_locked(self) -> Iterator[None]:
+        """Hold the token's store lock (re-entrant within the process).
+
+        SoftHSM2 rewrites its token file on C_Login; another process that
+        initialises the library meanwhile misses the token for its whole life
+        (measured: 4 of 25 races of four first uses).  Where csp11 owns the
+        store (the embedded token) logins, container changes and first use
+        take this lock, across processes (flock on a file in the store).
+        """
+        with self._store_rlock:
+            self._store_depth += 1
+            try:
+                if self._store_depth == 1 and self.store_lock is not None:
+                    with open(self.store_lock, "a+") as handle:
+                        fcntl.flock(handle, fcntl.LOCK_EX)
+                        yield
+                else:
+                    yield
+            finally:
+                self._store_depth -= 1
 
     def _login_failure(self, rv: int) -> Fail:
         ckr = _ckr_name(rv)
@@ -964,6 +975,35 @@ class Token:
         return found
 
 
+    def find(
+        self, templates: Sequence[Mapping[Any, object]], pins: PinSources | None
+    ) -> tuple[_Pooled, list[list[Any]]]:
+        """``C_FindObjects`` for each template, in one session (returned with them).
+
+        The objects are bound to that session, which becomes their home
+        (see :class:`TokenKey`).
+        """
+        for template in templates:
+            check_template(template)
+
+        def search(s: Any) -> list[list[Any]]:
+            return [list(s.get_objects(template)) for template in templates]
+
+        return self.run_keep("C_FindObjects", search, pins)
+
+    def create_object(self, template: Mapping[Any, object], pins: PinSources | None) -> None:
+        """``C_CreateObject`` of a token object (found again by :meth:`find`)."""
+        check_template(template)
+        self.run("C_CreateObject", lambda s: s.create_object(template), pins)
+
+    def destroy_objects(self, pooled: _Pooled, objects: list[Any]) -> None:
+        """``C_DestroyObject`` of objects found by :meth:`find` in ``pooled``."""
+        def destroy(session: Any) -> None:
+            for obj in objects:
+                obj.destroy()
+
+        self.run_on(pooled, "C_DestroyObject", destroy)
+
     def bury(self, key: TokenKey) -> None:
         """Release ``key`` at the next token call (for finalizers)."""
         self._graveyard.append(key)
@@ -1026,6 +1066,11 @@ class TokenKey:
             self.home, "C_GetAttributeValue", lambda s: target.get_attributes(attrs)
         )
         return found
+
+    def copy(self, obj: Any, template: Mapping[Any, object]) -> Any:
+        """``C_CopyObject`` of one of this key's objects, changed by ``template``."""
+        check_template(template)
+        return self.token.run_on(self.home, "C_CopyObject", lambda s: obj.copy(template))
 
     def create_beside(self, template: Mapping[Any, object]) -> Any:
         """``C_CreateObject`` in this key's session (e.g. its certificate)."""

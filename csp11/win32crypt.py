@@ -10,9 +10,12 @@ it runs on a token by changing its imports (SPEC §1)::
 
 from __future__ import annotations
 
+import getpass
+
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.args import DWORD_MAX, dword, flags, optional_str
+from csp11.containers import ContainerName, containers_of
 from csp11.errors import Fail, api
 from csp11.pins import PinSources
 from csp11.provider import PyCRYPTPROV
@@ -47,7 +50,10 @@ def CryptAcquireContext(
     (SPEC §3); ``Token`` (or ``CSP11_TOKEN``) is the PKCS#11 URI of the token,
     the embedded default token when neither is given.  With
     ``CRYPT_VERIFYCONTEXT`` the context has no container and its keys are
-    session objects that vanish with the process.
+    session objects that vanish with the process; otherwise ``Container``
+    (default: the user's login name) is a key container on the token
+    (``CRYPT_NEWKEYSET`` creates it, ``CRYPT_DELETEKEYSET`` deletes it and
+    returns ``None``; see :mod:`csp11.containers`), and opening it logs in.
     """
     Container = optional_str(Container, "Container")
     Provider = optional_str(Provider, "Provider")
@@ -58,6 +64,8 @@ def CryptAcquireContext(
         raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{Flags:08X}")
     personality = choose(Provider, ProvType)
     container = Container or None
+    if Flags & con.CRYPT_NEWKEYSET and Flags & con.CRYPT_DELETEKEYSET:
+        raise Fail(winerror.NTE_BAD_FLAGS, "CRYPT_NEWKEYSET and CRYPT_DELETEKEYSET together")
     if Flags & _VERIFY:
         if container is not None:
             raise Fail(
@@ -68,22 +76,39 @@ def CryptAcquireContext(
                 winerror.NTE_BAD_FLAGS,
                 "CRYPT_VERIFYCONTEXT cannot be combined with CRYPT_NEWKEYSET/CRYPT_DELETEKEYSET",
             )
-    else:
-        raise Fail(
-            winerror.NTE_NOT_SUPPORTED,
-            "named key containers are not supported yet: acquire with CRYPT_VERIFYCONTEXT",
-        )
+    elif container is None:
+        # Windows' default container is named after the user.
+        container = getpass.getuser()
     chosen = choose_token(Token)
     pins = PinSources(
         uri_pin=chosen.pin_value,
         uri_pin_source=chosen.pin_source,
         silent=bool(Flags & con.CRYPT_SILENT),
     )
-    return PyCRYPTPROV(
+    scope = "machine" if Flags & con.CRYPT_MACHINE_KEYSET else "user"
+    cname = ContainerName(scope, container) if container is not None else None
+    prov = PyCRYPTPROV(
         personality,
         chosen.token,
         pins,
-        container=container,
+        container=cname,
         flags=Flags,
         token_description=chosen.description,
     )
+    if cname is None:
+        return prov
+    try:
+        prov.login()
+        store = containers_of(chosen.token)
+        if Flags & con.CRYPT_DELETEKEYSET:
+            store.delete(cname, pins)
+            prov.CryptReleaseContext()
+            return None
+        if Flags & con.CRYPT_NEWKEYSET:
+            store.create(cname, pins)
+        elif not store.exists(cname, pins):
+            raise Fail(winerror.NTE_BAD_KEYSET, f"key container {container!r} does not exist")
+    except BaseException:
+        prov.CryptReleaseContext()
+        raise
+    return prov

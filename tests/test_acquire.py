@@ -83,13 +83,6 @@ def test_bad_acquire_flags(flags: int) -> None:
     assert _code(info) == winerror.NTE_BAD_FLAGS
 
 
-def test_named_containers_are_refused_clearly_for_now() -> None:
-    with pytest.raises(pywintypes.error) as info:
-        win32crypt.CryptAcquireContext("mine", None, con.PROV_RSA_AES, 0)
-    assert _code(info) == winerror.NTE_NOT_SUPPORTED
-    assert "CRYPT_VERIFYCONTEXT" in info.value.strerror
-
-
 @pytest.mark.parametrize(
     "call",
     [
