@@ -158,11 +158,13 @@ def key_length(alg: Algorithm, offer: Offer, requested: int) -> int:
 
 
 # ---- session keys -----------------------------------------------------------------
-_session_templates: dict[tuple[int, int, bool], dict[Any, object]] = {}
+_session_templates: dict[tuple[int, int, bool, bool], dict[Any, object]] = {}
 
 
-def _session_template(alg: Algorithm, bits: int, extractable: bool) -> dict[Any, object]:
-    key = (alg.algid, bits, extractable)
+def _session_template(
+    alg: Algorithm, bits: int, extractable: bool, private: bool
+) -> dict[Any, object]:
+    key = (alg.algid, bits, extractable, private)
     template = _session_templates.get(key)
     if template is None:
         template = {
@@ -170,8 +172,9 @@ def _session_template(alg: Algorithm, bits: int, extractable: bool) -> dict[Any,
             Attribute.KEY_TYPE: alg.key_type,
             Attribute.TOKEN: False,
             # Session objects are visible only to this process; PRIVATE would
-            # make verify-only contexts (no PIN on Windows) need a login.
-            Attribute.PRIVATE: False,
+            # make verify-only contexts (no PIN on Windows) need a login.  A
+            # user-protected session key is PRIVATE: usable only after login.
+            Attribute.PRIVATE: private,
             Attribute.SENSITIVE: True,
             Attribute.EXTRACTABLE: extractable,
             Attribute.MODIFIABLE: True,  # so that export can be withdrawn later
@@ -197,7 +200,10 @@ def _session_key(
     prov: PyCRYPTPROV, alg: Algorithm, bits: int, low: int, permissions: int
 ) -> PyCRYPTKEY:
     extractable = bool(low & (con.CRYPT_EXPORTABLE | con.CRYPT_ARCHIVABLE))
-    template = _session_template(alg, bits, extractable)
+    protected = bool(low & _PROTECTION)
+    if protected:
+        prov.login()
+    template = _session_template(alg, bits, extractable, protected)
     tkey = prov.token.generate_key(
         alg.key_type, bits + alg.parity_bits,
         mechanism=alg.gen_mechanism, template=template, pins=prov.pins,

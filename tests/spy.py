@@ -41,6 +41,8 @@ _CALL = re.compile(r"^\d+: (C_\w+)$")
 _TEMPLATE = re.compile(r"^\[in\] (p\w*Template)\[\d+\]:")
 _ATTR = re.compile(r"^    (CKA_\S+(?: \(0x[0-9a-fA-F]+\))?)\s+(.*?)\s*$")
 _HEX = re.compile(r"^    [0-9a-f]{8}  ((?:[0-9A-Fa-f]{2} )+)")
+# Strings are dumped as groups of up to four bytes: "    63737031 31207573"
+_HEX_WORDS = re.compile(r"^    ((?:[0-9A-Fa-f]{2}){1,4}(?: (?:[0-9A-Fa-f]{2}){1,4})*)$")
 
 
 def parse(log: str) -> list[Call]:
@@ -64,7 +66,9 @@ def parse(log: str) -> list[Call]:
         elif line.startswith("Returned:"):
             current.returned = line.split()[-1]
             template = None
-        elif template is not None and (m := _HEX.match(line)) and last_attr:
+        elif template is not None and last_attr and (
+            (m := _HEX.match(line)) or (m := _HEX_WORDS.match(line))
+        ):
             previous = template.get(last_attr)
             chunk = bytes.fromhex(m.group(1).replace(" ", ""))
             template[last_attr] = (previous if isinstance(previous, bytes) else b"") + chunk

@@ -108,3 +108,44 @@ def test_destroy_reaches_the_token(calls: list[Call]) -> None:
 
 def test_no_login_for_verify_context_keys(calls: list[Call]) -> None:
     assert not [c for c in calls if c.name == "C_Login"]
+
+
+PROTECTED = textwrap.dedent(
+    """
+    from csp11 import win32crypt, win32cryptcon as c
+    name = "spy-protected"
+    try:
+        win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, c.CRYPT_DELETEKEYSET,
+                                       Token=TOKEN)
+    except Exception:
+        pass
+    ctx = win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, c.CRYPT_NEWKEYSET,
+                                         Token=TOKEN)
+    ctx.CryptGenKey(c.AT_SIGNATURE, c.CRYPT_USER_PROTECTED).CryptDestroyKey()
+    ctx.CryptGenKey(c.AT_KEYEXCHANGE, c.CRYPT_FORCE_KEY_PROTECTION_HIGH | c.CRYPT_EXPORTABLE)
+    ctx.CryptGenKey(c.CALG_AES_128, c.CRYPT_USER_PROTECTED).CryptDestroyKey()
+    ctx.CryptReleaseContext()
+    win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, c.CRYPT_DELETEKEYSET, Token=TOKEN)
+    """
+)
+
+
+def test_user_protected_keys(
+    csp11_home: Path, softhsm2_module: str, embedded_pin: str, tmp_path: Path
+) -> None:
+    calls = spy_calls(PROTECTED, csp11_home, softhsm2_module, tmp_path)
+    assert [c for c in calls if c.name == "C_Login"]
+    pairs = _generated(calls, "C_GenerateKeyPair")
+    assert len(pairs) == 2
+    for pair in pairs:
+        private = pair.templates["pPrivateKeyTemplate"]
+        assert private["CKA_ALWAYS_AUTHENTICATE"] is True
+        assert private["CKA_PRIVATE"] is True
+        assert private["CKA_TOKEN"] is True  # a container's key pair is stored
+        assert bytes(private["CKA_LABEL"]).startswith(b"csp11 user/spy-protected AT_")  # type: ignore[call-overload]
+    assert pairs[0].templates["pPrivateKeyTemplate"]["CKA_EXTRACTABLE"] is False
+    assert pairs[1].templates["pPrivateKeyTemplate"]["CKA_EXTRACTABLE"] is True
+    secret = [c for c in _generated(calls, "C_GenerateKey") if c.mechanism == "CKM_AES_KEY_GEN"]
+    assert secret[0].templates["pTemplate"]["CKA_PRIVATE"] is True
+    assert secret[0].templates["pTemplate"]["CKA_TOKEN"] is False
+    assert "CKA_ALWAYS_AUTHENTICATE" not in secret[0].templates["pTemplate"]
