@@ -173,9 +173,17 @@ class _Cryptoki:
         self.C_Login = proto(_ulong, _ulong, _ulong, _PIN, _ulong)(fl.C_Login)
         self.C_Logout = proto(_ulong, _ulong)(fl.C_Logout)
 
-    def initialize(self) -> None:
-        """``C_Initialize`` asking the library to use its own OS locking."""
-        args = _CK_C_INITIALIZE_ARGS(None, None, None, None, CKF_OS_LOCKING_OK, None)
+    def initialize(self, reserved: str | None = None) -> None:
+        """``C_Initialize`` asking the library to use its own OS locking.
+
+        ``reserved`` goes to ``pReserved``: NSS's softokn reads its database
+        location there (p11-kit calls it ``x-init-reserved``).
+        """
+        self._reserved = ctypes.c_char_p(reserved.encode()) if reserved is not None else None
+        args = _CK_C_INITIALIZE_ARGS(
+            None, None, None, None, CKF_OS_LOCKING_OK,
+            ctypes.cast(self._reserved, ctypes.c_void_p) if self._reserved is not None else None,
+        )
         rv = self.C_Initialize(ctypes.cast(ctypes.byref(args), ctypes.c_void_p))
         if rv == CKR_CRYPTOKI_ALREADY_INITIALIZED:
             # Another component of this process initialised the library first
@@ -427,16 +435,17 @@ class MechanismInfo:
 class Module:
     """One loaded PKCS#11 library, initialised once per process."""
 
-    def __init__(self, path: str, env: Mapping[str, str]) -> None:
+    def __init__(self, path: str, env: Mapping[str, str], init_reserved: str | None) -> None:
         self.path = path
         self.env = dict(env)
+        self.init_reserved = init_reserved
         self.cryptoki = _Cryptoki(path)
         # Some modules (SoftHSM2) read their configuration from the environment
         # at C_Initialize: set it for that call only.
         saved = {name: os.environ.get(name) for name in self.env}
         os.environ.update(self.env)
         try:
-            self.cryptoki.initialize()
+            self.cryptoki.initialize(init_reserved)
         finally:
             for name, value in saved.items():
                 if value is None:
@@ -567,30 +576,35 @@ _modules: dict[str, Module] = {}
 _modules_lock = threading.Lock()
 
 
-def load_module(path: str, env: Mapping[str, str] | None = None) -> Module:
+def load_module(
+    path: str, env: Mapping[str, str] | None = None, init_reserved: str | None = None
+) -> Module:
     """The process's :class:`Module` for ``path``, loading it on first use.
 
     ``env`` is set while the library initialises (SoftHSM2 reads
-    ``SOFTHSM2_CONF`` then).  A library is initialised once per process, so a
-    second caller asking for a different ``env`` gets ``NTE_PROVIDER_DLL_FAIL``
-    rather than silently the wrong configuration.
+    ``SOFTHSM2_CONF`` then); ``init_reserved`` is ``C_Initialize``'s
+    ``pReserved`` string (NSS softokn's configuration).  A library is
+    initialised once per process, so a second caller asking for a different
+    configuration gets ``NTE_PROVIDER_DLL_FAIL`` rather than silently the
+    wrong one.
     """
     env = dict(env or {})
     real = os.path.realpath(path)
     with _modules_lock:
         module = _modules.get(real)
         if module is not None:
-            if env and any(module.env.get(k) != v for k, v in env.items()):
+            conflict = init_reserved is not None and init_reserved != module.init_reserved
+            if conflict or (env and any(module.env.get(k) != v for k, v in env.items())):
                 raise Fail(
                     winerror.NTE_PROVIDER_DLL_FAIL,
-                    f"{path} is already loaded in this process with another configuration "
-                    f"({', '.join(sorted(env))}); one process can use only one",
+                    f"{path} is already loaded in this process with another configuration; "
+                    "one process can use only one",
                 )
             return module
         if not os.path.exists(real):
             raise Fail(winerror.NTE_PROV_DLL_NOT_FOUND, f"PKCS#11 module not found: {path}")
         try:
-            module = Module(real, env)
+            module = Module(real, env, init_reserved)
         except OSError as exc:
             raise Fail(
                 winerror.NTE_PROVIDER_DLL_FAIL, f"cannot load PKCS#11 module {path}: {exc}"

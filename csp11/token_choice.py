@@ -4,7 +4,9 @@
 attributes select the token and whose query gives the module and the PIN.
 Neither: the embedded default token (:mod:`csp11.embedded`).
 
-Without ``module-path`` the module is SoftHSM2 (``CSP11_MODULE`` overrides,
+The query attribute ``x-init-reserved`` is passed to ``C_Initialize`` as
+``pReserved`` (NSS softokn's configuration string, as in p11-kit's module
+files).  Without ``module-path`` the module is SoftHSM2 (``CSP11_MODULE`` overrides,
 for machines whose tokens all live in one other module).  ``module-name`` is
 looked up in the usual PKCS#11 module directories.
 """
@@ -90,7 +92,9 @@ def choose_token(token_uri: str | None) -> ChosenToken:
             f"embedded token in {embedded.home}",
         )
     uri = parse_uri(text)
-    module = load_module(_module_for(uri))
+    # x-init-reserved: C_Initialize's pReserved, as p11-kit names it (NSS
+    # softokn takes its database configuration there).
+    module = load_module(_module_for(uri), init_reserved=uri.vendor.get("x-init-reserved"))
     want = _token_filter(uri)
     found = module.find_tokens(want)
     shown = uri.redacted()

@@ -1,0 +1,174 @@
+"""A second kind of token: NSS's softokn, loaded directly (``x-init-reserved``).
+
+It has what SoftHSM2 lacks — RC2 and RC4, DSA below 1024 bits — so the salt
+rules of 40-bit keys and the RC2 effective length are tested here, against
+the Windows-observed table (Wine's conformance tests, run on Windows).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterator
+
+import pytest
+
+from csp11 import pywintypes, win32crypt, winerror
+from csp11 import win32cryptcon as con
+from csp11.provider import PyCRYPTPROV
+
+SOFTOKN_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/libsoftokn3.so",
+    "/usr/lib/aarch64-linux-gnu/libsoftokn3.so",
+    "/usr/lib64/libsoftokn3.so",
+    "/usr/lib/libsoftokn3.so",
+)
+SOFTOKN = next((p for p in SOFTOKN_CANDIDATES if os.path.exists(p)), None)
+pytestmark = pytest.mark.skipif(SOFTOKN is None, reason="NSS softokn (libnss3) is not installed")
+
+
+@pytest.fixture(scope="module")
+def nss_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    db = tmp_path_factory.mktemp("nssdb")
+    init = f"configdir='sql:{db}' certPrefix='' keyPrefix='' secmod='secmod.db' flags=''"
+    return (
+        "pkcs11:token=NSS%20Generic%20Crypto%20Services"
+        f"?module-path={SOFTOKN}&x-init-reserved={urllib.parse.quote(init, safe='')}"
+    )
+
+
+def _ctx(uri: str, provider: str, prov_type: int = con.PROV_RSA_FULL) -> PyCRYPTPROV:
+    ctx = win32crypt.CryptAcquireContext(None, provider, prov_type, con.CRYPT_VERIFYCONTEXT,
+                                         Token=uri)
+    assert ctx is not None
+    return ctx
+
+
+@pytest.fixture
+def base(nss_uri: str) -> Iterator[PyCRYPTPROV]:
+    with _ctx(nss_uri, con.MS_DEF_PROV) as ctx:
+        yield ctx
+
+
+@pytest.fixture
+def enhanced(nss_uri: str) -> Iterator[PyCRYPTPROV]:
+    with _ctx(nss_uri, con.MS_ENHANCED_PROV) as ctx:
+        yield ctx
+
+
+ZERO, RANDOM, NONE = "zero", "random", "none"
+# (provider, flags, length) → (KP_KEYLEN, salt): Windows' answers for RC4.
+SALT_TABLE = [
+    (con.MS_DEF_PROV, 0, 0, 40, ZERO),
+    (con.MS_DEF_PROV, 0, 40, 40, ZERO),
+    (con.MS_DEF_PROV, con.CRYPT_NO_SALT, 40, 40, NONE),
+    (con.MS_DEF_PROV, 0, 56, 56, NONE),
+    (con.MS_DEF_PROV, con.CRYPT_CREATE_SALT, 56, 56, RANDOM),
+    (con.MS_ENHANCED_PROV, 0, 0, 128, NONE),
+    (con.MS_ENHANCED_PROV, 0, 40, 40, ZERO),
+    (con.MS_ENHANCED_PROV, con.CRYPT_NO_SALT, 40, 40, NONE),
+    (con.MS_ENHANCED_PROV, con.CRYPT_CREATE_SALT, 40, 40, NONE),
+    (con.MS_ENHANCED_PROV, con.CRYPT_CREATE_SALT, 56, 56, NONE),
+    (con.MS_ENHANCED_PROV, con.CRYPT_CREATE_SALT, 128, 128, NONE),
+]
+
+
+@pytest.mark.parametrize("algid", [con.CALG_RC4, con.CALG_RC2])
+@pytest.mark.parametrize(("provider", "flags", "length", "keylen", "salt"), SALT_TABLE)
+def test_salt_rules(
+    nss_uri: str, algid: int, provider: str, flags: int, length: int, keylen: int, salt: str
+) -> None:
+    with _ctx(nss_uri, provider) as ctx, \
+            ctx.CryptGenKey(algid, flags | con.CRYPT_EXPORTABLE | (length << 16)) as key:
+        assert key.CryptGetKeyParam(con.KP_KEYLEN) == keylen
+        value = key.CryptGetKeyParam(con.KP_SALT)
+        if salt == NONE:
+            assert value == b""
+        elif salt == ZERO:
+            assert value == bytes(11)
+        else:
+            assert len(value) == 11
+            assert any(value)
+            with ctx.CryptGenKey(algid, flags | (length << 16)) as other:
+                assert other.CryptGetKeyParam(con.KP_SALT) != value
+
+
+def test_set_salt(base: PyCRYPTPROV) -> None:
+    with base.CryptGenKey(con.CALG_RC4, 0) as key:
+        key.CryptSetKeyParam(con.KP_SALT, bytes(range(11)))
+        assert key.CryptGetKeyParam(con.KP_SALT) == bytes(range(11))
+        key.CryptSetKeyParam(con.KP_SALT_EX, b"\x01\x02\x03")
+        assert key.CryptGetKeyParam(con.KP_SALT) == b"\x01\x02\x03"
+        key.CryptSetKeyParam(con.KP_SALT_EX, b"")
+        assert key.CryptGetKeyParam(con.KP_SALT) == b""
+        with pytest.raises(pywintypes.error) as info:
+            key.CryptSetKeyParam(con.KP_SALT_EX, bytes(25))
+        assert info.value.winerror == winerror.NTE_BAD_DATA
+        with pytest.raises(pywintypes.error) as info:
+            key.CryptSetKeyParam(con.KP_SALT, bytes(5))
+        assert info.value.winerror == winerror.NTE_BAD_DATA
+
+
+def test_rc2_effective_length(base: PyCRYPTPROV, enhanced: PyCRYPTPROV) -> None:
+    with base.CryptGenKey(con.CALG_RC2, 56 << 16) as key:
+        assert key.CryptGetKeyParam(con.KP_EFFECTIVE_KEYLEN) == 56
+        key.CryptSetKeyParam(con.KP_EFFECTIVE_KEYLEN, 40)
+        for bad in (0, 56, 128):  # the Base provider allows only 40
+            with pytest.raises(pywintypes.error) as info:
+                key.CryptSetKeyParam(con.KP_EFFECTIVE_KEYLEN, bad)
+            assert info.value.winerror == winerror.NTE_BAD_DATA
+    with enhanced.CryptGenKey(con.CALG_RC2, 0) as key:
+        key.CryptSetKeyParam(con.KP_EFFECTIVE_KEYLEN, 1024)
+        assert key.CryptGetKeyParam(con.KP_EFFECTIVE_KEYLEN) == 1024
+        for bad in (0, 1025):
+            with pytest.raises(pywintypes.error) as info:
+                key.CryptSetKeyParam(con.KP_EFFECTIVE_KEYLEN, bad)
+            assert info.value.winerror == winerror.NTE_BAD_DATA
+    with enhanced.CryptGenKey(con.CALG_RC4, 0) as key, pytest.raises(pywintypes.error) as info:
+        key.CryptSetKeyParam(con.KP_EFFECTIVE_KEYLEN, 40)
+    assert info.value.winerror == winerror.NTE_BAD_TYPE
+
+
+def test_rc_lengths(enhanced: PyCRYPTPROV) -> None:
+    with enhanced.CryptGenKey(con.CALG_RC4, 48 << 16) as key:
+        assert key.CryptGetKeyParam(con.KP_KEYLEN) == 48
+        assert key.CryptGetKeyParam(con.KP_BLOCKLEN) == 0
+        assert key.CryptGetKeyParam(con.KP_MODE) == 0
+    with pytest.raises(pywintypes.error) as info:
+        enhanced.CryptGenKey(con.CALG_RC4, 44 << 16)
+    assert info.value.winerror == winerror.NTE_BAD_FLAGS
+    with pytest.raises(pywintypes.error) as info:
+        enhanced.CryptGenKey(con.CALG_RC2, 136 << 16)
+    assert info.value.winerror == winerror.ERROR_INVALID_PARAMETER
+    with enhanced.CryptGenKey(con.CALG_RC2, 0) as key:
+        assert key.CryptGetKeyParam(con.KP_BLOCKLEN) == 64
+        assert key.CryptGetKeyParam(con.KP_IV) == bytes(8)
+
+
+def test_dss_512_where_the_token_can(nss_uri: str) -> None:
+    """NSS makes 512-bit DSA keys (SoftHSM2 cannot): the range is not clipped."""
+    with _ctx(nss_uri, con.MS_DEF_DSS_PROV, con.PROV_DSS) as ctx:
+        rows, flags = [], con.CRYPT_FIRST
+        while True:
+            try:
+                rows.append(ctx.CryptGetProvParam(con.PP_ENUMALGS_EX, flags))
+            except pywintypes.error:
+                break
+            flags = con.CRYPT_NEXT
+        dss = next(r for r in rows if r.aiAlgid == con.CALG_DSS_SIGN)
+        assert (dss.dwMinLen, dss.dwMaxLen) == (512, 1024)
+        with ctx.CryptGenKey(con.AT_SIGNATURE, 512 << 16) as key:
+            assert key.CryptGetKeyParam(con.KP_KEYLEN) == 512
+            assert len(key.CryptGetKeyParam(con.KP_Q)) == 20
+
+
+def test_two_kinds_of_token_in_one_process(nss_uri: str, prov: PyCRYPTPROV) -> None:
+    with _ctx(nss_uri, con.MS_ENHANCED_PROV) as nss:
+        assert nss.token.label == "NSS Generic Crypto Services"
+        assert prov.token.label == "csp11"
+        with nss.CryptGenKey(con.CALG_RC4, 0), prov.CryptGenKey(con.CALG_AES_128, 0):
+            pass
+        with pytest.raises(pywintypes.error) as info:
+            prov.CryptGenKey(con.CALG_RC4, 0)
+        assert info.value.winerror == winerror.NTE_BAD_ALGID
+
