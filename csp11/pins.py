@@ -47,12 +47,16 @@ class PinRequest:
     token or ``"key-use"`` for a user-protected key's per-use PIN.
     ``protected_path`` is true when the token has its own PIN pad: the prompt
     should then tell the user to enter the PIN there and return ``""``.
+    ``final_try`` is true when the token reports one try left before the PIN
+    locks.
     """
 
     token_label: str
     container: str | None
     reason: PinReason
     protected_path: bool = False
+    # The token says one wrong PIN more locks it: the prompt should say so.
+    final_try: bool = False
 
 
 PinPrompt = Callable[[PinRequest], "str | None"]
@@ -195,6 +199,23 @@ class PinSources:
         return pin
 
     def get(self, request: PinRequest) -> str:
-        """The PIN: the first source that has one, else the prompt."""
+        """The PIN: the first source that has one, else the prompt.
+
+        On the token's final try only a PIN the caller gave for this context
+        (``PP_KEYEXCHANGE_PIN``/``PP_SIGNATURE_PIN``) or typed at the prompt
+        is used: a stored PIN (URI, file, ``CSP11_PIN``) that may be stale
+        must not lock the token.  A silent context then fails with
+        ``SCARD_W_CARD_NOT_AUTHENTICATED``.
+        """
+        if request.final_try:
+            if self._context_pin is not None:
+                return self._context_pin
+            if self.silent:
+                raise Fail(
+                    winerror.SCARD_W_CARD_NOT_AUTHENTICATED,
+                    f"token {request.token_label!r} has one PIN try left; csp11 will not "
+                    "spend it on a stored PIN: give it with PP_KEYEXCHANGE_PIN",
+                )
+            return self.prompt(request)
         pin = self.without_prompt()
         return pin if pin is not None else self.prompt(request)

@@ -823,7 +823,10 @@ class Token:
                     ckr="CKR_PIN_LOCKED",
                 )
             protected = bool(info.flags & CKF_PROTECTED_AUTHENTICATION_PATH)
-            request = PinRequest(self.label, container, "login", protected_path=protected)
+            request = PinRequest(
+                self.label, container, "login", protected_path=protected,
+                final_try=bool(info.flags & CKF_USER_PIN_FINAL_TRY),
+            )
             pin: str | None
             if protected:
                 # A PIN pad: tell the user (through the prompt) to use it.

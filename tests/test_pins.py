@@ -217,3 +217,27 @@ def test_pin_sources_repr_hides_pin() -> None:
     sources.set_context_pin("654321")
     assert "123456" not in repr(sources)
     assert "654321" not in repr(sources)
+
+
+def test_final_try_is_not_spent_on_a_stored_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision csp11 takes when a token reports CKF_USER_PIN_FINAL_TRY (SoftHSM2
+    never reports it, so the rule is checked on the PIN sources themselves)."""
+    monkeypatch.setenv("CSP11_PIN", "stored-env-pin")
+    final = PinRequest("tok", "box", "login", final_try=True)
+    normal = PinRequest("tok", "box", "login")
+    sources = PinSources(uri_pin="stored-uri-pin", uri_pin_source=None, silent=False)
+    assert sources.get(normal) == "stored-uri-pin"
+    asked: list[PinRequest] = []
+    csp11.set_pin_prompt(lambda req: asked.append(req) or "typed")  # type: ignore[func-returns-value]
+    try:
+        assert sources.get(final) == "typed"
+        assert asked == [final]
+        sources.set_context_pin("given")
+        assert sources.get(final) == "given"
+    finally:
+        csp11.set_pin_prompt(None)
+    silent = PinSources(uri_pin="stored-uri-pin", uri_pin_source=None, silent=True)
+    with pytest.raises(Fail) as info:
+        silent.get(final)
+    assert info.value.code == winerror.SCARD_W_CARD_NOT_AUTHENTICATED
+    assert "stored-uri-pin" not in info.value.message
