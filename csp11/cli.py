@@ -69,8 +69,23 @@ def _info(args: argparse.Namespace) -> dict[str, Any]:
             }
             for m in sorted(token.mechanisms().values(), key=lambda m: m.mechanism)
         ]
+        algorithms = []
+        flags = win32cryptcon.CRYPT_FIRST
+        while True:
+            try:
+                row = prov.CryptGetProvParam(win32cryptcon.PP_ENUMALGS_EX, flags)
+            except error as exc:
+                if exc.winerror != winerror.ERROR_NO_MORE_ITEMS:
+                    raise
+                break
+            flags = win32cryptcon.CRYPT_NEXT
+            algorithms.append({
+                "algid": row.aiAlgid, "name": row.szName, "long_name": row.szLongName,
+                "default": row.dwDefaultLen, "min": row.dwMinLen, "max": row.dwMaxLen,
+            })
         return {
             "csp11": __version__,
+            "algorithms": algorithms,
             "provider": prov.CryptGetProvParam(win32cryptcon.PP_NAME),
             "provider_type": prov.CryptGetProvParam(win32cryptcon.PP_PROVTYPE),
             "implementation": [
@@ -110,8 +125,15 @@ def _print_info(data: dict[str, Any]) -> None:
         f"Provider:  {data['provider']} (type {data['provider_type']}), "
         f"{'/'.join(data['implementation'])}",
         f"Random:    C_GenerateRandom works ({data['random_sample']})",
-        f"Mechanisms ({len(data['mechanisms'])}):",
+        f"CryptoAPI algorithms on this token ({len(data['algorithms'])}):",
     ]
+    for alg in data["algorithms"]:
+        sizes = (
+            f"{alg['min']}-{alg['max']} bits, default {alg['default']}"
+            if alg["min"] != alg["max"] else f"{alg['max']} bits"
+        )
+        lines.append(f"  0x{alg['algid']:04X} {alg['name']:<13} {alg['long_name']} ({sizes})")
+    lines.append(f"PKCS#11 mechanisms ({len(data['mechanisms'])}):")
     for mech in data["mechanisms"]:
         sizes = (
             f"  {mech['min_key_size']}-{mech['max_key_size']}"

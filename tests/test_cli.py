@@ -28,6 +28,8 @@ def test_info_shows_the_embedded_token(tmp_path: Path) -> None:
     assert "embedded token in" in out
     assert "AES_KEY_GEN" in out
     assert "C_GenerateRandom works" in out
+    assert "0x6610 AES-256" in out
+    assert "RSA Key Exchange (512-16384 bits, default 1024)" in out
 
 
 def test_info_json(tmp_path: Path) -> None:
@@ -37,6 +39,7 @@ def test_info_json(tmp_path: Path) -> None:
     assert data["token"]["label"] == "csp11"
     assert data["provider_type"] == 24
     assert data["implementation"] == ["software"]
+    assert {"AES-256", "RSA_KEYX", "SHA-256"} <= {a["name"] for a in data["algorithms"]}
     names = {m["name"] for m in data["mechanisms"]}
     assert {"AES_KEY_GEN", "RSA_PKCS_KEY_PAIR_GEN", "SHA256"} <= names
 
