@@ -48,6 +48,13 @@ def box(embedded_pin: str) -> Iterator[str]:
         _acquire(name, con.CRYPT_DELETEKEYSET)
 
 
+def _store_exchange_key(name: str) -> None:
+    ctx = _acquire(name, 0)
+    assert ctx is not None
+    ctx.CryptGenKey(con.AT_KEYEXCHANGE, 0).CryptDestroyKey()
+    ctx.CryptReleaseContext()
+
+
 def _code(info: pytest.ExceptionInfo[pywintypes.error]) -> int:
     return info.value.winerror
 
@@ -205,10 +212,7 @@ def test_token_holds_what_the_docs_say(box: str, csp11_home: Path, softhsm2_modu
 def test_non_exportable_key_resists_another_process(
     box: str, csp11_home: Path, softhsm2_module: str
 ) -> None:
-    ctx = _acquire(box, 0)
-    assert ctx is not None
-    ctx.CryptGenKey(con.AT_KEYEXCHANGE, 0).CryptDestroyKey()
-    ctx.CryptReleaseContext()
+    _store_exchange_key(box)
     label = f"csp11 user/{box} AT_KEYEXCHANGE"
     rows = labelled(objects(csp11_home, softhsm2_module, attack_label=label), label)
     private = next(r for r in rows if "wrap" in r)
@@ -371,10 +375,7 @@ def _kill_during_generation(name: str, delays: list[float], home: Path, module: 
 def test_kill_during_generate_leaves_old_or_new(
     box: str, csp11_home: Path, softhsm2_module: str
 ) -> None:
-    ctx = _acquire(box, 0)
-    assert ctx is not None
-    ctx.CryptGenKey(con.AT_KEYEXCHANGE, 0).CryptDestroyKey()
-    ctx.CryptReleaseContext()
+    _store_exchange_key(box)
     _kill_during_generation(box, [0.05, 0.4, 0.9], csp11_home, softhsm2_module)
 
 
@@ -384,10 +385,7 @@ def test_kill_during_generate_many_times(
 ) -> None:
     import random
 
-    ctx = _acquire(box, 0)
-    assert ctx is not None
-    ctx.CryptGenKey(con.AT_KEYEXCHANGE, 0).CryptDestroyKey()
-    ctx.CryptReleaseContext()
+    _store_exchange_key(box)
     rng = random.Random(7)
     _kill_during_generation(box, [rng.uniform(0, 2.5) for _ in range(25)], csp11_home,
                             softhsm2_module)
