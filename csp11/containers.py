@@ -18,17 +18,23 @@ and class, and a lookup that finds more than one object fails loudly
 (``NTE_FAIL``) instead of choosing; objects other tools made are never
 touched.
 
-Replacing a key pair is atomic: the new pair is made under the next
-generation number, the marker is switched to it with one
-``C_SetAttributeValue``, and only then is the old pair destroyed.  A process
-killed at any point leaves the marker naming a complete pair, old or new;
-pairs of other generations are removed the next time the container is used.
+Replacing a key pair is atomic: the new pair is made under a fresh
+generation number (while the store lock is held), a new marker naming it is
+created with one ``C_CreateObject`` (SoftHSM2 keeps ``CKA_VALUE`` of data
+objects read-only, so a marker is replaced, not updated), and only then are
+the old marker and the old pair destroyed.  A process killed at any point
+leaves a marker naming a complete pair, old or new (of two markers, the one
+with the higher sequence number is current); pairs of other generations are
+removed the next time the container is used.  Across processes the store
+lock exists only where csp11 owns the store (the embedded token): containers
+on a shared HSM must have one writer at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import threading
 from collections.abc import Iterator
@@ -45,6 +51,7 @@ from csp11.token import Attribute, ObjectClass, Token, TokenKey
 __all__ = ["SPEC_NAMES", "ContainerName", "Containers", "StoredPair", "containers_of"]
 
 SPEC_NAMES = {con.AT_KEYEXCHANGE: "AT_KEYEXCHANGE", con.AT_SIGNATURE: "AT_SIGNATURE"}
+_log = logging.getLogger("csp11")
 _APPLICATION = "csp11"
 _MARKER_VERSION = 1
 
@@ -105,6 +112,11 @@ class Containers:
     def _marker(self, cname: ContainerName, pins: PinSources) -> tuple[Any, Any, dict[str, Any]]:
         """The marker object and its record (the newest, if a crash left two)."""
         pooled, (found,) = self.token.find([self._marker_template(cname)], pins)
+        if not found and not self.token.is_logged_in():
+            # Someone logged the token out: C_FindObjects does not fail, it
+            # just does not see private objects.  Log in again and look again.
+            self.token.login(pins, cname.name)
+            pooled, (found,) = self.token.find([self._marker_template(cname)], pins)
         if not found:
             raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist")
         records = []
@@ -121,7 +133,13 @@ class Containers:
                     "csp11 will not guess which object is meant",
                 ) from None
         records.sort(key=lambda item: item[0])
-        _seq, marker, record = records[-1]
+        seq, marker, record = records[-1]
+        if len(records) > 1 and records[-2][0] == seq:
+            raise Fail(
+                winerror.NTE_FAIL,
+                f"two markers of {cname.label!r} claim the same sequence number; "
+                "csp11 will not guess which is current",
+            )
         stale = [item[1] for item in records[:-1]]
         if stale:
             # A process died between writing a new marker and removing the
@@ -151,6 +169,10 @@ class Containers:
         with self._locked():
             if self.exists(cname, pins):
                 raise Fail(winerror.NTE_EXISTS, f"key container {cname.name!r} already exists")
+            for spec in SPEC_NAMES:
+                # Objects a crashed CRYPT_DELETEKEYSET left behind.
+                home, found = self.token.find(self._objects_of(cname, spec), pins)
+                self.token.destroy_objects(home, [o for group in found for o in group])
             record = {"version": _MARKER_VERSION, "seq": 1, "scope": cname.scope,
                       "name": cname.name, "keys": {}}
             self._write_marker(cname, record, pins)
@@ -159,11 +181,13 @@ class Containers:
         """``CRYPT_DELETEKEYSET``: the marker and every object of the container."""
         with self._locked():
             pooled, marker, _record = self._marker(cname, pins)
-            doomed = [marker]
+            # The marker first: if the process dies half-way, the container
+            # is gone and what is left are objects no marker names, which a
+            # new container of that name tidies away.
+            self.token.destroy_objects(pooled, [marker])
             for spec in SPEC_NAMES:
                 home, found = self.token.find(self._objects_of(cname, spec), pins)
                 self.token.destroy_objects(home, [o for group in found for o in group])
-            self.token.destroy_objects(pooled, doomed)
 
     def names(self, scope: str, pins: PinSources) -> list[str]:
         """The names of the containers of ``scope`` on the token, sorted."""
@@ -209,14 +233,20 @@ class Containers:
             if generation is None:
                 return None
             private, public, cert = current
-            if len(private) != 1 or len(public) != 1 or len(cert) > 1:
+            if len(private) != 1 or len(public) != 1:
                 raise Fail(
                     winerror.NTE_FAIL,
                     f"{cname.key_label(spec)!r}: expected one private and one public key, "
                     f"found {len(private)} and {len(public)}",
                 )
+            if len(cert) > 1:
+                raise Fail(
+                    winerror.NTE_FAIL,
+                    f"{cname.key_label(spec)!r}: {len(cert)} certificates; csp11 will not guess",
+                )
             key = TokenKey(self.token, home, private[0], public[0], token_object=True)
             key.certificate = cert[0] if cert else None
+            key.stored_as = (cname.key_label(spec), cname.key_id(spec, generation))
             return StoredPair(key, generation)
 
     def commit(self, cname: ContainerName, spec: int, generation: int, pins: PinSources) -> None:
@@ -227,11 +257,23 @@ class Containers:
         """
         with self._locked():
             pooled, marker, record = self._marker(cname, pins)
+            ident = cname.key_id(spec, generation)
+            _home, found = self.token.find(
+                [{Attribute.CLASS: cls, Attribute.ID: ident, Attribute.TOKEN: True}
+                 for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY)], pins
+            )
+            if [len(group) for group in found] != [1, 1]:
+                raise Fail(winerror.NTE_FAIL, "the new key pair is not complete on the token")
             record = dict(record, seq=int(record["seq"]) + 1,
                           keys=dict(record["keys"], **{str(spec): generation}))
             self._write_marker(cname, record, pins)
-            self.token.destroy_objects(pooled, [marker])
-            self.find_pair(cname, spec, pins)  # removes the old generation
+            try:
+                self.token.destroy_objects(pooled, [marker])
+                self.find_pair(cname, spec, pins)  # removes the old generation
+            except Fail as exc:
+                # The switch is made; tidying up is retried whenever the
+                # container is next used.
+                _log.warning("tidying container %r after a new key: %s", cname.name, exc.message)
 
     def new_generation(self, cname: ContainerName, pins: PinSources) -> int:
         """A fresh generation number for a new key pair (random, never the current one)."""

@@ -26,6 +26,7 @@ import fcntl
 import os
 import secrets
 import stat
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,10 +119,25 @@ def _find_created(module: Module, serial: str) -> list[Token]:
     )
 
 
+_opened: dict[Path, EmbeddedToken] = {}
+_opened_lock = threading.Lock()
+
+
 def open_embedded() -> EmbeddedToken:
-    """The embedded token, created on first use (safe against concurrent first uses)."""
-    module_path = find_softhsm2()
+    """The embedded token, created on first use (safe against concurrent first uses).
+
+    Found once per process and data directory; later calls cost a lookup.
+    """
     home = data_home()
+    with _opened_lock:
+        found = _opened.get(home)
+        if found is None:
+            found = _opened[home] = _open_embedded(home)
+        return found
+
+
+def _open_embedded(home: Path) -> EmbeddedToken:
+    module_path = find_softhsm2()
     try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         (home / "tokens").mkdir(mode=0o700, exist_ok=True)

@@ -240,8 +240,8 @@ def api(funcname: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     §1 allows; ``pywintypes.error`` raised by a nested public call is
     re-labelled with the outer function's name; any other exception is a bug
     in csp11 or a library beneath it and becomes ``NTE_FAIL`` naming its type,
-    so nothing foreign leaks out (the original stays as ``__cause__`` for
-    debugging).
+    so nothing foreign leaks out (not even as ``__cause__``: it could carry
+    a PIN).
     """
 
     def wrap(fn: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -258,10 +258,16 @@ def api(funcname: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
             except (TypeError, KeyboardInterrupt, SystemExit, GeneratorExit):
                 raise
             except Exception as exc:
-                _log.debug("internal failure in %s", funcname, exc_info=True)
-                raise error(
+                # Not chained: a foreign exception may hold data that must not
+                # travel (a PIN inside a UnicodeEncodeError, say).  The log
+                # line names the type only.
+                _log.debug("internal failure in %s: %s", funcname, type(exc).__name__)
+                failure = error(
                     winerror.NTE_FAIL, funcname, f"internal error: {type(exc).__name__}"
-                ) from exc
+                )
+            else:  # pragma: no cover - every path above returns or raises
+                raise AssertionError("unreachable")
+            raise failure from None
 
         return entry
 

@@ -30,12 +30,12 @@ from csp11.algorithms import ALGORITHMS, Algorithm, Family
 from csp11.args import dword, flags
 from csp11.byteorder import le_to_be
 from csp11.capabilities import capabilities
-from csp11.containers import SPEC_NAMES, containers_of
+from csp11.containers import SPEC_NAMES, ContainerName, containers_of
 from csp11.dhgroups import GROUPS
 from csp11.errors import Fail
 from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
 from csp11.providers import Offer
-from csp11.token import DEFAULT, Attribute, KeyType, ObjectClass, TokenKey
+from csp11.token import DEFAULT, Attribute, KeyType, ObjectClass, Token, TokenKey
 
 if TYPE_CHECKING:
     from csp11.provider import PyCRYPTPROV
@@ -332,26 +332,50 @@ def _stored_pair(
     assert cname is not None
     prov.login()
     store = containers_of(prov.token)
-    generation = store.new_generation(cname, prov.pins)
-    ident = {Attribute.ID: cname.key_id(spec, generation), Attribute.LABEL: cname.key_label(spec)}
-    private[Attribute.PRIVATE] = True
-    archive_only = bool(low & con.CRYPT_ARCHIVABLE) and not low & con.CRYPT_EXPORTABLE
-    if archive_only:
-        tkey = prov.token.generate_key_pair(
+    token = prov.token
+    # The store lock covers generation through commit: a reader tidying the
+    # container meanwhile would take the new pair for debris of a crash.
+    with token.store_locked():
+        generation = store.new_generation(cname, prov.pins)
+        label, ident = cname.key_label(spec), cname.key_id(spec, generation)
+        names = {Attribute.ID: ident, Attribute.LABEL: label}
+        private[Attribute.PRIVATE] = True
+        archive_only = bool(low & con.CRYPT_ARCHIVABLE) and not low & con.CRYPT_EXPORTABLE
+        if not archive_only:
+            public.update({Attribute.TOKEN: True, **names})
+            private.update({Attribute.TOKEN: True, **names})
+        tkey = token.generate_key_pair(
             alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
             pins=prov.pins,
         )
-        tkey.copy(tkey.obj, {Attribute.TOKEN: True, Attribute.EXTRACTABLE: False, **ident})
-        tkey.copy(tkey.public, {Attribute.TOKEN: True, **ident})
-    else:
-        public.update({Attribute.TOKEN: True, **ident})
-        private.update({Attribute.TOKEN: True, **ident})
-        tkey = prov.token.generate_key_pair(
-            alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
-            pins=prov.pins,
-        )
-    store.commit(cname, spec, generation, prov.pins)
+        try:
+            if archive_only:
+                tkey.copy(tkey.obj, {Attribute.TOKEN: True, Attribute.EXTRACTABLE: False, **names})
+                tkey.copy(tkey.public, {Attribute.TOKEN: True, **names})
+            store.commit(cname, spec, generation, prov.pins)
+        except BaseException:
+            # Nothing half-made may stay: not the new stored objects, and not
+            # (archivable) the extractable session pair.
+            _discard_generation(token, cname, spec, ident, prov)
+            if archive_only:
+                tkey.release()  # the extractable session pair
+            raise
+    tkey.stored_as = (label, ident)
     return tkey
+
+
+def _discard_generation(
+    token: Token, cname: ContainerName, spec: int, ident: bytes, prov: PyCRYPTPROV
+) -> None:
+    """Destroy the stored objects of a generation that was never committed."""
+    try:
+        home, found = token.find(
+            [{Attribute.CLASS: cls, Attribute.ID: ident, Attribute.TOKEN: True}
+             for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY)], prov.pins
+        )
+        token.destroy_objects(home, [o for group in found for o in group])
+    except Fail:
+        pass  # what is left is tidied as another generation when the container is next used
 
 
 def open_stored(prov: PyCRYPTPROV, spec: int) -> PyCRYPTKEY:

@@ -6,8 +6,9 @@ keeps beside a key: mode, IV, padding, salt, permissions.  Key parameters
 are read and written through two tables, :data:`_GETTERS` and
 :data:`_SETTERS`; anything not in them is ``NTE_BAD_TYPE``.
 
-A handle that was destroyed answers ``ERROR_INVALID_HANDLE``; a handle whose
-provider context was released answers ``NTE_BAD_UID`` (SPEC §4).
+A handle that was destroyed answers ``ERROR_INVALID_HANDLE`` (SPEC §4); so
+does a handle whose provider context was released, since the context's keys
+are destroyed with it.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class PyCRYPTKEY:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._release()
+        self.CryptDestroyKey()
 
     def attach_finalizer(self) -> None:
         """Release the token objects if the handle is dropped without CryptDestroyKey."""
@@ -472,19 +473,21 @@ def _set_certificate(key: PyCRYPTKEY, data: object) -> None:
 
     if cert_public != public_key_of(key):
         raise Fail(winerror.NTE_BAD_PUBLIC_KEY, "the certificate is for another public key")
-    template = {
+    template: dict[Any, object] = {
         Attribute.CLASS: ObjectClass.CERTIFICATE,
         Attribute.CERTIFICATE_TYPE: 0,  # CKC_X_509
-        Attribute.TOKEN: tkey.token_object,
+        # A container's key pair keeps its certificate on the token, beside
+        # it (same label and ID); a session pair's certificate is a session
+        # object.
+        Attribute.TOKEN: tkey.stored_as is not None,
         Attribute.PRIVATE: False,
         Attribute.VALUE: der,
         Attribute.SUBJECT: cert.subject.public_bytes(),
         Attribute.ISSUER: cert.issuer.public_bytes(),
         Attribute.SERIAL_NUMBER: _der_integer(cert.serial_number),
     }
-    key_id = tkey.attribute(Attribute.ID) if tkey.token_object else b""
-    if key_id:
-        template[Attribute.ID] = bytes(key_id)
+    if tkey.stored_as is not None:
+        template[Attribute.LABEL], template[Attribute.ID] = tkey.stored_as
     new = tkey.create_beside(template)
     old, tkey.certificate = tkey.certificate, new
     if old is not None:

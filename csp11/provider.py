@@ -25,6 +25,7 @@ from csp11.containers import ContainerName, containers_of
 from csp11.errors import Fail, api
 from csp11.pins import PinSources
 from csp11.providers import Personality
+from csp11.pywintypes import error
 from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, Token
 
 if TYPE_CHECKING:
@@ -107,12 +108,20 @@ class PyCRYPTPROV:
             self._refs = 0
             keys = list(self._keys)
             self._keys.clear()
+        failures = []
         for key in keys:
-            key.CryptDestroyKey()
+            try:
+                key.CryptDestroyKey()
+            except error as exc:  # keep going: every other key must still go
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     def adopt(self, key: PyCRYPTKEY) -> None:
         """Track a key handle of this context (released with it)."""
-        self._keys.add(key)
+        with self._lock:
+            self.check_live()
+            self._keys.add(key)
 
     def check_live(self) -> None:
         """Fail with ``NTE_BAD_UID`` once the context is released."""

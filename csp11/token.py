@@ -204,7 +204,14 @@ class _Cryptoki:
         """``C_Login``; returns the raw return value (the caller decides)."""
         if pin is None:  # protected authentication path: the token asks
             return int(self.C_Login(handle, user_type, None, 0))
-        data = pin.encode("utf-8")
+        try:
+            data = pin.encode("utf-8")
+        except UnicodeEncodeError:
+            # Raised outside the handler: the exception, which holds the PIN,
+            # must not become this one's __context__.
+            data = None
+        if data is None:
+            raise Fail(winerror.SCARD_W_WRONG_CHV, "the PIN is not valid text (UTF-8)")
         return int(self.C_Login(handle, user_type, data, len(data)))
 
 
@@ -699,11 +706,13 @@ class Token:
     def acquire(self) -> _Pooled:
         """A session for one operation, locked for the caller; reused afterwards."""
         with self._pool_lock:
-            while self._idle:
-                pooled = self._idle.pop()
-                # A session can be busy while idle in the pool when a key that
-                # lives in it is being used through Token.run_on.
+            # A session can be busy while idle in the pool when a key that
+            # lives in it is being used through Token.run_on: skip it, and
+            # leave it in the pool for later.
+            for index in range(len(self._idle) - 1, -1, -1):
+                pooled = self._idle[index]
                 if pooled.lock.acquire(blocking=False):
+                    del self._idle[index]
                     return pooled
         pooled = self._open()
         pooled.lock.acquire()
@@ -750,11 +759,11 @@ class Token:
         an object to the session that found or made it); keys keep it as
         their home session and use it through :meth:`run_on`.
         """
-        while self._graveyard:
-            self._graveyard.popleft().release()
-        pooled = self.acquire()
+        self._drain_graveyard()
+        pooled: _Pooled | None = self.acquire()
         try:
             for attempt in (0, 1):
+                assert pooled is not None
                 try:
                     return pooled, fn(pooled.session)
                 except pkcs11.exceptions.PKCS11Error as exc:
@@ -763,6 +772,7 @@ class Token:
                         _log.info("token %r lost a session; reopening", self.label)
                         self._discard(pooled)
                         pooled.lock.release()
+                        pooled = None  # nothing to give back if reopening fails
                         pooled = self._open()
                         pooled.lock.acquire()
                         if self._logged_in:
@@ -777,7 +787,19 @@ class Token:
                     raise fail_from_ckr(ckr, doing) from None
             raise AssertionError("unreachable")  # pragma: no cover
         finally:
-            self.release(pooled)
+            if pooled is not None:
+                self.release(pooled)
+
+    def _drain_graveyard(self) -> None:
+        # Keys whose handles were garbage-collected.  A failure here (e.g. a
+        # private session key after someone logged the token out) must not
+        # fail the unrelated call that happens to drain: log it and go on.
+        while self._graveyard:
+            key = self._graveyard.popleft()
+            try:
+                key.release()
+            except Fail as exc:
+                _log.warning("could not release a dropped key: %s", exc.message)
 
     def run_on(self, pooled: _Pooled, doing: str, fn: Callable[[Any], _T]) -> _T:
         """Run ``fn(session)`` on a given session (the one a key lives in)."""
@@ -810,41 +832,47 @@ class Token:
 
         Fails without trying when the token reports the PIN locked.  A wrong
         PIN gives ``SCARD_W_WRONG_CHV`` with the token's retry state in the
-        message.  The PIN is used for this call only and not kept.
+        message.  The PIN is used for this call only and not kept.  The PIN
+        is obtained (perhaps from a person) before any lock is taken; the
+        store lock is taken before the login lock, the order container
+        changes use too.
         """
-        with self._login_lock:
-            if self.is_logged_in():
-                return
-            info = self.info()
-            if info.flags & CKF_USER_PIN_LOCKED:
-                raise Fail(
-                    winerror.SCARD_W_CHV_BLOCKED,
-                    f"the PIN of token {self.label!r} is locked; no attempt made",
-                    ckr="CKR_PIN_LOCKED",
-                )
-            protected = bool(info.flags & CKF_PROTECTED_AUTHENTICATION_PATH)
-            request = PinRequest(
-                self.label, container, "login", protected_path=protected,
-                final_try=bool(info.flags & CKF_USER_PIN_FINAL_TRY),
+        if self.is_logged_in():
+            return
+        info = self.info()
+        if info.flags & CKF_USER_PIN_LOCKED:
+            raise Fail(
+                winerror.SCARD_W_CHV_BLOCKED,
+                f"the PIN of token {self.label!r} is locked; no attempt made",
+                ckr="CKR_PIN_LOCKED",
             )
-            pin: str | None
-            if protected:
-                # A PIN pad: tell the user (through the prompt) to use it.
-                pins.prompt(request)
-                pin = None
-            else:
-                pin = pins.get(request)
-            pooled = self.acquire()
-            try:
-                with self.store_locked():
+        protected = bool(info.flags & CKF_PROTECTED_AUTHENTICATION_PATH)
+        request = PinRequest(
+            self.label, container, "login", protected_path=protected,
+            final_try=bool(info.flags & CKF_USER_PIN_FINAL_TRY),
+        )
+        pin: str | None
+        if protected:
+            # A PIN pad: tell the user (through the prompt) to use it.
+            pins.prompt(request)
+            pin = None
+        else:
+            pin = pins.get(request)
+        try:
+            with self.store_locked(), self._login_lock:
+                if self.is_logged_in():
+                    return  # another thread logged in meanwhile
+                pooled = self.acquire()
+                try:
                     rv = self.module.cryptoki.login(pooled.session.handle, CKU_USER, pin)
-            finally:
-                self.release(pooled)
-                del pin
-            if rv not in (CKR_OK, CKR_USER_ALREADY_LOGGED_IN):
-                raise self._login_failure(rv)
-            self._logged_in = True
-            _log.info("logged in to token %r", self.label)
+                finally:
+                    self.release(pooled)
+        finally:
+            del pin
+        if rv not in (CKR_OK, CKR_USER_ALREADY_LOGGED_IN):
+            raise self._login_failure(rv)
+        self._logged_in = True
+        _log.info("logged in to token %r", self.label)
 
     @contextlib.contextmanager
     def store_locked(self) -> Iterator[None]:
@@ -1014,10 +1042,16 @@ class Token:
         self.run("C_CreateObject", lambda s: s.create_object(template), pins)
 
     def destroy_objects(self, pooled: _Pooled, objects: list[Any]) -> None:
-        """``C_DestroyObject`` of objects found by :meth:`find` in ``pooled``."""
+        """``C_DestroyObject`` of objects found by :meth:`find` in ``pooled``.
+
+        An object that is already gone (another thread or process destroyed
+        it since it was found) is not an error.
+        """
         def destroy(session: Any) -> None:
             for obj in objects:
-                obj.destroy()
+                with contextlib.suppress(pkcs11.exceptions.ObjectHandleInvalid,
+                                         pkcs11.exceptions.KeyHandleInvalid):
+                    obj.destroy()
 
         self.run_on(pooled, "C_DestroyObject", destroy)
 
@@ -1036,7 +1070,10 @@ class TokenKey:
     are session objects.
     """
 
-    __slots__ = ("_refs", "certificate", "home", "obj", "public", "token", "token_object")
+    __slots__ = (
+        "_lock", "_refs", "certificate", "home", "obj", "public", "stored_as", "token",
+        "token_object",
+    )
 
     def __init__(
         self, token: Token, home: _Pooled, obj: Any, public: Any | None, *, token_object: bool
@@ -1047,20 +1084,26 @@ class TokenKey:
         self.public = public    # public key of a pair, else None
         self.token_object = token_object  # persistent (container) objects are never destroyed
         self.certificate: Any | None = None  # KP_CERTIFICATE's object, beside a key pair
+        # (CKA_LABEL, CKA_ID) of a container's stored pair, for its certificate.
+        self.stored_as: tuple[str, bytes] | None = None
         self._refs = 1
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<csp11 TokenKey handle={self.obj.handle} token={self.token.label!r}>"
 
     def share(self) -> TokenKey:
         """One more CryptoAPI handle uses these objects."""
-        self._refs += 1
+        with self._lock:
+            self._refs += 1
         return self
 
     def release(self) -> None:
         """A handle lets go; the last one destroys session objects."""
-        self._refs -= 1
-        if self._refs > 0 or self.token_object:
+        with self._lock:
+            self._refs -= 1
+            last = self._refs == 0
+        if not last or self.token_object:
             return
         objects = [o for o in (self.obj, self.public, self.certificate) if o is not None]
 
