@@ -17,22 +17,18 @@ __all__ = ["DWORD_MAX", "dword", "flags", "optional_bytes", "optional_str"]
 DWORD_MAX = 0xFFFFFFFF
 
 
-def dword(value: object, name: str) -> int:
-    """``value`` as an unsigned DWORD; out of 32-bit range → ``ERROR_INVALID_PARAMETER``."""
+def dword(value: object, name: str, code: int = winerror.ERROR_INVALID_PARAMETER) -> int:
+    """``value`` as an unsigned DWORD; out of 32-bit range → ``code``."""
     if not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if not -0x80000000 <= value <= DWORD_MAX:
-        raise Fail(winerror.ERROR_INVALID_PARAMETER, f"{name} does not fit in a DWORD: {value}")
+        raise Fail(code, f"{name} does not fit in a DWORD: {value}")
     return value & DWORD_MAX
 
 
 def flags(value: object, name: str = "Flags") -> int:
     """A ``dwFlags`` argument; out of 32-bit range → ``NTE_BAD_FLAGS``."""
-    if not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not -0x80000000 <= value <= DWORD_MAX:
-        raise Fail(winerror.NTE_BAD_FLAGS, f"{name} does not fit in a DWORD: {value}")
-    return value & DWORD_MAX
+    return dword(value, name, winerror.NTE_BAD_FLAGS)
 
 
 def optional_str(value: object, name: str) -> str | None:
