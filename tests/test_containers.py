@@ -222,6 +222,17 @@ def test_non_exportable_key_resists_another_process(
     assert private["NEVER_EXTRACTABLE"] is True
 
 
+def _enumerate(ctx: PyCRYPTPROV, scope_flag: int) -> list[str]:
+    names, flags = [], con.CRYPT_FIRST | scope_flag
+    while True:
+        try:
+            names.append(ctx.CryptGetProvParam(con.PP_ENUMCONTAINERS, flags))
+        except pywintypes.error as exc:
+            assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
+            return names
+        flags = con.CRYPT_NEXT | scope_flag
+
+
 def test_enumerate_containers(box: str) -> None:
     second = _name()
     ctx = _acquire(second, con.CRYPT_NEWKEYSET)
@@ -229,25 +240,11 @@ def test_enumerate_containers(box: str) -> None:
     ctx.CryptReleaseContext()
     verify = _acquire(None, con.CRYPT_VERIFYCONTEXT)
     assert verify is not None
-    names, flags = [], con.CRYPT_FIRST
-    while True:
-        try:
-            names.append(verify.CryptGetProvParam(con.PP_ENUMCONTAINERS, flags))
-        except pywintypes.error as exc:
-            assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
-            break
-        flags = con.CRYPT_NEXT
+    names = _enumerate(verify, 0)
     assert box in names and second in names
     assert names == sorted(names)
     # The machine scope lists machine containers only.
-    machine, flags = [], con.CRYPT_FIRST | con.CRYPT_MACHINE_KEYSET
-    while True:
-        try:
-            machine.append(verify.CryptGetProvParam(con.PP_ENUMCONTAINERS, flags))
-        except pywintypes.error as exc:
-            assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
-            break
-        flags = con.CRYPT_NEXT | con.CRYPT_MACHINE_KEYSET
+    machine = _enumerate(verify, con.CRYPT_MACHINE_KEYSET)
     assert box not in machine and second not in machine
     verify.CryptReleaseContext()
     assert _acquire(second, con.CRYPT_DELETEKEYSET) is None
