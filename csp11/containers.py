@@ -213,41 +213,63 @@ class Containers:
             for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE)
         ]
 
-    def find_pair(self, cname: ContainerName, spec: int, pins: PinSources) -> StoredPair | None:
-        """The container's current key pair of ``spec`` (tidying up after a crash)."""
+    def find_pair(
+        self, cname: ContainerName, spec: int, pins: PinSources, *, tidy: bool = False
+    ) -> StoredPair | None:
+        """The container's current key pair of ``spec`` (one search by label and ID).
+
+        ``tidy`` also removes pairs of other generations (left by a process
+        that died while replacing a key); it is done when a container is
+        opened and after a key is replaced, not on every lookup.
+        """
         with self._locked():
             _pooled, _marker, record = self._marker(cname, pins)
             generation = record["keys"].get(str(spec))
-            home, (privates, publics, certs) = self.token.find(self._objects_of(cname, spec), pins)
-            current = [
-                [o for o in group if _object_id(self.token, home, o) ==
-                 cname.key_id(spec, generation)] if generation is not None else []
-                for group in (privates, publics, certs)
-            ]
-            stale = [o for group, keep in zip((privates, publics, certs), current, strict=True)
-                     for o in group if o not in keep]
-            if stale:
-                # Pairs of other generations: left by a process that died
-                # while replacing a key.  The marker decides; they go.
-                self.token.destroy_objects(home, stale)
+            if tidy:
+                self._tidy(cname, spec, generation, pins)
             if generation is None:
                 return None
-            private, public, cert = current
+            ident = cname.key_id(spec, generation)
+            label = cname.key_label(spec)
+            home, (private, public, cert) = self.token.find(
+                [{Attribute.CLASS: cls, Attribute.LABEL: label, Attribute.ID: ident,
+                  Attribute.TOKEN: True}
+                 for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY,
+                             ObjectClass.CERTIFICATE)],
+                pins,
+            )
             if len(private) != 1 or len(public) != 1:
                 raise Fail(
                     winerror.NTE_FAIL,
-                    f"{cname.key_label(spec)!r}: expected one private and one public key, "
+                    f"{label!r}: expected one private and one public key, "
                     f"found {len(private)} and {len(public)}",
                 )
             if len(cert) > 1:
                 raise Fail(
-                    winerror.NTE_FAIL,
-                    f"{cname.key_label(spec)!r}: {len(cert)} certificates; csp11 will not guess",
+                    winerror.NTE_FAIL, f"{label!r}: {len(cert)} certificates; csp11 will not guess"
                 )
             key = TokenKey(self.token, home, private[0], public[0], token_object=True)
             key.certificate = cert[0] if cert else None
-            key.stored_as = (cname.key_label(spec), cname.key_id(spec, generation))
+            key.stored_as = (label, ident)
             return StoredPair(key, generation)
+
+    def _tidy(
+        self, cname: ContainerName, spec: int, generation: int | None, pins: PinSources
+    ) -> None:
+        keep = cname.key_id(spec, generation) if generation is not None else None
+        home, groups = self.token.find(self._objects_of(cname, spec), pins)
+        stale = [o for group in groups for o in group
+                 if _object_id(self.token, home, o) != keep]
+        if stale:
+            # The marker decides which generation is current; the others go.
+            self.token.destroy_objects(home, stale)
+
+    def tidy(self, cname: ContainerName, pins: PinSources) -> None:
+        """Remove debris of crashed key replacements from the whole container."""
+        with self._locked():
+            _pooled, _marker, record = self._marker(cname, pins)
+            for spec in SPEC_NAMES:
+                self._tidy(cname, spec, record["keys"].get(str(spec)), pins)
 
     def commit(self, cname: ContainerName, spec: int, generation: int, pins: PinSources) -> None:
         """Make ``generation`` the container's key pair of ``spec``; drop the old one.
@@ -269,7 +291,7 @@ class Containers:
             self._write_marker(cname, record, pins)
             try:
                 self.token.destroy_objects(pooled, [marker])
-                self.find_pair(cname, spec, pins)  # removes the old generation
+                self.find_pair(cname, spec, pins, tidy=True)  # removes the old generation
             except Fail as exc:
                 # The switch is made; tidying up is retried whenever the
                 # container is next used.

@@ -106,8 +106,9 @@ def CryptAcquireContext(
             return None
         if Flags & con.CRYPT_NEWKEYSET:
             store.create(cname, pins)
-        elif not store.exists(cname, pins):
-            raise Fail(winerror.NTE_BAD_KEYSET, f"key container {container!r} does not exist")
+        else:
+            # NTE_BAD_KEYSET if it does not exist; tidies crash debris if it does.
+            store.tidy(cname, pins)
     except BaseException:
         prov.CryptReleaseContext()
         raise
