@@ -164,13 +164,17 @@ class PyCRYPTKEY:
             raise Fail(winerror.ERROR_INVALID_PARAMETER, "pdwReserved must be 0")
         if flags(Flags) != 0:
             raise Fail(winerror.NTE_BAD_FLAGS, "dwFlags must be 0")
-        self.live()
+        with self._lock:
+            # Under the handle's lock: a concurrent CryptDestroyKey cannot
+            # release the objects between the check and the new reference.
+            self.live()
+            shared = self.tkey.share() if self.tkey is not None else None
         twin = PyCRYPTKEY(
-            self._prov, self.alg, self.bits,
-            self.tkey.share() if self.tkey is not None else None,
+            self._prov, self.alg, self.bits, shared,
             permissions=self.permissions, salt=self.salt, domain=self.domain,
             pregen=self.pregen,
         )
+        twin.gen_flags = self.gen_flags
         twin.iv, twin.mode, twin.mode_bits = self.iv, self.mode, self.mode_bits
         twin.padding, twin.effective_keylen = self.padding, self.effective_keylen
         return twin
