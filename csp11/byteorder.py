@@ -8,7 +8,7 @@ that crosses between the two goes through these functions.
 
 from __future__ import annotations
 
-__all__ = ["be_to_le", "int_from_le", "int_to_be", "int_to_le", "le_to_be"]
+__all__ = ["be_to_le", "int_from_le", "int_to_le", "le_to_be"]
 
 
 def le_to_be(data: bytes) -> bytes:
@@ -30,8 +30,3 @@ def int_to_le(value: int, size: int) -> bytes:
     """``value`` as exactly ``size`` little-endian bytes (zero-padded)."""
     return value.to_bytes(size, "little")
 
-
-def int_to_be(value: int, size: int | None = None) -> bytes:
-    """``value`` as big-endian bytes, minimal length unless ``size`` is given."""
-    length = size if size is not None else max(1, (value.bit_length() + 7) // 8)
-    return value.to_bytes(length, "big")

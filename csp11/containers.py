@@ -48,7 +48,7 @@ from csp11.errors import Fail
 from csp11.pins import PinSources
 from csp11.token import Attribute, ObjectClass, Token, TokenKey
 
-__all__ = ["SPEC_NAMES", "ContainerName", "Containers", "StoredPair", "containers_of"]
+__all__ = ["SPEC_NAMES", "ContainerName", "Containers", "containers_of"]
 
 SPEC_NAMES = {con.AT_KEYEXCHANGE: "AT_KEYEXCHANGE", con.AT_SIGNATURE: "AT_SIGNATURE"}
 _log = logging.getLogger("csp11")
@@ -76,14 +76,6 @@ class ContainerName:
         """The CKA_ID of generation ``generation`` of the key pair of ``spec``."""
         digest = hashlib.sha256(f"{self.scope}/{self.name}".encode()).digest()[:12]
         return b"csp11" + digest + bytes([spec]) + generation.to_bytes(4, "big")
-
-
-@dataclass
-class StoredPair:
-    """A container's key pair as found on the token, bound to a session."""
-
-    key: TokenKey
-    generation: int
 
 
 class Containers:
@@ -215,7 +207,7 @@ class Containers:
 
     def find_pair(
         self, cname: ContainerName, spec: int, pins: PinSources, *, tidy: bool = False
-    ) -> StoredPair | None:
+    ) -> TokenKey | None:
         """The container's current key pair of ``spec`` (one search by label and ID).
 
         ``tidy`` also removes pairs of other generations (left by a process
@@ -251,7 +243,7 @@ class Containers:
             key = TokenKey(self.token, home, private[0], public[0], token_object=True)
             key.certificate = cert[0] if cert else None
             key.stored_as = (label, ident)
-            return StoredPair(key, generation)
+            return key
 
     def _tidy(
         self, cname: ContainerName, spec: int, generation: int | None, pins: PinSources

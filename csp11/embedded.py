@@ -108,7 +108,7 @@ def _find_created(module: Module, serial: str) -> list[Token]:
     # SoftHSM2's file store can be mid-rewrite by another process (a login
     # rewrites the token file): look again briefly before giving up.
     for attempt in range(_FIND_TRIES):
-        found = module.find_tokens({"token": EMBEDDED_LABEL, "serial": serial})
+        found = module.find_tokens({"label": EMBEDDED_LABEL, "serial": serial})
         if found:
             return found
         time.sleep(0.01 * (attempt + 1))
@@ -166,12 +166,12 @@ def _open_embedded(home: Path) -> EmbeddedToken:
                 # token store races another process and misses it.
                 found = _find_created(module, serial_file.read_text(encoding="ascii").strip())
             else:
-                found = module.find_tokens({"token": EMBEDDED_LABEL})
+                found = module.find_tokens({"label": EMBEDDED_LABEL})
                 if not found:
                     module.init_token(
                         EMBEDDED_LABEL, _read_secret(so_pin_file), _read_secret(pin_file)
                     )
-                    found = module.find_tokens({"token": EMBEDDED_LABEL})
+                    found = module.find_tokens({"label": EMBEDDED_LABEL})
                 if len(found) == 1:
                     serial_file.write_text(found[0].serial + "\n", encoding="ascii")
             _read_secret(pin_file)  # refuse a PIN file others can read before using it

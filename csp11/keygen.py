@@ -383,12 +383,11 @@ def open_stored(prov: PyCRYPTPROV, spec: int) -> PyCRYPTKEY:
     cname = prov.container
     assert cname is not None
     prov.login()
-    pair = containers_of(prov.token).find_pair(cname, spec, prov.pins)
-    if pair is None:
+    tkey = containers_of(prov.token).find_pair(cname, spec, prov.pins)
+    if tkey is None:
         raise Fail(
             winerror.NTE_NO_KEY, f"container {cname.name!r} has no {SPEC_NAMES[spec]} key"
         )
-    tkey = pair.key
     facts = tkey.attributes([Attribute.KEY_TYPE, Attribute.EXTRACTABLE])
     key_type = facts[Attribute.KEY_TYPE]
     if key_type == KeyType.RSA:

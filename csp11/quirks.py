@@ -23,13 +23,6 @@ class Quirks:
     dsa_min_bits: int = 0
     # Largest DSA prime accepted, where it differs from C_GetMechanismInfo.
     dsa_max_bits: int = 0
-    # The token does not enforce CKA_ALWAYS_AUTHENTICATE for C_WrapKey and
-    # C_UnwrapKey: csp11 must ask for the per-use PIN itself (it always does).
-    wrap_ignores_always_authenticate: bool = False
-    # Secret keys made by C_UnwrapKey report CKA_VALUE_LEN = 0.
-    unwrapped_value_len_zero: bool = False
-    # C_GetMechanismInfo reports 0/0 key sizes for the DES family.
-    des_sizes_unreported: bool = False
 
 
 NO_QUIRKS = Quirks()
@@ -37,9 +30,6 @@ NO_QUIRKS = Quirks()
 _SOFTHSM2 = Quirks(
     name="softhsm2",
     dsa_min_bits=1024,
-    wrap_ignores_always_authenticate=True,
-    unwrapped_value_len_zero=True,
-    des_sizes_unreported=True,
 )
 
 # (manufacturer, model prefix) as the token reports them → quirks.

@@ -484,7 +484,8 @@ class Module:
     def find_tokens(self, want: Mapping[str, object]) -> list[Token]:
         """Tokens whose attributes match ``want``.
 
-        Keys: ``token`` (label), ``serial``, ``manufacturer``, ``model``,
+        Keys: ``label``, ``serial``, ``manufacturer``, ``model`` (as
+        :meth:`csp11.uri.Pkcs11Uri.token_filter` names them),
         ``slot_id``, ``slot_description``, ``slot_manufacturer``.  Tokens are
         matched by what they report, never by position.
         """
@@ -495,7 +496,7 @@ class Module:
                 continue
             serial = tok.serial.decode("ascii", "replace").strip()
             have: dict[str, object] = {
-                "token": tok.label,
+                "label": tok.label,
                 "serial": serial,
                 "manufacturer": tok.manufacturer_id,
                 "model": tok.model,

@@ -71,14 +71,12 @@ def _module_for(uri: Pkcs11Uri) -> str:
 
 
 def _token_filter(uri: Pkcs11Uri) -> dict[str, object]:
-    want: dict[str, object] = {}
-    for key in ("token", "serial", "manufacturer", "model", "slot_description",
-                "slot_manufacturer"):
+    # The token's own fields, plus the slot's (which the URI may also name).
+    want: dict[str, object] = dict(uri.token_filter())
+    for key in ("slot_description", "slot_manufacturer", "slot_id"):
         value = getattr(uri, key)
         if value is not None:
             want[key] = value
-    if uri.slot_id is not None:
-        want["slot_id"] = uri.slot_id
     return want
 
 
