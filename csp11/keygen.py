@@ -20,6 +20,7 @@ in a verify-only context are session objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
     from csp11.provider import PyCRYPTPROV
 
 __all__ = [
-    "GENKEY_FLAGS", "finish_pregen", "generate", "key_length", "open_stored", "public_key_of",
-    "resolve_algid",
+    "GENKEY_FLAGS", "container_spec", "finish_pregen", "generate", "key_length", "open_stored",
+    "public_key_of", "resolve_algid", "session_template", "store_pair",
 ]
 
 # Every flag of the seed's table; CRYPT_RECIPIENT == CRYPT_NO_SALT and
@@ -161,7 +162,7 @@ def key_length(alg: Algorithm, offer: Offer, requested: int) -> int:
 _session_templates: dict[tuple[int, int, bool, bool], dict[Any, object]] = {}
 
 
-def _session_template(
+def session_template(
     alg: Algorithm, bits: int, extractable: bool, private: bool
 ) -> dict[Any, object]:
     key = (alg.algid, bits, extractable, private)
@@ -203,7 +204,7 @@ def _session_key(
     protected = bool(low & _PROTECTION)
     if protected:
         prov.login()
-    template = _session_template(alg, bits, extractable, protected)
+    template = session_template(alg, bits, extractable, protected)
     tkey = prov.token.generate_key(
         alg.key_type, bits + alg.parity_bits,
         mechanism=alg.gen_mechanism, template=template, pins=prov.pins,
@@ -309,11 +310,7 @@ def _container_spec(prov: PyCRYPTPROV, alg: Algorithm) -> int | None:
     """The container slot a new pair goes to (None: a session pair, e.g. DH_EPHEM)."""
     if prov.container is None:
         return None
-    if alg.algid == prov.personality.exchange_algid:
-        return con.AT_KEYEXCHANGE
-    if alg.algid == prov.personality.signature_algid:
-        return con.AT_SIGNATURE
-    return None
+    return container_spec(prov, alg.algid)
 
 
 def _stored_pair(
@@ -328,40 +325,80 @@ def _stored_pair(
     die with the handle, or with the process however it ends, so the stored
     key is never extractable by anyone.
     """
+    archive_only = bool(low & con.CRYPT_ARCHIVABLE) and not low & con.CRYPT_EXPORTABLE
+    private[Attribute.PRIVATE] = True
+
+    def make(names: dict[Any, object]) -> TokenKey:
+        if not archive_only:
+            public.update({Attribute.TOKEN: True, **names})
+            private.update({Attribute.TOKEN: True, **names})
+        tkey = prov.token.generate_key_pair(
+            alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
+            pins=prov.pins,
+        )
+        if archive_only:
+            try:
+                tkey.copy(tkey.obj, {Attribute.TOKEN: True, Attribute.EXTRACTABLE: False, **names})
+                tkey.copy(tkey.public, {Attribute.TOKEN: True, **names})
+            except BaseException:
+                tkey.release()  # the extractable session pair
+                raise
+        return tkey
+
+    def undo(tkey: TokenKey) -> None:
+        if archive_only:
+            tkey.release()  # the extractable session pair
+
+    return store_pair(prov, spec, make, undo)
+
+
+def store_pair(
+    prov: PyCRYPTPROV,
+    spec: int,
+    make: Callable[[dict[Any, object]], TokenKey],
+    undo: Callable[[TokenKey], None] | None = None,
+) -> TokenKey:
+    """Put a new pair in the context's container as its ``spec`` key, atomically.
+
+    ``make(names)`` creates the token objects (generated or imported) with the
+    ``CKA_LABEL``/``CKA_ID`` in ``names``; the container's marker then
+    switches to the new generation in one step.  On any failure the new
+    objects are destroyed (and ``undo`` called), so the container keeps its
+    previous key and nothing half-made stays on the token.
+    """
     cname = prov.container
     assert cname is not None
     prov.login()
     store = containers_of(prov.token)
     token = prov.token
-    # The store lock covers generation through commit: a reader tidying the
+    # The store lock covers creation through commit: a reader tidying the
     # container meanwhile would take the new pair for debris of a crash.
     with token.store_locked():
         generation = store.new_generation(cname, prov.pins)
         label, ident = cname.key_label(spec), cname.key_id(spec, generation)
-        names = {Attribute.ID: ident, Attribute.LABEL: label}
-        private[Attribute.PRIVATE] = True
-        archive_only = bool(low & con.CRYPT_ARCHIVABLE) and not low & con.CRYPT_EXPORTABLE
-        if not archive_only:
-            public.update({Attribute.TOKEN: True, **names})
-            private.update({Attribute.TOKEN: True, **names})
-        tkey = token.generate_key_pair(
-            alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
-            pins=prov.pins,
-        )
         try:
-            if archive_only:
-                tkey.copy(tkey.obj, {Attribute.TOKEN: True, Attribute.EXTRACTABLE: False, **names})
-                tkey.copy(tkey.public, {Attribute.TOKEN: True, **names})
+            tkey = make({Attribute.ID: ident, Attribute.LABEL: label})
+        except BaseException:
+            _discard_generation(token, cname, spec, ident, prov)
+            raise
+        try:
             store.commit(cname, spec, generation, prov.pins)
         except BaseException:
-            # Nothing half-made may stay: not the new stored objects, and not
-            # (archivable) the extractable session pair.
             _discard_generation(token, cname, spec, ident, prov)
-            if archive_only:
-                tkey.release()  # the extractable session pair
+            if undo is not None:
+                undo(tkey)
             raise
     tkey.stored_as = (label, ident)
     return tkey
+
+
+def container_spec(prov: PyCRYPTPROV, algid: int) -> int | None:
+    """The container slot (AT_*) a pair of ``algid`` belongs in, or None (e.g. DH_EPHEM)."""
+    if algid == prov.personality.exchange_algid:
+        return con.AT_KEYEXCHANGE
+    if algid == prov.personality.signature_algid:
+        return con.AT_SIGNATURE
+    return None
 
 
 def _discard_generation(

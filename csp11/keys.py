@@ -26,6 +26,7 @@ from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.algorithms import Algorithm, Family
 from csp11.args import dword, flags
+from csp11.blobs import DssSeed
 from csp11.byteorder import be_to_le, int_from_le
 from csp11.errors import Fail, api
 from csp11.token import Attribute, ObjectClass, TokenKey
@@ -81,6 +82,10 @@ class PyCRYPTKEY:
         # DSA/DH domain parameters, little-endian: "P", "Q", "G" (and "Y").
         self.domain: dict[str, bytes] = dict(domain or {})
         self.pregen = pregen
+        # The DSSSEED a DSS/DH PRIVATEKEYBLOB or PUBLICKEYBLOB was imported
+        # with, so that the key exports again byte for byte (handle state:
+        # PKCS#11 has no attribute for it).
+        self.seed: DssSeed | None = None
         # CryptGenKey's low flags, for a CRYPT_PREGEN key finished later.
         self.gen_flags = 0
         self._handle = next(_handles)
@@ -175,9 +180,22 @@ class PyCRYPTKEY:
             pregen=self.pregen,
         )
         twin.gen_flags = self.gen_flags
+        twin.seed = self.seed
         twin.iv, twin.mode, twin.mode_bits = self.iv, self.mode, self.mode_bits
         twin.padding, twin.effective_keylen = self.padding, self.effective_keylen
         return twin
+
+    # ---- BLOBs ---------------------------------------------------------------------
+    @api("CryptExportKey")
+    def CryptExportKey(self, ExpKey: PyCRYPTKEY | None, BlobType: int, Flags: int = 0) -> bytes:
+        """The key as a key BLOB of ``BlobType`` (PUBLICKEYBLOB, PRIVATEKEYBLOB,
+        PLAINTEXTKEYBLOB, SIMPLEBLOB, SYMMETRICWRAPKEYBLOB), encrypted to
+        ``ExpKey`` where the type needs one."""
+        from csp11.exportkey import export_key  # noqa: PLC0415 - import cycle
+
+        if ExpKey is not None and not isinstance(ExpKey, PyCRYPTKEY):
+            raise TypeError(f"ExpKey must be a PyCRYPTKEY or None, not {type(ExpKey).__name__}")
+        return export_key(self, ExpKey, BlobType, Flags)
 
     # ---- parameters --------------------------------------------------------------
     @api("CryptGetKeyParam")
@@ -210,6 +228,11 @@ class PyCRYPTKEY:
     def is_pair(self) -> bool:
         """Whether this is a public/private key pair (RSA, DSS, DH)."""
         return self.alg.family in (Family.RSA, Family.DSA, Family.DH)
+
+    @property
+    def material_size(self) -> int:
+        """A session key's size in bytes, parity bits included (KP_KEYLEN / 8)."""
+        return (self.bits + self.alg.parity_bits) // 8
 
     @property
     def prov(self) -> PyCRYPTPROV:

@@ -198,6 +198,17 @@ class PinSources:
             raise Fail(winerror.ERROR_INVALID_PARAMETER, "the PIN prompt must return str or None")
         return pin
 
+    def for_key_use(self, request: PinRequest) -> str:
+        """The per-use PIN of a user-protected key: ``PP_KEYEXCHANGE_PIN``/
+        ``PP_SIGNATURE_PIN`` if the caller set one, else the prompt.
+
+        Stored PINs (URI, file, ``CSP11_PIN``) are not used: a key that asks
+        for its PIN at every use would otherwise never ask anyone.
+        """
+        if self._context_pin is not None:
+            return self._context_pin
+        return self.prompt(request)
+
     def get(self, request: PinRequest) -> str:
         """The PIN: the first source that has one, else the prompt.
 

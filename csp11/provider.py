@@ -202,6 +202,16 @@ class PyCRYPTPROV:
         return open_stored(self, spec)
 
     # ---- random --------------------------------------------------------------
+    @api("CryptImportKey")
+    def CryptImportKey(
+        self, Data: bytes, PubKey: PyCRYPTKEY | None = None, Flags: int = 0
+    ) -> PyCRYPTKEY:
+        """A key from a key BLOB (see :mod:`csp11.importkey`); ``PubKey`` decrypts
+        SIMPLEBLOBs (an exchange key pair) and SYMMETRICWRAPKEYBLOBs (an AES key)."""
+        from csp11.importkey import import_key  # noqa: PLC0415 - import cycle
+
+        return import_key(self, Data, PubKey, Flags)
+
     @api("CryptGenRandom")
     def CryptGenRandom(self, Len: int, SeedData: bytes | None = None) -> bytes:
         """``Len`` random bytes from the token (``C_GenerateRandom``).

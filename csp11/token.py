@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 import pkcs11
 import pkcs11.attributes
 import pkcs11.exceptions
+from cryptography.hazmat.primitives import keywrap
 from pkcs11 import _pkcs11
 
 from csp11 import winerror
@@ -67,6 +68,7 @@ Attribute = pkcs11.Attribute
 ObjectClass = pkcs11.ObjectClass
 KeyType = pkcs11.KeyType
 Mechanism = pkcs11.Mechanism
+MGF = pkcs11.MGF
 DEFAULT = pkcs11.DEFAULT  # in a template: drop python-pkcs11's default for that attribute
 # csp11's templates say every capability themselves; python-pkcs11's defaults
 # (and its refusal to guess them for DES) must not add any.
@@ -1056,6 +1058,39 @@ class Token:
 
         self.run_on(pooled, "C_DestroyObject", destroy)
 
+    def create_key(
+        self,
+        template: Mapping[Any, object],
+        public: Mapping[Any, object] | None = None,
+        pins: PinSources | None = None,
+    ) -> TokenKey:
+        """``C_CreateObject`` of a key from its components (an import).
+
+        ``template`` describes a secret key, a private key or (with ``public``
+        absent) a lone public key; ``public`` adds the public half of a pair.
+        Both are made in one session; when the second fails the first is
+        destroyed again, so a failed import leaves nothing on the token.
+        """
+        check_template(template)
+        if public is not None:
+            check_template(public)
+
+        def make(s: Any) -> tuple[Any, Any | None]:
+            first = s.create_object(template)
+            if public is None:
+                return first, None
+            try:
+                return first, s.create_object(public)
+            except BaseException:
+                first.destroy()
+                raise
+
+        pooled, (obj, pub) = self.run_keep("C_CreateObject", make, pins)
+        stored = bool(template.get(Attribute.TOKEN))
+        if template.get(Attribute.CLASS) == ObjectClass.PUBLIC_KEY:
+            return TokenKey(self, pooled, None, obj, token_object=stored)
+        return TokenKey(self, pooled, obj, pub, token_object=stored)
+
     def bury(self, key: TokenKey) -> None:
         """Release ``key`` at the next token call (for finalizers)."""
         self._graveyard.append(key)
@@ -1072,16 +1107,17 @@ class TokenKey:
     """
 
     __slots__ = (
-        "_lock", "_refs", "certificate", "home", "obj", "public", "stored_as", "token",
-        "token_object",
+        "_lock", "_protected", "_refs", "certificate", "home", "obj", "public", "stored_as",
+        "token", "token_object",
     )
 
     def __init__(
-        self, token: Token, home: _Pooled, obj: Any, public: Any | None, *, token_object: bool
+        self, token: Token, home: _Pooled, obj: Any | None, public: Any | None, *,
+        token_object: bool,
     ) -> None:
         self.token = token
         self.home = home
-        self.obj = obj          # secret key, or private key of a pair
+        self.obj = obj          # secret key, or private key of a pair; None: a lone public key
         self.public = public    # public key of a pair, else None
         self.token_object = token_object  # persistent (container) objects are never destroyed
         self.certificate: Any | None = None  # KP_CERTIFICATE's object, beside a key pair
@@ -1089,9 +1125,11 @@ class TokenKey:
         self.stored_as: tuple[str, bytes] | None = None
         self._refs = 1
         self._lock = threading.Lock()
+        self._protected: bool | None = None  # CKA_ALWAYS_AUTHENTICATE, read once
 
     def __repr__(self) -> str:
-        return f"<csp11 TokenKey handle={self.obj.handle} token={self.token.label!r}>"
+        main: Any = self.obj if self.obj is not None else self.public
+        return f"<csp11 TokenKey handle={main.handle} token={self.token.label!r}>"
 
     def share(self) -> TokenKey:
         """One more CryptoAPI handle uses these objects."""
@@ -1117,12 +1155,12 @@ class TokenKey:
 
     def attribute(self, attr: Any, obj: Any | None = None) -> Any:
         """``C_GetAttributeValue`` of one attribute (of the secret/private key by default)."""
-        target = self.obj if obj is None else obj
+        target: Any = obj if obj is not None else self.obj if self.obj is not None else self.public
         return self.token.run_on(self.home, "C_GetAttributeValue", lambda s: target[attr])
 
     def attributes(self, attrs: list[Any], obj: Any | None = None) -> dict[Any, Any]:
         """``C_GetAttributeValue`` of several attributes in one call."""
-        target = self.obj if obj is None else obj
+        target: Any = obj if obj is not None else self.obj if self.obj is not None else self.public
         found: dict[Any, Any] = self.token.run_on(
             self.home, "C_GetAttributeValue", lambda s: target.get_attributes(attrs)
         )
@@ -1144,15 +1182,169 @@ class TokenKey:
         """``C_DestroyObject`` of an object made with :meth:`create_beside`."""
         self.token.run_on(self.home, "C_DestroyObject", lambda s: obj.destroy())
 
+    @property
+    def protected(self) -> bool:
+        """Whether the private key wants its PIN at every use (CKA_ALWAYS_AUTHENTICATE)."""
+        if self._protected is None:
+            found = False
+            if self.obj is not None and self.public is not None:
+                with contextlib.suppress(Fail):
+                    found = bool(self.attribute(Attribute.ALWAYS_AUTHENTICATE))
+            self._protected = found
+        return self._protected
+
+    def key_use_pin(self, pins: PinSources, container: str | None) -> str | None:
+        """The per-use PIN of a user-protected private key (``None`` for other keys).
+
+        Asked for every operation (SPEC §2): the prompt's reason is
+        ``"key-use"``.  The token checks it in the operation's context login.
+        """
+        if not self.protected:
+            return None
+        return pins.for_key_use(PinRequest(self.token.label, container, "key-use"))
+
+    def authorize_use(self, pins: PinSources, container: str | None) -> None:
+        """Check the key-use PIN of a user-protected key before an operation the
+        token does not guard itself.
+
+        SoftHSM2 lets ``C_UnwrapKey`` through with an always-authenticate key
+        (TOKEN-FACTS), so csp11 makes the token verify the PIN the way it does
+        for signatures: ``C_SignInit``, ``C_Login(CKU_CONTEXT_SPECIFIC)``,
+        ``C_Sign`` of a dummy digest.  A wrong PIN fails here, before the key
+        is used.
+        """
+        pin = self.key_use_pin(pins, container)
+        if pin is None:
+            return
+        obj = self.obj
+        assert obj is not None
+        kind = self.attribute(Attribute.KEY_TYPE)
+        mechanism = Mechanism.DSA if kind == KeyType.DSA else Mechanism.RSA_PKCS
+        self.token.run_on(
+            self.home, "C_Login(CKU_CONTEXT_SPECIFIC)",
+            lambda s: obj.sign(bytes(20), mechanism=mechanism, pin=pin),
+        )
+
+    def wrap(self, target: TokenKey, mechanism: Any, param: Any = None, obj: Any = None) -> bytes:
+        """``C_WrapKey`` of ``target``'s secret/private key (or ``obj``) with this key.
+
+        This key is the wrapping key: a public key of a pair (RSA) or a secret
+        key (AES key wrap).  The token decides whether the target may leave:
+        a key that is not ``CKA_EXTRACTABLE`` gives ``NTE_BAD_KEY_STATE``.
+        """
+        wrapper = self.public if mechanism in _PUBLIC_WRAPS else self.obj
+        if wrapper is None:
+            raise Fail(winerror.NTE_BAD_KEY, "this key cannot wrap with that mechanism")
+        victim = target.obj if obj is None else obj
+        wrapped: bytes = self.token.run_on(
+            self.home, "C_WrapKey",
+            lambda s: wrapper.wrap_key(victim, mechanism=mechanism, mechanism_param=param),
+        )
+        return wrapped
+
+    def unwrap(
+        self, data: bytes, mechanism: Any, param: Any, template: Mapping[Any, object]
+    ) -> TokenKey:
+        """``C_UnwrapKey`` of ``data`` with this key (the private key of a pair, or a
+        secret key) into a new secret key described by ``template``."""
+        check_template(template)
+        unwrapper = self.obj
+        if unwrapper is None:
+            raise Fail(winerror.NTE_BAD_KEY, "a public key cannot unwrap")
+        try:
+            made = self.token.run_on(
+                self.home, "C_UnwrapKey",
+                lambda s: unwrapper.unwrap_key(
+                    ObjectClass.SECRET_KEY, template[Attribute.KEY_TYPE], data,
+                    mechanism=mechanism, mechanism_param=param, capabilities=_NO_CAPABILITIES,
+                    template=template,
+                ),
+            )
+        except Fail as exc:
+            # SoftHSM2 reports a ciphertext whose padding is wrong (a tampered
+            # or foreign BLOB) as CKR_GENERAL_ERROR.
+            if exc.ckr in _UNWRAP_BAD_INPUT:
+                raise Fail(
+                    winerror.NTE_BAD_DATA,
+                    f"the wrapped key does not decrypt with this key ({exc.ckr})", ckr=exc.ckr,
+                ) from None
+            raise
+        return TokenKey(
+            self.token, self.home, made, None, token_object=bool(template.get(Attribute.TOKEN))
+        )
+
+    def extract(self, obj: Any | None = None) -> bytes:
+        """The material of this extractable secret key (or private key ``obj``).
+
+        Key material leaves a token only by ``C_WrapKey``, so the token's
+        ``CKA_EXTRACTABLE`` decides: a non-extractable key gives
+        ``NTE_BAD_KEY_STATE`` whatever csp11's own bookkeeping says.  The
+        wrapping key is an ephemeral AES-256 session key made for this call
+        and destroyed at once; the AES key wrap (RFC 5649) is then undone in
+        software.  A private key comes out as PKCS #8 DER.
+
+        SoftHSM2 zero-pads the material to a multiple of 8 bytes *before*
+        wrapping (TOKEN-FACTS), so the result may carry trailing zero bytes;
+        callers cut it to the length they know (key size, DER length).
+        """
+        victim = self.obj if obj is None else obj
+        if _KEK_MECHANISM not in self.token.mechanisms():
+            raise Fail(
+                winerror.NTE_NOT_SUPPORTED,
+                "the token has no CKM_AES_KEY_WRAP_PAD to export key material with",
+            )
+
+        def wrap(s: Any) -> tuple[bytes, bytes]:
+            kek = s.generate_key(
+                KeyType.AES, 256, template=_KEK_TEMPLATE, capabilities=_NO_CAPABILITIES
+            )
+            try:
+                wrapped = kek.wrap_key(victim, mechanism=_KEK_MECHANISM)
+                return bytes(kek[Attribute.VALUE]), wrapped
+            finally:
+                kek.destroy()
+
+        kek_value, wrapped = self.token.run_on(self.home, "C_WrapKey", wrap)
+        try:
+            return keywrap.aes_key_unwrap_with_padding(kek_value, wrapped)
+        except keywrap.InvalidUnwrap:
+            raise Fail(winerror.NTE_FAIL, "the token's AES key wrap did not unwrap") from None
+
     def set_attribute(self, attr: Any, value: object, obj: Any | None = None) -> None:
         """``C_SetAttributeValue`` of one attribute (checked like a template)."""
         check_template({attr: value})
-        target = self.obj if obj is None else obj
+        target: Any = obj if obj is not None else self.obj if self.obj is not None else self.public
 
         def assign(s: Any) -> None:
             target[attr] = value
 
         self.token.run_on(self.home, "C_SetAttributeValue", assign)
+
+
+# Mechanisms with which the public key of a pair wraps (the rest use the
+# secret key).
+_PUBLIC_WRAPS = frozenset({Mechanism.RSA_PKCS, Mechanism.RSA_PKCS_OAEP})
+_KEK_MECHANISM = Mechanism.AES_KEY_WRAP_PAD
+_UNWRAP_BAD_INPUT = frozenset({
+    "CKR_GENERAL_ERROR", "CKR_ENCRYPTED_DATA_INVALID", "CKR_ENCRYPTED_DATA_LEN_RANGE",
+    "CKR_WRAPPED_KEY_INVALID", "CKR_WRAPPED_KEY_LEN_RANGE", "CKR_DATA_INVALID",
+    "CKR_DATA_LEN_RANGE",
+})
+# The ephemeral key-encryption key of TokenKey.extract: a session object that
+# only wraps, readable (it protects nothing once the call returns).
+_KEK_TEMPLATE: dict[Any, object] = {
+    Attribute.CLASS: ObjectClass.SECRET_KEY,
+    Attribute.KEY_TYPE: KeyType.AES,
+    Attribute.TOKEN: False,
+    Attribute.PRIVATE: False,
+    Attribute.SENSITIVE: False,
+    Attribute.EXTRACTABLE: True,
+    Attribute.WRAP: True,
+    Attribute.UNWRAP: False,
+    Attribute.ENCRYPT: False,
+    Attribute.DECRYPT: False,
+    Attribute.VALUE_LEN: 32,
+}
 
 
 class _Pooled:

@@ -82,7 +82,7 @@ def test_non_exportable_key_resists_another_client(prov: PyCRYPTPROV) -> None:
             prov.CryptGenKey(con.AT_KEYEXCHANGE, 0) as kek:
         assert secret.tkey is not None and kek.tkey is not None
         token = prov.token
-        handle = secret.tkey.obj.handle
+        handle = secret.tkey.obj.handle  # type: ignore[union-attr]
         wrapping: Any = kek.tkey.public
 
         def attack(session: pkcs11.Session) -> list[str]:
@@ -110,7 +110,7 @@ def test_archivable(prov: PyCRYPTPROV) -> None:
     assert key.CryptGetKeyParam(con.KP_PERMISSIONS) == 0x3B | con.CRYPT_ARCHIVE
     # Exportable through this handle: the token object is extractable ...
     assert _raw(key, Attribute.EXTRACTABLE) is True
-    handle = key.tkey.obj.handle if key.tkey else None
+    handle = key.tkey.obj.handle if key.tkey and key.tkey.obj else None
     key.CryptDestroyKey()
     # ... and gone with the handle.
     found = prov.token.run("find", lambda s: [o.handle for o in s.get_objects(

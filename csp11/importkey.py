@@ -1,0 +1,453 @@
+"""CryptImportKey: a CryptoAPI key BLOB onto the token.
+
+The BLOB is parsed by :mod:`csp11.blobs` (malformed input fails there, before
+anything touches the token), its numbers are checked (``cryptography`` for
+RSA and DSS, the group rules for DH), and only then is anything created, in
+one step per key: nothing half-made stays on the token when an import fails.
+
+=====================  =====================================================
+BLOB                   how
+=====================  =====================================================
+PUBLICKEYBLOB          ``C_CreateObject`` of a public key (session object)
+PRIVATEKEYBLOB         ``C_CreateObject`` of the private and public key; in
+                       a named container as token objects, replacing the
+                       container's key of the kind ``aiKeyAlg`` names
+PLAINTEXTKEYBLOB       ``C_CreateObject`` of a secret key
+SIMPLEBLOB             ``C_UnwrapKey(CKM_RSA_PKCS | _OAEP)`` with ``PubKey``'s
+                       private key
+SYMMETRICWRAPKEYBLOB   ``C_UnwrapKey(CKM_AES_KEY_WRAP_PAD)`` with ``PubKey``
+=====================  =====================================================
+
+Imported secret and private keys are ``CKA_SENSITIVE``; ``CRYPT_EXPORTABLE``
+makes them ``CKA_EXTRACTABLE`` (and gives ``KP_PERMISSIONS`` 0x3f instead
+of 0x3b).  Keys created from components are never "never-extractable" in
+PKCS#11's sense (``CKA_LOCAL`` is false): their material existed outside the
+token once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from csp11 import win32cryptcon as con
+from csp11 import winerror
+from csp11.algorithms import ALGORITHMS, Algorithm, Family
+from csp11.args import flags
+from csp11.blobs import (
+    DhPrivateBlob,
+    DhPrivateBlobV3,
+    DhPublicBlob,
+    DhPublicBlobV3,
+    DssPrivateBlob,
+    DssPrivateBlobV3,
+    DssPublicBlob,
+    DssPublicBlobV3,
+    KeyBlob,
+    PlaintextKeyBlob,
+    RsaPrivateBlob,
+    RsaPublicBlob,
+    SimpleBlob,
+    SymmetricWrapKeyBlob,
+    dsa_private_from_blob,
+    dsa_public_from_blob,
+    parse_key_blob,
+    rsa_private_from_blob,
+    rsa_public_from_blob,
+)
+from csp11.errors import Fail
+from csp11.exportkey import AES_ALGIDS, oaep
+from csp11.keygen import container_spec, resolve_algid, session_template, store_pair
+from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
+from csp11.token import Attribute, Mechanism, ObjectClass, TokenKey
+
+if TYPE_CHECKING:
+    from csp11.provider import PyCRYPTPROV
+
+__all__ = ["IMPORT_FLAGS", "import_key"]
+
+IMPORT_FLAGS = (
+    con.CRYPT_EXPORTABLE | con.CRYPT_OAEP | con.CRYPT_NO_SALT | con.CRYPT_IPSEC_HMAC_KEY
+    | con.CRYPT_USER_PROTECTED
+)
+_PROTECTION = con.CRYPT_USER_PROTECTED
+_PUBLIC_BLOBS = (RsaPublicBlob, DssPublicBlob, DssPublicBlobV3, DhPublicBlob, DhPublicBlobV3)
+_PRIVATE_BLOBS = (RsaPrivateBlob, DssPrivateBlob, DssPrivateBlobV3, DhPrivateBlob, DhPrivateBlobV3)
+_SALT_BYTES = 11
+_Attrs = dict[Any, Any]  # a PKCS#11 template
+
+
+def import_key(
+    prov: PyCRYPTPROV, data: object, pub_key: PyCRYPTKEY | None, flag_bits: int
+) -> PyCRYPTKEY:
+    """CryptImportKey (see the module docstring)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"Data must be bytes, not {type(data).__name__}")
+    if pub_key is not None and not isinstance(pub_key, PyCRYPTKEY):
+        raise TypeError(f"PubKey must be a PyCRYPTKEY or None, not {type(pub_key).__name__}")
+    flag_bits = flags(flag_bits)
+    prov.check_live()
+    if pub_key is not None:
+        pub_key.live()
+    if flag_bits & ~IMPORT_FLAGS:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits & ~IMPORT_FLAGS:X}")
+    if flag_bits & _PROTECTION and (prov.silent or prov.verify_only):
+        raise Fail(
+            winerror.NTE_SILENT_CONTEXT,
+            "user-protected keys need a context that may prompt (not silent, not "
+            "CRYPT_VERIFYCONTEXT)",
+        )
+    blob = parse_key_blob(bytes(data))
+    importer = _IMPORTERS[type(blob)]
+    return importer(prov, blob, pub_key, flag_bits)
+
+
+def _permissions(flag_bits: int) -> int:
+    return DEFAULT_PERMISSIONS | (con.CRYPT_EXPORT if flag_bits & con.CRYPT_EXPORTABLE else 0)
+
+
+def _algorithm(prov: PyCRYPTPROV, algid: int, family: tuple[Family, ...]) -> Algorithm:
+    """The BLOB's ``aiKeyAlg``, which must be of ``family`` and offered here."""
+    alg = ALGORITHMS.get(algid)
+    if alg is None or alg.family not in family:
+        raise Fail(winerror.NTE_BAD_ALGID, f"aiKeyAlg 0x{algid:04X} does not suit this BLOB")
+    resolve_algid(prov, algid)  # the provider offers it and the token can do it
+    return alg
+
+
+def _be(value: int, size: int = 0) -> bytes:
+    """A CK_BIGINTEGER (big-endian), at least ``size`` bytes long."""
+    return value.to_bytes(max(size, (value.bit_length() + 7) // 8, 1), "big")
+
+
+# ---- key pairs --------------------------------------------------------------------------
+def _pair_numbers(blob: KeyBlob) -> tuple[_Attrs, _Attrs]:
+    """(private-key attributes, public-key attributes) of a key pair BLOB."""
+    if isinstance(blob, RsaPublicBlob):
+        rsa_public_from_blob(blob)  # cryptography checks the numbers
+        return {}, {Attribute.MODULUS: _be(blob.modulus, blob.bitlen // 8),
+                    Attribute.PUBLIC_EXPONENT: _be(blob.pubexp)}
+    if isinstance(blob, RsaPrivateBlob):
+        rsa_private_from_blob(blob)
+        public = {Attribute.MODULUS: _be(blob.n, blob.bitlen // 8),
+                  Attribute.PUBLIC_EXPONENT: _be(blob.pubexp)}
+        return {
+            **public,
+            Attribute.PRIVATE_EXPONENT: _be(blob.d), Attribute.PRIME_1: _be(blob.p),
+            Attribute.PRIME_2: _be(blob.q), Attribute.EXPONENT_1: _be(blob.dp),
+            Attribute.EXPONENT_2: _be(blob.dq), Attribute.COEFFICIENT: _be(blob.qinv),
+        }, public
+    if isinstance(blob, (DssPublicBlob, DssPrivateBlob)):
+        if isinstance(blob, DssPrivateBlob):
+            y = dsa_private_from_blob(blob).public_key().public_numbers().y
+        else:
+            y = dsa_public_from_blob(blob).public_numbers().y
+        domain = {Attribute.PRIME: _be(blob.p), Attribute.SUBPRIME: _be(blob.q),
+                  Attribute.BASE: _be(blob.g)}
+        private = isinstance(blob, DssPrivateBlob)
+        secret = {**domain, Attribute.VALUE: _be(blob.x)} if private else {}  # type: ignore[union-attr]
+        return secret, {**domain, Attribute.VALUE: _be(y)}
+    if isinstance(blob, (DssPublicBlobV3, DssPrivateBlobV3, DhPublicBlobV3, DhPrivateBlobV3)):
+        return _ver3_numbers(blob)
+    if isinstance(blob, DhPrivateBlob):
+        return _dh_numbers(blob.prime, blob.generator, blob.secret, None)
+    raise AssertionError(f"not a key pair BLOB: {type(blob).__name__}")  # pragma: no cover
+
+
+def _ver3_numbers(
+    blob: DssPublicBlobV3 | DssPrivateBlobV3 | DhPublicBlobV3 | DhPrivateBlobV3,
+) -> tuple[_Attrs, _Attrs]:
+    private = isinstance(blob, (DssPrivateBlobV3, DhPrivateBlobV3))
+    x = blob.x if isinstance(blob, (DssPrivateBlobV3, DhPrivateBlobV3)) else None
+    if isinstance(blob, (DssPublicBlobV3, DssPrivateBlobV3)):
+        _check_group(blob.p, blob.g, blob.q or None)
+        if not blob.q:
+            raise Fail(winerror.NTE_BAD_DATA, "a DSS key needs Q")
+        if x is not None and not 0 < x < blob.q:
+            raise Fail(winerror.NTE_BAD_DATA, "the DSS private value is not in (0, Q)")
+        y = pow(blob.g, x, blob.p) if x is not None else blob.y
+        if private and y != blob.y:
+            raise Fail(winerror.NTE_BAD_DATA, "Y is not G^X mod P")
+        domain = {Attribute.PRIME: _be(blob.p), Attribute.SUBPRIME: _be(blob.q),
+                  Attribute.BASE: _be(blob.g)}
+        secret = {**domain, Attribute.VALUE: _be(x)} if x is not None else {}
+        return secret, {**domain, Attribute.VALUE: _be(y)}
+    if x is None:
+        _check_group(blob.p, blob.g, blob.q or None)
+        _check_public(blob.p, blob.y)
+        return {}, {Attribute.PRIME: _be(blob.p), Attribute.BASE: _be(blob.g),
+                    Attribute.VALUE: _be(blob.y)}
+    secret, public = _dh_numbers(blob.p, blob.g, x, blob.q or None)
+    if int.from_bytes(public[Attribute.VALUE], "big") != blob.y:
+        raise Fail(winerror.NTE_BAD_DATA, "Y is not G^X mod P")
+    return secret, public
+
+
+def _check_group(p: int, g: int, q: int | None) -> None:
+    if p < 3 or p % 2 == 0:
+        raise Fail(winerror.NTE_BAD_DATA, "P is not an odd number above 2")
+    if not 1 < g < p - 1:
+        raise Fail(winerror.NTE_BAD_DATA, "G is not in (1, P-1)")
+    if q is not None and ((p - 1) % q or pow(g, q, p) != 1):
+        raise Fail(winerror.NTE_BAD_DATA, "Q does not divide P-1 or G is not of order Q")
+
+
+def _check_public(p: int, y: int) -> None:
+    if not 2 <= y <= p - 2:
+        raise Fail(winerror.NTE_BAD_DATA, "Y is not in [2, P-2]")
+
+
+def _dh_numbers(
+    p: int, g: int, x: int, q: int | None
+) -> tuple[_Attrs, _Attrs]:
+    _check_group(p, g, q)
+    if not 1 < x < p - 1:
+        raise Fail(winerror.NTE_BAD_DATA, "the DH private value is not in (1, P-1)")
+    y = pow(g, x, p)
+    _check_public(p, y)
+    domain = {Attribute.PRIME: _be(p), Attribute.BASE: _be(g)}
+    return {**domain, Attribute.VALUE: _be(x)}, {**domain, Attribute.VALUE: _be(y)}
+
+
+def _pair_templates(
+    alg: Algorithm, numbers: tuple[_Attrs, _Attrs], flag_bits: int
+) -> tuple[_Attrs, _Attrs]:
+    secret, public_numbers = numbers
+    protected = bool(flag_bits & _PROTECTION)
+    public: dict[Any, object] = {
+        Attribute.CLASS: ObjectClass.PUBLIC_KEY,
+        Attribute.KEY_TYPE: alg.key_type,
+        Attribute.TOKEN: False,
+        Attribute.PRIVATE: False,
+        **public_numbers,
+    }
+    private: dict[Any, object] = {
+        Attribute.CLASS: ObjectClass.PRIVATE_KEY,
+        Attribute.KEY_TYPE: alg.key_type,
+        Attribute.TOKEN: False,
+        Attribute.PRIVATE: protected,
+        Attribute.SENSITIVE: True,
+        Attribute.EXTRACTABLE: bool(flag_bits & con.CRYPT_EXPORTABLE),
+        Attribute.MODIFIABLE: True,
+        **secret,
+    }
+    if protected:
+        private[Attribute.ALWAYS_AUTHENTICATE] = True
+    if alg.family is Family.RSA:
+        public.update({Attribute.VERIFY: True, Attribute.ENCRYPT: alg.exchange,
+                       Attribute.WRAP: alg.exchange})
+        private.update({Attribute.SIGN: True, Attribute.DECRYPT: alg.exchange,
+                        Attribute.UNWRAP: alg.exchange})
+    elif alg.family is Family.DSA:
+        public[Attribute.VERIFY] = True
+        private[Attribute.SIGN] = True
+    else:
+        private[Attribute.DERIVE] = True
+    return private, public
+
+
+def _bits_of(blob: KeyBlob) -> int:
+    bits = getattr(blob, "bitlen", None)
+    if bits is None:
+        bits = blob.bitlenP  # type: ignore[union-attr]
+    return int(bits)
+
+
+def _import_public(
+    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
+) -> PyCRYPTKEY:
+    if pub_key is not None:
+        raise Fail(
+            winerror.NTE_BAD_KEY,
+            "a PUBLICKEYBLOB is imported without PubKey (Diffie-Hellman agreement through "
+            "CryptImportKey is not supported)",
+        )
+    alg = _algorithm(prov, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
+    if isinstance(blob, DhPublicBlob):
+        raise Fail(
+            winerror.NTE_BAD_KEY,
+            "a version 2 DH PUBLICKEYBLOB carries only Y: it is a peer's key for agreement "
+            "with PubKey (or use the version 3 layout, which carries P and G)",
+        )
+    _, public = _pair_templates(alg, _pair_numbers(blob), 0)
+    tkey = prov.token.create_key(public, pins=prov.pins)
+    # KP_PERMISSIONS as Windows reports it (0x3b); the PUBLICKEYBLOB itself
+    # exports regardless.
+    key = PyCRYPTKEY(prov, alg, _bits_of(blob), tkey, permissions=_permissions(flag_bits))
+    key.seed = getattr(blob, "seed", None)
+    return key
+
+
+def _import_private(
+    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
+) -> PyCRYPTKEY:
+    if pub_key is not None:
+        raise Fail(
+            winerror.NTE_NOT_SUPPORTED,
+            "a PRIVATEKEYBLOB encrypted under a session key is not supported yet "
+            "(import it in the clear with PubKey=None)",
+        )
+    alg = _algorithm(prov, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
+    private, public = _pair_templates(alg, _pair_numbers(blob), flag_bits)
+    spec = container_spec(prov, alg.algid) if prov.container is not None else None
+    if flag_bits & _PROTECTION or spec is not None:
+        prov.login()
+    if spec is None:
+        tkey = prov.token.create_key(private, public, pins=prov.pins)
+    else:
+        private[Attribute.PRIVATE] = True
+
+        def make(names: dict[Any, object]) -> TokenKey:
+            return prov.token.create_key(
+                {**private, Attribute.TOKEN: True, **names},
+                {**public, Attribute.TOKEN: True, **names},
+                pins=prov.pins,
+            )
+
+        tkey = store_pair(prov, spec, make)
+    key = PyCRYPTKEY(prov, alg, _bits_of(blob), tkey, permissions=_permissions(flag_bits))
+    key.seed = getattr(blob, "seed", None)
+    return key
+
+
+# ---- session keys -------------------------------------------------------------------------
+def _session_alg(prov: PyCRYPTPROV, algid: int) -> Algorithm:
+    return _algorithm(prov, algid, (Family.SESSION,))
+
+
+def _secret_template(
+    alg: Algorithm, bits: int, flag_bits: int, hmac: bool = False
+) -> dict[Any, object]:
+    template = dict(session_template(
+        alg, bits, bool(flag_bits & con.CRYPT_EXPORTABLE), bool(flag_bits & _PROTECTION)
+    ))
+    # CKA_VALUE_LEN is the token's to set when a key is created or unwrapped.
+    template.pop(Attribute.VALUE_LEN, None)
+    return template
+
+
+def _fixed_size(alg: Algorithm, prov: PyCRYPTPROV) -> tuple[int, int]:
+    """(least, most) key bytes a PLAINTEXTKEYBLOB of ``alg`` may carry."""
+    _, offer = resolve_algid(prov, alg.algid)
+    if alg.parity_bits or alg.algid in AES_ALGIDS:
+        size = (offer.maximum + alg.parity_bits) // 8
+        return size, size
+    return (offer.minimum + 7) // 8, offer.maximum // 8
+
+
+def _salt_for(alg: Algorithm, bits: int, flag_bits: int) -> bytes:
+    # A 40-bit RC2/RC4 key arrives without its salt (no BLOB carries one):
+    # as a new key of that size it has eleven zero bytes, unless CRYPT_NO_SALT.
+    if alg.salted and bits == 40 and not flag_bits & con.CRYPT_NO_SALT:
+        return bytes(_SALT_BYTES)
+    return b""
+
+
+def _import_plaintext(
+    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
+) -> PyCRYPTKEY:
+    assert isinstance(blob, PlaintextKeyBlob)
+    if pub_key is not None:
+        raise Fail(winerror.NTE_BAD_KEY, "a PLAINTEXTKEYBLOB is imported without PubKey")
+    alg = _session_alg(prov, blob.aiKeyAlg)
+    least, most = _fixed_size(alg, prov)
+    if not least <= len(blob.key) <= most:
+        raise Fail(
+            winerror.NTE_BAD_DATA,
+            f"a {alg.name} key is {least}..{most} bytes, the BLOB has {len(blob.key)}",
+        )
+    bits = len(blob.key) * 8 - alg.parity_bits
+    template = {**_secret_template(alg, bits, flag_bits), Attribute.VALUE: blob.key}
+    if flag_bits & _PROTECTION:
+        prov.login()
+    tkey = prov.token.create_key(template, pins=prov.pins)
+    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=_permissions(flag_bits),
+                      salt=_salt_for(alg, bits, flag_bits))
+
+
+def _unwrapped(
+    prov: PyCRYPTPROV, alg: Algorithm, unwrapper: TokenKey, data: bytes, *, mechanism: Any,
+    param: Any, flag_bits: int,
+) -> PyCRYPTKEY:
+    _, offer = resolve_algid(prov, alg.algid)
+    bits = offer.maximum if alg.parity_bits or alg.algid in AES_ALGIDS else offer.default
+    template = _secret_template(alg, bits, flag_bits)
+    if flag_bits & _PROTECTION:
+        prov.login()
+    tkey = unwrapper.unwrap(data, mechanism, param, template)
+    try:
+        if not alg.parity_bits:
+            # A token that knows the length tells; SoftHSM2 answers 0 for
+            # unwrapped keys, and then the ALG_ID's size stands (TOKEN-FACTS).
+            length = int(tkey.attribute(Attribute.VALUE_LEN) or 0)
+            if length and alg.algid in AES_ALGIDS and length * 8 != bits:
+                raise Fail(
+                    winerror.NTE_BAD_DATA,
+                    f"the wrapped key is {length} bytes, not a {alg.name} key",
+                )
+            if length and alg.algid not in AES_ALGIDS:
+                bits = length * 8
+    except BaseException:
+        tkey.release()
+        raise
+    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=_permissions(flag_bits),
+                      salt=_salt_for(alg, bits, flag_bits))
+
+
+def _import_simple(
+    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
+) -> PyCRYPTKEY:
+    assert isinstance(blob, SimpleBlob)
+    if pub_key is None or pub_key.alg.family is not Family.RSA or not pub_key.alg.exchange:
+        raise Fail(
+            winerror.NTE_BAD_KEY, "a SIMPLEBLOB is decrypted with an RSA key exchange key (PubKey)"
+        )
+    if blob.algid != pub_key.algid:
+        raise Fail(
+            winerror.NTE_BAD_ALGID,
+            f"the SIMPLEBLOB was encrypted to ALG_ID 0x{blob.algid:04X}, PubKey is "
+            f"0x{pub_key.algid:04X}",
+        )
+    alg = _session_alg(prov, blob.aiKeyAlg)
+    unwrapper = pub_key.usable()
+    if unwrapper.obj is None:
+        raise Fail(winerror.NTE_BAD_KEY, "PubKey is a public key; decrypting needs the private key")
+    if len(blob.encrypted) * 8 != pub_key.bits:
+        raise Fail(winerror.NTE_BAD_DATA, "the SIMPLEBLOB is not the size of PubKey's modulus")
+    unwrapper.authorize_use(prov.pins, prov.container_name)
+    mechanism, param = oaep(bool(flag_bits & con.CRYPT_OAEP))
+    return _unwrapped(
+        prov, alg, unwrapper, blob.ciphertext, mechanism=mechanism, param=param,
+        flag_bits=flag_bits,
+    )
+
+
+def _import_symmetric_wrap(
+    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
+) -> PyCRYPTKEY:
+    assert isinstance(blob, SymmetricWrapKeyBlob)
+    if pub_key is None or pub_key.algid not in AES_ALGIDS:
+        raise Fail(
+            winerror.NTE_BAD_KEY,
+            "csp11 unwraps SYMMETRICWRAPKEYBLOBs with AES session keys only (PubKey)",
+        )
+    if blob.algid != pub_key.algid:
+        raise Fail(
+            winerror.NTE_BAD_ALGID,
+            f"the BLOB was wrapped with ALG_ID 0x{blob.algid:04X}, PubKey is 0x{pub_key.algid:04X}",
+        )
+    alg = _session_alg(prov, blob.aiKeyAlg)
+    return _unwrapped(
+        prov, alg, pub_key.usable(), blob.wrapped, mechanism=Mechanism.AES_KEY_WRAP_PAD,
+        param=None, flag_bits=flag_bits,
+    )
+
+
+_Importer = Callable[["PyCRYPTPROV", KeyBlob, "PyCRYPTKEY | None", int], PyCRYPTKEY]
+_IMPORTERS: dict[type[KeyBlob], _Importer] = {
+    **{cls: _import_public for cls in _PUBLIC_BLOBS},
+    **{cls: _import_private for cls in _PRIVATE_BLOBS},
+    PlaintextKeyBlob: _import_plaintext,
+    SimpleBlob: _import_simple,
+    SymmetricWrapKeyBlob: _import_symmetric_wrap,
+}

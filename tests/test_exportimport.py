@@ -1,0 +1,405 @@
+"""CryptExportKey / CryptImportKey on the token: Windows vectors, every BLOB type,
+cross-checks with ``cryptography``, what the token enforces, malformed input."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
+from cryptography.hazmat.primitives.keywrap import (
+    aes_key_unwrap_with_padding,
+    aes_key_wrap_with_padding,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csp11 import interop, pywintypes, win32crypt, winerror
+from csp11 import win32cryptcon as con
+from csp11.blobs import (
+    DssSeed,
+    PlaintextKeyBlob,
+    SimpleBlob,
+    dsa_private_to_blob,
+    parse_key_blob,
+    rsa_private_from_blob,
+    rsa_public_to_blob,
+)
+from csp11.provider import PyCRYPTPROV
+
+from .conftest import REPO
+
+_VECTORS = REPO.parent / "shared" / "vectors" / "windows-kat.json"
+VERIFY = con.CRYPT_VERIFYCONTEXT
+
+
+def _blobs() -> dict[str, bytes]:
+    if not _VECTORS.exists():
+        pytest.skip("the shared Windows vectors are not beside the checkout")
+    data = json.loads(_VECTORS.read_text())["blobs"]
+    return {name: bytes.fromhex(value) for name, value in data.items()}
+
+
+def _ctx(prov_type: int = con.PROV_RSA_AES, container: str | None = None,
+         flags: int = VERIFY) -> PyCRYPTPROV:
+    ctx = win32crypt.CryptAcquireContext(container, None, prov_type, flags)
+    assert ctx is not None
+    return ctx
+
+
+@pytest.fixture
+def dss() -> Iterator[PyCRYPTPROV]:
+    with _ctx(con.PROV_DSS_DH) as ctx:
+        yield ctx
+
+
+@pytest.fixture(scope="module")
+def rsa_keyx() -> Iterator[Any]:
+    """An exportable RSA exchange key of a module-wide context (1024 bits: fast)."""
+    ctx = _ctx()
+    key = ctx.CryptGenKey(con.CALG_RSA_KEYX, con.CRYPT_EXPORTABLE | (1024 << 16))
+    yield key
+    ctx.CryptReleaseContext()
+
+
+def _code(exc: pytest.ExceptionInfo[pywintypes.error]) -> str:
+    return winerror.name_of(exc.value.winerror)
+
+
+def _objects(ctx: PyCRYPTPROV) -> int:
+    """How many objects the token shows this process (session and token objects)."""
+    ctx.login()
+    _, (found,) = ctx.token.find([{}], ctx.pins)
+    return len(found)
+
+
+# ---- Windows vectors -----------------------------------------------------------------
+def test_windows_private_key_round_trips_byte_for_byte(prov: PyCRYPTPROV) -> None:
+    blob = _blobs()["abPlainPrivateKey"]
+    with prov.CryptImportKey(blob, None, con.CRYPT_EXPORTABLE) as key:
+        assert key.CryptGetKeyParam(con.KP_ALGID) == con.CALG_RSA_KEYX
+        assert key.CryptGetKeyParam(con.KP_KEYLEN) == 1024
+        assert key.CryptGetKeyParam(con.KP_PERMISSIONS) == 0x3F
+        assert key.CryptExportKey(None, con.PRIVATEKEYBLOB) == blob
+        # The public half is what cryptography computes from the same numbers.
+        parsed = parse_key_blob(blob)
+        private = rsa_private_from_blob(parsed)  # type: ignore[arg-type]
+        expected = rsa_public_to_blob(private.public_key(), con.CALG_RSA_KEYX).to_bytes()
+        assert key.CryptExportKey(None, con.PUBLICKEYBLOB) == expected
+
+
+@pytest.mark.parametrize("name", ["abPlainPublicKey", "abPubKey"])
+def test_windows_public_keys_round_trip(prov: PyCRYPTPROV, name: str) -> None:
+    blob = _blobs()[name]
+    with prov.CryptImportKey(blob) as key:
+        assert key.CryptGetKeyParam(con.KP_PERMISSIONS) == 0x3B
+        assert key.CryptExportKey(None, con.PUBLICKEYBLOB) == blob
+        with pytest.raises(pywintypes.error) as exc:
+            key.CryptExportKey(None, con.PRIVATEKEYBLOB)
+        assert exc.value.winerror in (winerror.NTE_BAD_KEY_STATE, winerror.NTE_BAD_KEY)
+
+
+def test_imported_private_key_without_exportable_stays_on_the_token(prov: PyCRYPTPROV) -> None:
+    blob = _blobs()["abPlainPrivateKey"]
+    with prov.CryptImportKey(blob) as key:
+        assert key.CryptGetKeyParam(con.KP_PERMISSIONS) == 0x3B
+        with pytest.raises(pywintypes.error) as exc:
+            key.CryptExportKey(None, con.PRIVATEKEYBLOB)
+        assert _code(exc) == "NTE_BAD_KEY_STATE"
+        # Even with csp11's own check out of the way the token refuses.
+        key.permissions |= con.CRYPT_EXPORT
+        with pytest.raises(pywintypes.error) as exc:
+            key.CryptExportKey(None, con.PRIVATEKEYBLOB)
+        assert _code(exc) == "NTE_BAD_KEY_STATE"
+        assert exc.value.ckr == "CKR_KEY_UNEXTRACTABLE"
+
+
+# ---- key pairs -----------------------------------------------------------------------------
+def test_generated_pair_exports_only_when_exportable(prov: PyCRYPTPROV) -> None:
+    with prov.CryptGenKey(con.CALG_RSA_SIGN, 1024 << 16) as key:
+        public = key.CryptExportKey(None, con.PUBLICKEYBLOB)
+        assert public[:8] == struct.pack("<BBHI", 6, 2, 0, con.CALG_RSA_SIGN)
+        with pytest.raises(pywintypes.error) as exc:
+            key.CryptExportKey(None, con.PRIVATEKEYBLOB)
+        assert _code(exc) == "NTE_BAD_KEY_STATE"
+        key.permissions |= con.CRYPT_EXPORT  # the token still says no
+        with pytest.raises(pywintypes.error) as exc:
+            key.CryptExportKey(None, con.PRIVATEKEYBLOB)
+        assert exc.value.ckr == "CKR_KEY_UNEXTRACTABLE"
+
+
+def test_exported_private_key_matches_the_public_key(rsa_keyx: Any) -> None:
+    private_blob = rsa_keyx.CryptExportKey(None, con.PRIVATEKEYBLOB)
+    private = interop.key_from_blob(private_blob)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    public = interop.key_from_blob(rsa_keyx.CryptExportKey(None, con.PUBLICKEYBLOB))
+    assert public == private.public_key()
+    assert len(private_blob) == 20 + 9 * 1024 // 16
+
+
+@pytest.mark.parametrize("alg", [con.CALG_DSS_SIGN, con.CALG_DH_SF])
+@pytest.mark.parametrize("ver3", [0, con.CRYPT_BLOB_VER3])
+def test_dss_and_dh_pairs_round_trip(dss: PyCRYPTPROV, alg: int, ver3: int) -> None:
+    with dss.CryptGenKey(alg, con.CRYPT_EXPORTABLE | (1024 << 16)) as key:
+        private = key.CryptExportKey(None, con.PRIVATEKEYBLOB, ver3)
+        public = key.CryptExportKey(None, con.PUBLICKEYBLOB, ver3)
+        assert private[1] == (3 if ver3 else 2)
+        with dss.CryptImportKey(private, None, con.CRYPT_EXPORTABLE) as again:
+            assert again.CryptExportKey(None, con.PRIVATEKEYBLOB, ver3) == private
+            assert again.CryptExportKey(None, con.PUBLICKEYBLOB, ver3) == public
+            assert again.CryptGetKeyParam(con.KP_P) == key.CryptGetKeyParam(con.KP_P)
+
+
+def test_dss_seed_survives_import_and_export(dss: PyCRYPTPROV) -> None:
+    key = dsa.generate_private_key(1024)
+    seed = DssSeed(1234, os.urandom(20))
+    blob = dsa_private_to_blob(key, con.CALG_DSS_SIGN, seed).to_bytes()
+    with dss.CryptImportKey(blob, None, con.CRYPT_EXPORTABLE) as imported:
+        assert imported.CryptExportKey(None, con.PRIVATEKEYBLOB) == blob
+        duplicate = imported.CryptDuplicateKey()
+        assert duplicate.CryptExportKey(None, con.PRIVATEKEYBLOB) == blob
+        public = interop.key_from_blob(imported.CryptExportKey(None, con.PUBLICKEYBLOB))
+        assert public == key.public_key()
+        duplicate.CryptDestroyKey()
+
+
+def test_private_key_goes_to_the_container_slot_its_algid_names() -> None:
+    name = f"import-{os.getpid()}-{os.urandom(4).hex()}"
+    sign_key = rsa.generate_private_key(65537, 1024)
+    keyx_blob = _blobs()["abPlainPrivateKey"]
+    sign_blob = interop.blob_from_key(sign_key, con.CALG_RSA_SIGN)
+    with _ctx(container=name, flags=con.CRYPT_NEWKEYSET) as ctx:
+        ctx.CryptImportKey(keyx_blob, None, con.CRYPT_EXPORTABLE).CryptDestroyKey()
+        with pytest.raises(pywintypes.error) as exc:
+            ctx.CryptGetUserKey(con.AT_SIGNATURE)
+        assert _code(exc) == "NTE_NO_KEY"
+        ctx.CryptImportKey(sign_blob).CryptDestroyKey()
+        # A PUBLICKEYBLOB leaves the container as it is.
+        ctx.CryptImportKey(_blobs()["abPubKey"]).CryptDestroyKey()
+    with _ctx(container=name, flags=0) as ctx:
+        keyx = ctx.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        assert keyx.CryptExportKey(None, con.PRIVATEKEYBLOB) == keyx_blob
+        sign = ctx.CryptGetUserKey(con.AT_SIGNATURE)
+        assert sign.CryptGetKeyParam(con.KP_PERMISSIONS) == 0x3B
+        public = interop.key_from_blob(sign.CryptExportKey(None, con.PUBLICKEYBLOB))
+        assert public == sign_key.public_key()
+        keyx.CryptDestroyKey()
+        sign.CryptDestroyKey()
+        # Importing again replaces the slot's key.
+        other = interop.blob_from_key(rsa.generate_private_key(65537, 1024), con.CALG_RSA_SIGN)
+        ctx.CryptImportKey(other, None, con.CRYPT_EXPORTABLE).CryptDestroyKey()
+        again = ctx.CryptGetUserKey(con.AT_SIGNATURE)
+        assert again.CryptExportKey(None, con.PRIVATEKEYBLOB) == other
+        again.CryptDestroyKey()
+    win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET)
+
+
+# ---- session keys ---------------------------------------------------------------------------
+_SESSION = [con.CALG_DES, con.CALG_3DES_112, con.CALG_3DES, con.CALG_AES_128,
+            con.CALG_AES_192, con.CALG_AES_256]
+
+
+@pytest.mark.parametrize("alg", _SESSION)
+def test_session_key_blobs_round_trip_and_cross_check(
+    prov: PyCRYPTPROV, rsa_keyx: Any, alg: int
+) -> None:
+    rsa_private = interop.key_from_blob(rsa_keyx.CryptExportKey(None, con.PRIVATEKEYBLOB))
+    assert isinstance(rsa_private, rsa.RSAPrivateKey)
+    kek = prov.CryptGenKey(con.CALG_AES_256, con.CRYPT_EXPORTABLE)
+    kek_bytes = parse_key_blob(kek.CryptExportKey(None, con.PLAINTEXTKEYBLOB)).key  # type: ignore[union-attr]
+    with prov.CryptGenKey(alg, con.CRYPT_EXPORTABLE) as key:
+        plain = key.CryptExportKey(None, con.PLAINTEXTKEYBLOB)
+        material = parse_key_blob(plain).key  # type: ignore[union-attr]
+        assert len(material) == key.CryptGetKeyParam(con.KP_KEYLEN) // 8
+        # PLAINTEXTKEYBLOB
+        with prov.CryptImportKey(plain, None, con.CRYPT_EXPORTABLE) as again:
+            assert again.CryptExportKey(None, con.PLAINTEXTKEYBLOB) == plain
+        # SIMPLEBLOB, PKCS #1 v1.5 and OAEP: cryptography decrypts the reversed bytes.
+        for oaep, pad in ((0, padding.PKCS1v15()), (con.CRYPT_OAEP, padding.OAEP(
+                padding.MGF1(hashes.SHA1()), hashes.SHA1(), None))):
+            simple = key.CryptExportKey(rsa_keyx, con.SIMPLEBLOB, oaep)
+            assert simple[:12] == struct.pack("<BBHII", 1, 2, 0, alg, con.CALG_RSA_KEYX)
+            assert rsa_private.decrypt(simple[12:][::-1], pad) == material
+            with prov.CryptImportKey(simple, rsa_keyx, oaep | con.CRYPT_EXPORTABLE) as again:
+                assert again.CryptExportKey(None, con.PLAINTEXTKEYBLOB) == plain
+            # ... and the other way round: cryptography encrypts, csp11 imports.
+            foreign = SimpleBlob.from_ciphertext(
+                alg, con.CALG_RSA_KEYX, rsa_private.public_key().encrypt(material, pad)
+            ).to_bytes()
+            with prov.CryptImportKey(foreign, rsa_keyx, oaep | con.CRYPT_EXPORTABLE) as again:
+                assert again.CryptExportKey(None, con.PLAINTEXTKEYBLOB) == plain
+        # SYMMETRICWRAPKEYBLOB: RFC 5649 under the AES key.
+        wrapped = key.CryptExportKey(kek, con.SYMMETRICWRAPKEYBLOB)
+        assert aes_key_unwrap_with_padding(kek_bytes, wrapped[12:]) == material
+        with prov.CryptImportKey(wrapped, kek, con.CRYPT_EXPORTABLE) as again:
+            assert again.CryptExportKey(None, con.PLAINTEXTKEYBLOB) == plain
+        foreign = wrapped[:12] + aes_key_wrap_with_padding(kek_bytes, material)
+        with prov.CryptImportKey(foreign, kek) as again:
+            assert again.CryptGetKeyParam(con.KP_PERMISSIONS) == 0x3B
+    kek.CryptDestroyKey()
+
+
+def test_non_exportable_session_key_never_leaves(prov: PyCRYPTPROV, rsa_keyx: Any) -> None:
+    kek = prov.CryptGenKey(con.CALG_AES_128, 0)
+    with prov.CryptGenKey(con.CALG_AES_128, 0) as key:
+        for exp, kind in ((None, con.PLAINTEXTKEYBLOB), (rsa_keyx, con.SIMPLEBLOB),
+                          (kek, con.SYMMETRICWRAPKEYBLOB)):
+            with pytest.raises(pywintypes.error) as exc:
+                key.CryptExportKey(exp, kind)
+            assert _code(exc) == "NTE_BAD_KEY_STATE"
+            key.permissions |= con.CRYPT_EXPORT  # csp11 told to allow it: the token refuses
+            with pytest.raises(pywintypes.error) as exc:
+                key.CryptExportKey(exp, kind)
+            assert exc.value.ckr == "CKR_KEY_UNEXTRACTABLE"
+            key.permissions &= ~con.CRYPT_EXPORT
+    kek.CryptDestroyKey()
+
+
+def test_export_errors(prov: PyCRYPTPROV, rsa_keyx: Any) -> None:
+    with prov.CryptGenKey(con.CALG_AES_128, con.CRYPT_EXPORTABLE) as key:
+        cases = [
+            (key, None, con.PUBLICKEYBLOB, 0, "NTE_BAD_KEY"),
+            (key, None, con.PRIVATEKEYBLOB, 0, "NTE_BAD_KEY"),
+            (key, None, 0x55, 0, "NTE_BAD_TYPE"),
+            (key, None, con.OPAQUEKEYBLOB, 0, "NTE_BAD_TYPE"),
+            (key, None, con.PLAINTEXTKEYBLOB, 0x1000, "NTE_BAD_FLAGS"),
+            (key, None, con.SIMPLEBLOB, 0, "NTE_NO_KEY"),
+            (key, key, con.SIMPLEBLOB, 0, "NTE_BAD_KEY"),
+            (key, rsa_keyx, con.PLAINTEXTKEYBLOB, 0, "NTE_BAD_KEY"),
+            (key, rsa_keyx, con.SYMMETRICWRAPKEYBLOB, 0, "NTE_BAD_KEY"),
+            (rsa_keyx, key, con.PUBLICKEYBLOB, 0, "NTE_BAD_KEY"),
+            (rsa_keyx, None, con.PLAINTEXTKEYBLOB, 0, "NTE_BAD_KEY"),
+        ]
+        for subject, exp, kind, flag_bits, code in cases:
+            with pytest.raises(pywintypes.error) as exc:
+                subject.CryptExportKey(exp, kind, flag_bits)
+            assert (_code(exc), exc.value.funcname) == (code, "CryptExportKey"), (kind, code)
+    with pytest.raises(TypeError):
+        rsa_keyx.CryptExportKey("not a key", con.PUBLICKEYBLOB)
+
+
+def test_import_errors(prov: PyCRYPTPROV, rsa_keyx: Any) -> None:
+    aes = PlaintextKeyBlob(con.CALG_AES_128, bytes(16)).to_bytes()
+    cases: list[tuple[bytes, Any, int, str]] = [
+        (aes, None, 0x8000, "NTE_BAD_FLAGS"),
+        (PlaintextKeyBlob(con.CALG_AES_128, bytes(15)).to_bytes(), None, 0, "NTE_BAD_DATA"),
+        (PlaintextKeyBlob(con.CALG_AES_256, bytes(16)).to_bytes(), None, 0, "NTE_BAD_DATA"),
+        (PlaintextKeyBlob(con.CALG_DES, bytes(7)).to_bytes(), None, 0, "NTE_BAD_DATA"),
+        (PlaintextKeyBlob(con.CALG_AES, bytes(16)).to_bytes(), None, 0, "NTE_BAD_ALGID"),
+        (PlaintextKeyBlob(con.CALG_RSA_KEYX, bytes(16)).to_bytes(), None, 0, "NTE_BAD_ALGID"),
+        (PlaintextKeyBlob(con.CALG_SHA1, bytes(16)).to_bytes(), None, 0, "NTE_BAD_ALGID"),
+        (aes, rsa_keyx, 0, "NTE_BAD_KEY"),
+        (b"", None, 0, "NTE_BAD_LEN"),
+        (aes[:-1], None, 0, "NTE_BAD_LEN"),
+        (b"\x63" + aes[1:], None, 0, "NTE_BAD_TYPE"),
+        (aes[:1] + b"\x07" + aes[2:], None, 0, "NTE_BAD_VER"),
+        (SimpleBlob(con.CALG_AES_128, con.CALG_RSA_KEYX, bytes(128)).to_bytes(), None, 0,
+         "NTE_BAD_KEY"),
+        (SimpleBlob(con.CALG_AES_128, con.CALG_RSA_SIGN, bytes(128)).to_bytes(), rsa_keyx, 0,
+         "NTE_BAD_ALGID"),
+        (SimpleBlob(con.CALG_AES_128, con.CALG_RSA_KEYX, bytes(64)).to_bytes(), rsa_keyx, 0,
+         "NTE_BAD_DATA"),
+        (SimpleBlob(con.CALG_AES_128, con.CALG_RSA_KEYX, os.urandom(128)).to_bytes(), rsa_keyx,
+         0, "NTE_BAD_DATA"),
+    ]
+    before = _objects(prov)
+    for data, pub, flag_bits, code in cases:
+        with pytest.raises(pywintypes.error) as exc:
+            prov.CryptImportKey(data, pub, flag_bits)
+        assert (_code(exc), exc.value.funcname) == (code, "CryptImportKey"), (data[:12], code)
+    assert _objects(prov) == before
+    with pytest.raises(TypeError):
+        prov.CryptImportKey("text")  # type: ignore[arg-type]
+
+
+def test_the_base_provider_has_no_aes(rsa_keyx: Any) -> None:
+    with _ctx(con.PROV_RSA_FULL) as base:
+        with pytest.raises(pywintypes.error) as exc:
+            base.CryptImportKey(PlaintextKeyBlob(con.CALG_AES_128, bytes(16)).to_bytes())
+        assert _code(exc) == "NTE_BAD_ALGID"
+
+
+# ---- interop ---------------------------------------------------------------------------------
+def test_pem_and_der_round_trip() -> None:
+    blob = _blobs()["abPlainPrivateKey"]
+    pem = interop.blob_to_pem(blob)
+    assert pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert interop.blob_from_pem(pem, con.CALG_RSA_KEYX) == blob
+    assert interop.blob_from_der(interop.blob_to_der(blob), con.CALG_RSA_KEYX) == blob
+    public = _blobs()["abPubKey"]
+    assert interop.blob_from_pem(interop.blob_to_pem(public), con.CALG_RSA_SIGN) == public
+    dsa_key = dsa.generate_private_key(1024)
+    dsa_blob = interop.blob_from_key(dsa_key, con.CALG_DSS_SIGN)
+    assert interop.key_from_blob(dsa_blob).private_numbers() == dsa_key.private_numbers()  # type: ignore[union-attr]
+    for bad in (b"", b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"):
+        with pytest.raises(pywintypes.error) as exc:
+            interop.blob_from_pem(bad, con.CALG_RSA_KEYX)
+        assert _code(exc) == "NTE_BAD_DATA"
+    with pytest.raises(pywintypes.error) as exc:
+        interop.key_from_blob(PlaintextKeyBlob(con.CALG_AES_128, bytes(16)).to_bytes())
+    assert _code(exc) == "NTE_BAD_TYPE"
+
+
+# ---- malformed input -----------------------------------------------------------------------
+def _valid_blobs() -> list[bytes]:
+    blobs = list(_blobs().values())
+    blobs.append(PlaintextKeyBlob(con.CALG_AES_128, bytes(range(16))).to_bytes())
+    blobs.append(PlaintextKeyBlob(con.CALG_3DES, bytes(range(24))).to_bytes())
+    return blobs
+
+
+def _mutations() -> st.SearchStrategy[bytes]:
+    def mutate(args: tuple[bytes, int, int, int]) -> bytes:
+        blob, where, value, cut = args
+        data = bytearray(blob)
+        data[where % len(data)] = value
+        return bytes(data[: len(data) - cut % 8]) if cut % 3 == 0 else bytes(data)
+
+    return st.one_of(
+        st.binary(max_size=600),
+        st.tuples(st.sampled_from(_valid_blobs()), st.integers(0, 10_000), st.integers(0, 255),
+                  st.integers(0, 100)).map(mutate),
+        st.tuples(st.sampled_from(_valid_blobs()), st.integers(0, 600)).map(
+            lambda args: args[0][: args[1]]
+        ),
+    )
+
+
+_FIXTURE_OK = [HealthCheck.function_scoped_fixture]  # the context is reused, on purpose
+
+
+def _fuzz_once(prov: PyCRYPTPROV, data: bytes, flag_bits: int) -> None:
+    try:
+        key = prov.CryptImportKey(data, None, flag_bits)
+    except pywintypes.error as exc:
+        assert exc.funcname == "CryptImportKey"
+        assert exc.winerror in (
+            winerror.NTE_BAD_DATA, winerror.NTE_BAD_TYPE, winerror.NTE_BAD_VER,
+            winerror.NTE_BAD_LEN, winerror.NTE_BAD_ALGID, winerror.NTE_BAD_KEY,
+        ), exc
+    else:
+        key.CryptDestroyKey()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=_FIXTURE_OK)
+@given(data=_mutations(), exportable=st.booleans())
+def test_malformed_blobs_fail_cleanly_and_leave_nothing(
+    prov: PyCRYPTPROV, data: bytes, exportable: bool
+) -> None:
+    before = _objects(prov)
+    _fuzz_once(prov, data, con.CRYPT_EXPORTABLE if exportable else 0)
+    assert _objects(prov) == before
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None, suppress_health_check=_FIXTURE_OK)
+@given(data=_mutations())
+def test_malformed_blobs_long_run(prov: PyCRYPTPROV, data: bytes) -> None:
+    before = _objects(prov)
+    _fuzz_once(prov, data, 0)
+    assert _objects(prov) == before
