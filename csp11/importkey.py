@@ -57,9 +57,9 @@ from csp11.blobs import (
 )
 from csp11.errors import Fail
 from csp11.exportkey import AES_ALGIDS, oaep
-from csp11.keygen import container_spec, resolve_algid, session_template, store_pair
+from csp11.keygen import container_spec, material_template, resolve_algid, store_pair
 from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
-from csp11.token import Attribute, Mechanism, ObjectClass, TokenKey
+from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, TokenKey
 
 if TYPE_CHECKING:
     from csp11.provider import PyCRYPTPROV
@@ -315,15 +315,10 @@ def _session_alg(prov: PyCRYPTPROV, algid: int) -> Algorithm:
     return _algorithm(prov, algid, (Family.SESSION,))
 
 
-def _secret_template(
-    alg: Algorithm, bits: int, flag_bits: int, hmac: bool = False
-) -> dict[Any, object]:
-    template = dict(session_template(
+def _secret_template(alg: Algorithm, bits: int, flag_bits: int) -> _Attrs:
+    return material_template(
         alg, bits, bool(flag_bits & con.CRYPT_EXPORTABLE), bool(flag_bits & _PROTECTION)
-    ))
-    # CKA_VALUE_LEN is the token's to set when a key is created or unwrapped.
-    template.pop(Attribute.VALUE_LEN, None)
-    return template
+    )
 
 
 def _fixed_size(alg: Algorithm, prov: PyCRYPTPROV) -> tuple[int, int]:
@@ -349,6 +344,8 @@ def _import_plaintext(
     assert isinstance(blob, PlaintextKeyBlob)
     if pub_key is not None:
         raise Fail(winerror.NTE_BAD_KEY, "a PLAINTEXTKEYBLOB is imported without PubKey")
+    if flag_bits & con.CRYPT_IPSEC_HMAC_KEY and blob.aiKeyAlg == con.CALG_RC2:
+        return _import_hmac_key(prov, blob, flag_bits)
     alg = _session_alg(prov, blob.aiKeyAlg)
     least, most = _fixed_size(alg, prov)
     if not least <= len(blob.key) <= most:
@@ -363,6 +360,35 @@ def _import_plaintext(
     tkey = prov.token.create_key(template, pins=prov.pins)
     return PyCRYPTKEY(prov, alg, bits, tkey, permissions=_permissions(flag_bits),
                       salt=_salt_for(alg, bits, flag_bits))
+
+
+def _import_hmac_key(prov: PyCRYPTPROV, blob: PlaintextKeyBlob, flag_bits: int) -> PyCRYPTKEY:
+    """``CRYPT_IPSEC_HMAC_KEY``: a CALG_RC2 PLAINTEXTKEYBLOB of any length that keys
+    HMACs (Microsoft: "HMAC algorithms do not have their own algorithm
+    identifiers; use CALG_RC2").  On the token it is a generic secret that
+    signs and verifies only; it does not encrypt, with RC2 or anything else."""
+    protected = bool(flag_bits & _PROTECTION)
+    template: _Attrs = {
+        Attribute.CLASS: ObjectClass.SECRET_KEY,
+        Attribute.KEY_TYPE: KeyType.GENERIC_SECRET,
+        Attribute.TOKEN: False,
+        Attribute.PRIVATE: protected,
+        Attribute.SENSITIVE: True,
+        Attribute.EXTRACTABLE: bool(flag_bits & con.CRYPT_EXPORTABLE),
+        Attribute.MODIFIABLE: True,
+        Attribute.SIGN: True,
+        Attribute.VERIFY: True,
+        Attribute.ENCRYPT: False,
+        Attribute.DECRYPT: False,
+        Attribute.VALUE: blob.key,
+    }
+    if protected:
+        prov.login()
+    tkey = prov.token.create_key(template, pins=prov.pins)
+    key = PyCRYPTKEY(prov, ALGORITHMS[con.CALG_RC2], len(blob.key) * 8, tkey,
+                     permissions=_permissions(flag_bits))
+    key.hmac_only = True
+    return key
 
 
 def _unwrapped(

@@ -42,8 +42,17 @@ if TYPE_CHECKING:
     from csp11.provider import PyCRYPTPROV
 
 __all__ = [
-    "GENKEY_FLAGS", "container_spec", "finish_pregen", "generate", "key_length", "open_stored",
-    "public_key_of", "resolve_algid", "session_template", "store_pair",
+    "GENKEY_FLAGS",
+    "container_spec",
+    "finish_pregen",
+    "generate",
+    "key_length",
+    "material_template",
+    "open_stored",
+    "public_key_of",
+    "resolve_algid",
+    "session_template",
+    "store_pair",
 ]
 
 # Every flag of the seed's table; CRYPT_RECIPIENT == CRYPT_NO_SALT and
@@ -194,6 +203,17 @@ def session_template(
         else:
             template[Attribute.VALUE_LEN] = bits // 8
         _session_templates[key] = template
+    return template
+
+
+def material_template(
+    alg: Algorithm, bits: int, extractable: bool, private: bool
+) -> dict[Any, object]:
+    """The template of a session key created from known material (an import, a
+    derivation, an unwrap): :func:`session_template` without ``CKA_VALUE_LEN``,
+    which the token sets itself for such keys."""
+    template = dict(session_template(alg, bits, extractable, private))
+    template.pop(Attribute.VALUE_LEN, None)
     return template
 
 

@@ -32,6 +32,7 @@ from csp11.errors import Fail, api
 from csp11.token import Attribute, ObjectClass, TokenKey
 
 if TYPE_CHECKING:
+    from csp11.hashes import PyCRYPTHASH
     from csp11.provider import PyCRYPTPROV
 
 __all__ = ["DEFAULT_PERMISSIONS", "PyCRYPTKEY"]
@@ -86,6 +87,12 @@ class PyCRYPTKEY:
         # with, so that the key exports again byte for byte (handle state:
         # PKCS#11 has no attribute for it).
         self.seed: DssSeed | None = None
+        # CryptEncrypt/CryptDecrypt's chaining value between calls (None: KP_IV).
+        self.chain: bytes | None = None
+        self.cipher_lock = threading.Lock()
+        # A PLAINTEXTKEYBLOB imported with CRYPT_IPSEC_HMAC_KEY: a generic
+        # secret on the token that only keys HMACs.
+        self.hmac_only = False
         # CryptGenKey's low flags, for a CRYPT_PREGEN key finished later.
         self.gen_flags = 0
         self._handle = next(_handles)
@@ -153,6 +160,10 @@ class PyCRYPTKEY:
         if tkey is not None:
             tkey.release()
 
+    def close(self) -> None:
+        """Release the handle (CryptDestroyKey, or its context's release)."""
+        self._release()
+
     @api("CryptDestroyKey")
     def CryptDestroyKey(self) -> None:
         """Close the handle; the key's session objects are destroyed on the token.
@@ -180,7 +191,7 @@ class PyCRYPTKEY:
             pregen=self.pregen,
         )
         twin.gen_flags = self.gen_flags
-        twin.seed = self.seed
+        twin.seed, twin.chain, twin.hmac_only = self.seed, self.chain, self.hmac_only
         twin.iv, twin.mode, twin.mode_bits = self.iv, self.mode, self.mode_bits
         twin.padding, twin.effective_keylen = self.padding, self.effective_keylen
         return twin
@@ -196,6 +207,25 @@ class PyCRYPTKEY:
         if ExpKey is not None and not isinstance(ExpKey, PyCRYPTKEY):
             raise TypeError(f"ExpKey must be a PyCRYPTKEY or None, not {type(ExpKey).__name__}")
         return export_key(self, ExpKey, BlobType, Flags)
+
+    # ---- data ------------------------------------------------------------------------
+    @api("CryptEncrypt")
+    def CryptEncrypt(self, Final: bool, Data: bytes, Hash: PyCRYPTHASH | None = None,
+                     Flags: int = 0) -> bytes:
+        """Encrypt ``Data``; ``Final`` adds the padding and ends the message.
+        ``Hash``, if given, hashes the plaintext."""
+        from csp11.cipher import encrypt  # noqa: PLC0415 - import cycle
+
+        return encrypt(self, bool(Final), _data(Data), _hash_arg(Hash), Flags)
+
+    @api("CryptDecrypt")
+    def CryptDecrypt(self, Final: bool, Data: bytes, Hash: PyCRYPTHASH | None = None,
+                     Flags: int = 0) -> bytes:
+        """Decrypt ``Data``; ``Final`` checks and removes the padding.  ``Hash``,
+        if given, hashes the plaintext."""
+        from csp11.cipher import decrypt  # noqa: PLC0415 - import cycle
+
+        return decrypt(self, bool(Final), _data(Data), _hash_arg(Hash), Flags)
 
     # ---- parameters --------------------------------------------------------------
     @api("CryptGetKeyParam")
@@ -253,6 +283,20 @@ class PyCRYPTKEY:
         if name not in self.domain:
             raise Fail(winerror.NTE_BAD_KEY_STATE, f"KP_{name} has not been set")
         return self.domain[name]
+
+
+def _data(data: object) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"Data must be bytes, not {type(data).__name__}")
+    return bytes(data)
+
+
+def _hash_arg(hash_: object) -> PyCRYPTHASH | None:
+    from csp11.hashes import PyCRYPTHASH  # noqa: PLC0415 - import cycle
+
+    if hash_ is not None and not isinstance(hash_, PyCRYPTHASH):
+        raise TypeError(f"Hash must be a PyCRYPTHASH or None, not {type(hash_).__name__}")
+    return hash_
 
 
 # ---- getters -----------------------------------------------------------------------
@@ -383,6 +427,7 @@ def _set_iv(key: PyCRYPTKEY, data: object) -> None:
     if len(iv) < size:
         raise Fail(winerror.NTE_BAD_DATA, f"KP_IV needs {size} bytes, got {len(iv)}")
     key.iv = iv[:size]
+    key.chain = None
 
 
 def _set_mode(key: PyCRYPTKEY, data: object) -> None:
@@ -395,6 +440,7 @@ def _set_mode(key: PyCRYPTKEY, data: object) -> None:
             "OFB and CTS are not)",
         )
     key.mode = mode
+    key.chain = None
 
 
 def _set_mode_bits(key: PyCRYPTKEY, data: object) -> None:

@@ -29,6 +29,7 @@ from csp11.pywintypes import error
 from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, Token
 
 if TYPE_CHECKING:
+    from csp11.hashes import PyCRYPTHASH
     from csp11.keys import PyCRYPTKEY
 
 __all__ = ["PROV_ENUMALGS", "PROV_ENUMALGS_EX", "PyCRYPTPROV"]
@@ -79,7 +80,7 @@ class PyCRYPTPROV:
         self._handle = next(_handles)
         # Live key handles: released with the context, as Windows frees a
         # context's keys with it.
-        self._keys: weakref.WeakSet[PyCRYPTKEY] = weakref.WeakSet()
+        self._keys: weakref.WeakSet[PyCRYPTKEY | PyCRYPTHASH] = weakref.WeakSet()
         self._enum_index = -1  # PP_ENUMALGS(_EX) position
         self._enum_containers: list[str] = []  # PP_ENUMCONTAINERS snapshot
         self._enum_index_containers = -1
@@ -111,14 +112,17 @@ class PyCRYPTPROV:
         failures = []
         for key in keys:
             try:
-                key.CryptDestroyKey()
-            except error as exc:  # keep going: every other key must still go
+                key.close()
+            except (error, Fail) as exc:  # keep going: every other key must still go
                 failures.append(exc)
         if failures:
-            raise failures[0]
+            first = failures[0]
+            if isinstance(first, Fail):
+                raise error(first.code, "CryptReleaseContext", first.message, ckr=first.ckr)
+            raise first
 
-    def adopt(self, key: PyCRYPTKEY) -> None:
-        """Track a key handle of this context (released with it)."""
+    def adopt(self, key: PyCRYPTKEY | PyCRYPTHASH) -> None:
+        """Track a key or hash handle of this context (released with it)."""
         with self._lock:
             self.check_live()
             self._keys.add(key)
@@ -211,6 +215,21 @@ class PyCRYPTPROV:
         from csp11.importkey import import_key  # noqa: PLC0415 - import cycle
 
         return import_key(self, Data, PubKey, Flags)
+
+    @api("CryptCreateHash")
+    def CryptCreateHash(self, Algid: int, Key: PyCRYPTKEY | None = None,
+                        Flags: int = 0) -> PyCRYPTHASH:
+        """A hash object (see :mod:`csp11.hashes`); ``Key`` keys CALG_MAC and CALG_HMAC."""
+        from csp11.hashes import create_hash  # noqa: PLC0415 - import cycle
+
+        return create_hash(self, Algid, Key, Flags)
+
+    @api("CryptDeriveKey")
+    def CryptDeriveKey(self, Algid: int, BaseData: PyCRYPTHASH, Flags: int = 0) -> PyCRYPTKEY:
+        """A session key from a hash value (see :mod:`csp11.derive`)."""
+        from csp11.derive import derive_key  # noqa: PLC0415 - import cycle
+
+        return derive_key(self, Algid, BaseData, Flags)
 
     @api("CryptGenRandom")
     def CryptGenRandom(self, Len: int, SeedData: bytes | None = None) -> bytes:

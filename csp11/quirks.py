@@ -23,6 +23,13 @@ class Quirks:
     dsa_min_bits: int = 0
     # Largest DSA prime accepted, where it differs from C_GetMechanismInfo.
     dsa_max_bits: int = 0
+    # The token runs single DES through the process's OpenSSL 3, which keeps
+    # DES in its "legacy" provider: without it C_EncryptInit(CKM_DES_*)
+    # fails with CKR_MECHANISM_INVALID although the mechanism is listed
+    # (SoftHSM2 2.6.1 on Debian 12, measured).  csp11 then loads the legacy
+    # provider (and the default one, which loading any provider would
+    # otherwise switch off) into the default OpenSSL context.
+    openssl_legacy_des: bool = False
 
 
 NO_QUIRKS = Quirks()
@@ -30,6 +37,7 @@ NO_QUIRKS = Quirks()
 _SOFTHSM2 = Quirks(
     name="softhsm2",
     dsa_min_bits=1024,
+    openssl_legacy_des=True,
 )
 
 # (manufacturer, model prefix) as the token reports them → quirks.

@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
+import ctypes.util
 import fcntl
 import logging
 import os
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT",
     "MechanismInfo",
     "Module",
+    "Operation",
     "Session",
     "Token",
     "TokenInfo",
@@ -102,14 +104,19 @@ CKR_OK = 0
 CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191
 CKR_USER_ALREADY_LOGGED_IN = 0x100
 
-# The order of CK_FUNCTION_LIST up to C_Logout (pkcs11f.h); only the entries
-# csp11 calls through ctypes are typed below.
+# The order of CK_FUNCTION_LIST up to C_SignFinal (pkcs11f.h); only the
+# entries csp11 calls through ctypes are typed below.
 _FUNCTION_ORDER = (
     "C_Initialize", "C_Finalize", "C_GetInfo", "C_GetFunctionList", "C_GetSlotList",
     "C_GetSlotInfo", "C_GetTokenInfo", "C_GetMechanismList", "C_GetMechanismInfo",
     "C_InitToken", "C_InitPIN", "C_SetPIN", "C_OpenSession", "C_CloseSession",
     "C_CloseAllSessions", "C_GetSessionInfo", "C_GetOperationState", "C_SetOperationState",
-    "C_Login", "C_Logout",
+    "C_Login", "C_Logout", "C_CreateObject", "C_CopyObject", "C_DestroyObject",
+    "C_GetObjectSize", "C_GetAttributeValue", "C_SetAttributeValue", "C_FindObjectsInit",
+    "C_FindObjects", "C_FindObjectsFinal", "C_EncryptInit", "C_Encrypt", "C_EncryptUpdate",
+    "C_EncryptFinal", "C_DecryptInit", "C_Decrypt", "C_DecryptUpdate", "C_DecryptFinal",
+    "C_DigestInit", "C_Digest", "C_DigestUpdate", "C_DigestKey", "C_DigestFinal",
+    "C_SignInit", "C_Sign", "C_SignUpdate", "C_SignFinal",
 )
 
 _ulong = ctypes.c_ulong
@@ -143,7 +150,18 @@ class _CK_SESSION_INFO(ctypes.Structure):
     )
 
 
+class _CK_MECHANISM(ctypes.Structure):
+    _fields_ = (
+        ("mechanism", _ulong),
+        ("pParameter", ctypes.c_void_p),
+        ("ulParameterLen", _ulong),
+    )
+
+
 _PIN = ctypes.c_char_p
+_BYTES = ctypes.c_char_p
+_ULONG_P = ctypes.POINTER(_ulong)
+_MECH_P = ctypes.POINTER(_CK_MECHANISM)
 
 
 class _Cryptoki:
@@ -174,6 +192,15 @@ class _Cryptoki:
         )
         self.C_Login = proto(_ulong, _ulong, _ulong, _PIN, _ulong)(fl.C_Login)
         self.C_Logout = proto(_ulong, _ulong)(fl.C_Logout)
+        # Multi-part digests and MACs that live across CryptHashData calls
+        # (python-pkcs11 only runs a whole multi-part operation in one call).
+        self.C_DigestInit = proto(_ulong, _ulong, _MECH_P)(fl.C_DigestInit)
+        self.C_DigestUpdate = proto(_ulong, _ulong, _BYTES, _ulong)(fl.C_DigestUpdate)
+        self.C_DigestKey = proto(_ulong, _ulong, _ulong)(fl.C_DigestKey)
+        self.C_DigestFinal = proto(_ulong, _ulong, _BYTES, _ULONG_P)(fl.C_DigestFinal)
+        self.C_SignInit = proto(_ulong, _ulong, _MECH_P, _ulong)(fl.C_SignInit)
+        self.C_SignUpdate = proto(_ulong, _ulong, _BYTES, _ulong)(fl.C_SignUpdate)
+        self.C_SignFinal = proto(_ulong, _ulong, _BYTES, _ULONG_P)(fl.C_SignFinal)
 
     def initialize(self, reserved: str | None = None) -> None:
         """``C_Initialize`` asking the library to use its own OS locking.
@@ -567,6 +594,37 @@ class Module:
             ck.C_CloseSession(handle.value)
 
 
+_legacy_loaded = False
+
+
+def _load_openssl_legacy() -> None:
+    """Load OpenSSL 3's "default" and "legacy" providers into the process's
+    default library context (see :attr:`Quirks.openssl_legacy_des`).
+
+    Harmless where OpenSSL is 1.1 (no providers: DES is built in) or absent.
+    """
+    global _legacy_loaded  # noqa: PLW0603 - once per process, by design
+    if _legacy_loaded:
+        return
+    _legacy_loaded = True
+    name = ctypes.util.find_library("crypto")
+    if name is None:
+        return
+    try:
+        libcrypto = ctypes.CDLL(name)
+    except OSError:
+        return
+    load = getattr(libcrypto, "OSSL_PROVIDER_load", None)
+    if load is None:
+        return
+    load.restype = ctypes.c_void_p
+    load.argtypes = (ctypes.c_void_p, ctypes.c_char_p)
+    for provider in (b"default", b"legacy"):
+        if not load(None, provider):
+            _log.warning("could not load OpenSSL's %s provider: single DES may fail",
+                         provider.decode())
+
+
 def _token_info_of(slot: Any) -> Any | None:
     """``C_GetTokenInfo`` of a slot (``None``: no usable token), retried when transient."""
     for attempt in range(_TOKEN_INFO_TRIES):
@@ -634,7 +692,12 @@ class Token:
         self.label: str = tok.label
         self.serial: str = tok.serial.decode("ascii", "replace").strip()
         self.quirks: Quirks = quirks_for(tok.manufacturer_id, tok.model)
+        if self.quirks.openssl_legacy_des:
+            _load_openssl_legacy()
         self._idle: list[_Pooled] = []
+        # Sessions that carry a multi-part operation (Operation) and never
+        # hold objects, so no key's home session is tied up by a hash.
+        self._op_idle: list[_Pooled] = []
         self._all: list[_Pooled] = []
         self._pool_lock = threading.Lock()
         self._login_lock = threading.Lock()
@@ -727,6 +790,28 @@ class Token:
         if pooled.alive:
             with self._pool_lock:
                 self._idle.append(pooled)
+
+    def operation(self, kind: str, mechanism: Any, key: Any | None = None,
+                  param: bytes | None = None) -> Operation:
+        """Start a multi-part digest (``kind="digest"``) or MAC (``"sign"``) on a
+        session of its own, kept until the operation finishes."""
+        with self._pool_lock:
+            pooled = self._op_idle.pop() if self._op_idle else None
+        if pooled is None:
+            pooled = self._open()
+        op = Operation(self, pooled, kind)
+        try:
+            op.start(int(mechanism), None if key is None else key.handle, param)
+        except BaseException:
+            self.end_operation(pooled)
+            raise
+        return op
+
+    def end_operation(self, pooled: _Pooled) -> None:
+        """Give back an operation's session (after the operation ended)."""
+        if pooled.alive:
+            with self._pool_lock:
+                self._op_idle.append(pooled)
 
     def _discard(self, pooled: _Pooled) -> None:
         pooled.alive = False
@@ -1225,6 +1310,63 @@ class TokenKey:
             lambda s: obj.sign(bytes(20), mechanism=mechanism, pin=pin),
         )
 
+    def encrypt(self, data: bytes, mechanism: Any, param: Any = None) -> bytes:
+        """``C_EncryptInit`` + ``C_Encrypt`` with this secret key (or the public key
+        of a pair), in one call."""
+        target: Any = self.obj if self.public is None else self.public
+        out: bytes = self.token.run_on(
+            self.home, "C_Encrypt",
+            lambda s: target.encrypt(data, mechanism=mechanism, mechanism_param=param),
+        )
+        return out
+
+    def decrypt(self, data: bytes, mechanism: Any, param: Any = None,
+                pin: str | None = None) -> bytes:
+        """``C_DecryptInit`` + ``C_Decrypt`` with the secret or private key; ``pin``
+        is the key-use PIN of a user-protected key (context-specific login)."""
+        target: Any = self.obj
+        out: bytes = self.token.run_on(
+            self.home, "C_Decrypt",
+            lambda s: target.decrypt(data, mechanism=mechanism, mechanism_param=param, pin=pin),
+        )
+        return out
+
+    def encrypt_each(self, blocks: Callable[[Callable[[bytes], bytes]], bytes],
+                     mechanism: Any) -> bytes:
+        """Run ``blocks(encrypt_one)`` holding the key's session once, where
+        ``encrypt_one`` is a one-shot ``C_Encrypt`` with ``mechanism`` (for
+        feedback modes built from ECB, one call per step)."""
+        target: Any = self.obj
+
+        def run(s: Any) -> bytes:
+            return blocks(lambda data: target.encrypt(data, mechanism=mechanism))
+
+        return self.token.run_on(self.home, "C_Encrypt", run)
+
+    def sign(self, data: bytes, mechanism: Any, pin: str | None = None) -> bytes:
+        """``C_Sign`` with the private key; ``pin`` as for :meth:`decrypt`."""
+        target: Any = self.obj
+        out: bytes = self.token.run_on(
+            self.home, "C_Sign", lambda s: target.sign(data, mechanism=mechanism, pin=pin)
+        )
+        return out
+
+    def verify(self, data: bytes, signature: bytes, mechanism: Any) -> bool:
+        """``C_Verify`` with the public key: whether ``signature`` is right.
+
+        ``CKR_SIGNATURE_INVALID`` and ``CKR_SIGNATURE_LEN_RANGE`` answer False;
+        other failures raise.
+        """
+        target: Any = self.public
+
+        def check(s: Any) -> bool:
+            try:
+                return bool(target.verify(data, signature, mechanism=mechanism))
+            except (pkcs11.exceptions.SignatureInvalid, pkcs11.exceptions.SignatureLenRange):
+                return False
+
+        return bool(self.token.run_on(self.home, "C_Verify", check))
+
     def wrap(self, target: TokenKey, mechanism: Any, param: Any = None, obj: Any = None) -> bytes:
         """``C_WrapKey`` of ``target``'s secret/private key (or ``obj``) with this key.
 
@@ -1272,6 +1414,30 @@ class TokenKey:
         return TokenKey(
             self.token, self.home, made, None, token_object=bool(template.get(Attribute.TOKEN))
         )
+
+    def twin(self, template: Mapping[Any, object]) -> TokenKey:
+        """A new secret key with this key's value and ``template``'s type and use,
+        made on the token: ``C_WrapKey`` then ``C_UnwrapKey`` under an ephemeral
+        AES key that is itself sensitive and destroyed at once.  The value
+        never leaves the token; the key must be extractable."""
+        check_template(template)
+        victim: Any = self.obj
+
+        def copy(s: Any) -> Any:
+            kek = s.generate_key(
+                KeyType.AES, 256, template=_TWIN_KEK_TEMPLATE, capabilities=_NO_CAPABILITIES
+            )
+            try:
+                wrapped = kek.wrap_key(victim, mechanism=_KEK_MECHANISM)
+                return kek.unwrap_key(
+                    ObjectClass.SECRET_KEY, template[Attribute.KEY_TYPE], wrapped,
+                    mechanism=_KEK_MECHANISM, capabilities=_NO_CAPABILITIES, template=template,
+                )
+            finally:
+                kek.destroy()
+
+        made = self.token.run_on(self.home, "C_UnwrapKey", copy)
+        return TokenKey(self.token, self.home, made, None, token_object=False)
 
     def extract(self, obj: Any | None = None) -> bytes:
         """The material of this extractable secret key (or private key ``obj``).
@@ -1321,6 +1487,88 @@ class TokenKey:
         self.token.run_on(self.home, "C_SetAttributeValue", assign)
 
 
+class Operation:
+    """A multi-part ``C_Digest*`` or ``C_Sign*`` (MAC) operation on its own session.
+
+    CryptoAPI hashes live across many ``CryptHashData`` calls; PKCS#11 keeps
+    such an operation's state inside a session.  The session belongs to the
+    operation until :meth:`finish` or :meth:`abort`.  Not thread-safe by
+    itself: the hash object that owns it serialises its use.
+    """
+
+    __slots__ = ("_kind", "_pooled", "_token", "done")
+
+    def __init__(self, token: Token, pooled: _Pooled, kind: str) -> None:
+        self._token = token
+        self._pooled = pooled
+        self._kind = kind
+        self.done = False
+
+    def _check(self, rv: int, doing: str) -> None:
+        if rv != CKR_OK:
+            self.done = True
+            self._token.end_operation(self._pooled)
+            raise fail_from_ckr(_ckr_name(rv), doing)
+
+    def start(self, mechanism: int, key: int | None, param: bytes | None) -> None:
+        """``C_DigestInit`` / ``C_SignInit``."""
+        ck = self._token.module.cryptoki
+        buf = ctypes.create_string_buffer(param, len(param)) if param else None
+        mech = _CK_MECHANISM(mechanism, ctypes.cast(buf, ctypes.c_void_p) if buf else None,
+                             len(param) if param else 0)
+        handle = self._pooled.session.handle
+        if self._kind == "digest":
+            rv = ck.C_DigestInit(handle, ctypes.byref(mech))
+        else:
+            assert key is not None
+            rv = ck.C_SignInit(handle, ctypes.byref(mech), key)
+        if rv != CKR_OK:
+            raise fail_from_ckr(_ckr_name(rv), f"C_{self._kind.title()}Init")
+
+    def update(self, data: bytes) -> None:
+        """``C_DigestUpdate`` / ``C_SignUpdate`` of ``data``."""
+        if not data:
+            return
+        ck = self._token.module.cryptoki
+        call = ck.C_DigestUpdate if self._kind == "digest" else ck.C_SignUpdate
+        self._check(call(self._pooled.session.handle, data, len(data)),
+                    f"C_{self._kind.title()}Update")
+
+    def digest_key(self, key: TokenKey) -> None:
+        """``C_DigestKey``: the key's value goes into the digest, on the token."""
+        assert self._kind == "digest"
+        assert key.obj is not None
+        ck = self._token.module.cryptoki
+        self._check(ck.C_DigestKey(self._pooled.session.handle, key.obj.handle), "C_DigestKey")
+
+    def finish(self) -> bytes:
+        """``C_DigestFinal`` / ``C_SignFinal``: the value; the session goes back."""
+        ck = self._token.module.cryptoki
+        call = ck.C_DigestFinal if self._kind == "digest" else ck.C_SignFinal
+        out = ctypes.create_string_buffer(_MAX_DIGEST)
+        size = _ulong(_MAX_DIGEST)
+        self._check(call(self._pooled.session.handle, out, ctypes.byref(size)),
+                    f"C_{self._kind.title()}Final")
+        self.done = True
+        self._token.end_operation(self._pooled)
+        return out.raw[: size.value]
+
+    def abort(self) -> None:
+        """End the operation without a value (a destroyed hash)."""
+        if self.done:
+            return
+        self.done = True
+        # PKCS#11 has no cancel before v3.0: finishing into a buffer ends it.
+        with contextlib.suppress(Fail):
+            ck = self._token.module.cryptoki
+            call = ck.C_DigestFinal if self._kind == "digest" else ck.C_SignFinal
+            out = ctypes.create_string_buffer(_MAX_DIGEST)
+            call(self._pooled.session.handle, out, ctypes.byref(_ulong(_MAX_DIGEST)))
+        self._token.end_operation(self._pooled)
+
+
+_MAX_DIGEST = 128  # bytes: above every digest and MAC size
+
 # Mechanisms with which the public key of a pair wraps (the rest use the
 # secret key).
 _PUBLIC_WRAPS = frozenset({Mechanism.RSA_PKCS, Mechanism.RSA_PKCS_OAEP})
@@ -1344,6 +1592,11 @@ _KEK_TEMPLATE: dict[Any, object] = {
     Attribute.ENCRYPT: False,
     Attribute.DECRYPT: False,
     Attribute.VALUE_LEN: 32,
+}
+# TokenKey.twin's: it unwraps too, and nobody may read it.
+_TWIN_KEK_TEMPLATE: dict[Any, object] = {
+    **_KEK_TEMPLATE, Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False,
+    Attribute.UNWRAP: True,
 }
 
 

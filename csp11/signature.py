@@ -1,0 +1,121 @@
+"""CryptSignHash and CryptVerifySignature.
+
+RSA: PKCS #1 v1.5 over the hash value wrapped in its DigestInfo
+(``CRYPT_NOHASHOID``: the bare value), ``C_Sign(CKM_RSA_PKCS)`` with the
+container's key, and the signature byte-reversed (little-endian, as
+CryptoAPI has it).  Verification with flags 0 accepts both encodings, as
+Windows does.  DSS: ``C_Sign(CKM_DSA)`` over a SHA-1 value; the signature is
+r then s, each 20 bytes little-endian.
+
+Signing finishes the hash.  A user-protected key asks for its key-use PIN
+for every signature; the token checks it (``C_Login(CKU_CONTEXT_SPECIFIC)``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from csp11 import win32cryptcon as con
+from csp11 import winerror
+from csp11.algorithms import Family
+from csp11.args import dword, flags
+from csp11.errors import Fail
+from csp11.hashes import HASHES
+from csp11.token import Mechanism
+
+if TYPE_CHECKING:
+    from csp11.hashes import PyCRYPTHASH
+    from csp11.keys import PyCRYPTKEY
+
+__all__ = ["sign_hash", "verify_signature"]
+
+_SIGN_FLAGS = con.CRYPT_NOHASHOID | con.CRYPT_TYPE2_FORMAT  # TYPE2: "not used"
+_DSS_HALF = 20
+
+
+def _encoded(hash_: PyCRYPTHASH, value: bytes, with_oid: bool) -> bytes:
+    if not with_oid:
+        return value
+    row = HASHES.get(hash_.signed_algid)
+    prefix = row.digest_info if row is not None else None
+    if prefix is None:
+        return value  # CALG_SSL3_SHAMD5 and MACs have no DigestInfo
+    return prefix + value
+
+
+def sign_hash(hash_: PyCRYPTHASH, key_spec: int, flag_bits: int) -> bytes:
+    """CryptSignHash with the context's ``key_spec`` key (see the module docstring)."""
+    spec = dword(key_spec, "KeySpec")
+    flag_bits = flags(flag_bits)
+    hash_.live()
+    if flag_bits & ~_SIGN_FLAGS:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits & ~_SIGN_FLAGS:X}")
+    if spec not in (con.AT_KEYEXCHANGE, con.AT_SIGNATURE):
+        raise Fail(
+            winerror.NTE_BAD_ALGID, f"KeySpec {spec} is neither AT_KEYEXCHANGE nor AT_SIGNATURE"
+        )
+    prov = hash_.prov
+    if prov.container is None:
+        raise Fail(winerror.NTE_NO_KEY, "a CRYPT_VERIFYCONTEXT context has no key to sign with")
+    from csp11.keygen import open_stored  # noqa: PLC0415 - import cycle
+
+    key = open_stored(prov, spec)
+    try:
+        return _sign_with(key, hash_, flag_bits)
+    finally:
+        key.close()
+
+
+def _sign_with(key: PyCRYPTKEY, hash_: PyCRYPTHASH, flag_bits: int) -> bytes:
+    tkey = key.usable()
+    if key.alg.family is Family.DSA:
+        if hash_.signed_algid != con.CALG_SHA1:
+            raise Fail(winerror.NTE_BAD_ALGID, "DSS signs SHA-1 hashes only")
+        value = hash_.finish()
+        pin = tkey.key_use_pin(key.prov.pins, key.prov.container_name)
+        rs = tkey.sign(value, Mechanism.DSA, pin)
+        return rs[:_DSS_HALF][::-1] + rs[_DSS_HALF:][::-1]
+    if key.alg.family is not Family.RSA:
+        raise Fail(winerror.NTE_BAD_KEY, f"{key.alg.name} keys do not sign")
+    if hash_.algid in (con.CALG_MAC, con.CALG_HMAC):
+        raise Fail(winerror.NTE_BAD_HASH, "a MAC is not signed")
+    value = hash_.finish()
+    data = _encoded(hash_, value, not flag_bits & con.CRYPT_NOHASHOID)
+    if len(data) > key.bits // 8 - 11:
+        raise Fail(winerror.NTE_BAD_LEN, f"a {key.bits}-bit key cannot sign {len(data)} bytes")
+    pin = tkey.key_use_pin(key.prov.pins, key.prov.container_name)
+    return tkey.sign(data, Mechanism.RSA_PKCS, pin)[::-1]
+
+
+def verify_signature(hash_: PyCRYPTHASH, signature: bytes, pub_key: PyCRYPTKEY,
+                     flag_bits: int) -> None:
+    """CryptVerifySignature; ``NTE_BAD_SIGNATURE`` when it does not verify."""
+    flag_bits = flags(flag_bits)
+    hash_.live()
+    pub_key.live()
+    if flag_bits & ~_SIGN_FLAGS:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits & ~_SIGN_FLAGS:X}")
+    tkey = pub_key.usable()
+    if tkey.public is None:
+        raise Fail(winerror.NTE_BAD_KEY, "PubKey is a session key, not a key pair")
+    if pub_key.alg.family is Family.DSA:
+        if len(signature) != 2 * _DSS_HALF:
+            raise Fail(winerror.NTE_BAD_SIGNATURE, "a DSS signature is 40 bytes")
+        value = hash_.finish()
+        rs = signature[:_DSS_HALF][::-1] + signature[_DSS_HALF:][::-1]
+        if not tkey.verify(value, rs, Mechanism.DSA):
+            raise Fail(winerror.NTE_BAD_SIGNATURE, "the signature does not verify")
+        return
+    if pub_key.alg.family is not Family.RSA:
+        raise Fail(winerror.NTE_BAD_KEY, f"{pub_key.alg.name} keys do not verify signatures")
+    if len(signature) != pub_key.bits // 8:
+        raise Fail(winerror.NTE_BAD_SIGNATURE, f"an RSA signature is {pub_key.bits // 8} bytes")
+    value = hash_.finish()
+    big_endian = signature[::-1]
+    candidates = [_encoded(hash_, value, with_oid=False)]
+    if not flag_bits & con.CRYPT_NOHASHOID:
+        candidates.insert(0, _encoded(hash_, value, with_oid=True))
+    for data in dict.fromkeys(candidates):
+        if tkey.verify(data, big_endian, Mechanism.RSA_PKCS):
+            return
+    raise Fail(winerror.NTE_BAD_SIGNATURE, "the signature does not verify")
