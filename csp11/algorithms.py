@@ -18,7 +18,7 @@ from typing import Any
 from csp11 import win32cryptcon as con
 from csp11.token import KeyType, Mechanism
 
-__all__ = ["ALGORITHMS", "Algorithm", "Family", "software_digest_available"]
+__all__ = ["AGREED_KEY", "ALGORITHMS", "Algorithm", "Family", "software_digest_available"]
 
 
 class Family(enum.Enum):
@@ -142,6 +142,11 @@ _ROWS: tuple[Algorithm, ...] = (
 )
 
 ALGORITHMS: dict[int, Algorithm] = {row.algid: row for row in _ROWS}
+
+# What CryptImportKey of a peer's DH public key returns: a key of no cipher
+# until CryptSetKeyParam(KP_ALGID) names one.  Not generatable or listed.
+AGREED_KEY = Algorithm(con.CALG_AGREEDKEY_ANY, Family.SESSION, "AGREEDKEY_ANY",
+                       "Diffie-Hellman agreed key")
 
 
 def software_digest_available(name: str) -> bool:

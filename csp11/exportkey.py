@@ -32,6 +32,7 @@ from csp11.algorithms import Family
 from csp11.args import dword, flags
 from csp11.blobs import (
     NO_SEED,
+    BlobHeader,
     DhPrivateBlob,
     DhPrivateBlobV3,
     DhPublicBlob,
@@ -53,7 +54,9 @@ from csp11.token import MGF, Attribute, Mechanism
 if TYPE_CHECKING:
     from csp11.keys import PyCRYPTKEY
 
-__all__ = ["AES_ALGIDS", "EXPORT_FLAGS", "export_key", "oaep", "pkcs8_length"]
+__all__ = [
+    "AES_ALGIDS", "EXPORT_FLAGS", "encrypt_private_blob", "export_key", "oaep", "pkcs8_length",
+]
 
 # CRYPT_DESTROYKEY concerns OPAQUEKEYBLOBs only and CRYPT_Y_ONLY DH public
 # BLOBs, which carry only Y anyway: both are accepted and change nothing.
@@ -85,7 +88,20 @@ def export_key(
         raise Fail(winerror.NTE_BAD_TYPE, f"BLOB type {blob_type} cannot be exported")
     if flag_bits & ~EXPORT_FLAGS:
         raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits & ~EXPORT_FLAGS:X}")
-    return exporter(key, exp_key, flag_bits).to_bytes()
+    blob = exporter(key, exp_key, flag_bits).to_bytes()
+    if blob_type == con.PRIVATEKEYBLOB and exp_key is not None:
+        return encrypt_private_blob(blob, exp_key)
+    return blob
+
+
+def encrypt_private_blob(blob: bytes, exp_key: PyCRYPTKEY) -> bytes:
+    """A PRIVATEKEYBLOB encrypted under a session key: everything after the
+    8-byte BLOBHEADER, as ``CryptEncrypt(Final=True)`` with the key's mode, IV
+    and PKCS #5 padding would (Microsoft, "Base Provider Key BLOBs"; the
+    mode and padding are not documented — see docs/differences.md)."""
+    from csp11.cipher import encrypt  # noqa: PLC0415 - import cycle
+
+    return blob[:BlobHeader.SIZE] + encrypt(exp_key, True, blob[BlobHeader.SIZE:], None, 0)
 
 
 def _may_export(key: PyCRYPTKEY, what: str) -> None:
@@ -205,11 +221,10 @@ def _private(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> Key
     tkey = key.usable()
     if tkey.obj is None:
         raise Fail(winerror.NTE_BAD_KEY, "a public key has no private half to export")
-    if exp_key is not None:
+    if exp_key is not None and exp_key.is_pair:
         raise Fail(
-            winerror.NTE_NOT_SUPPORTED,
-            "a PRIVATEKEYBLOB encrypted under a session key is not supported yet; "
-            "export with ExpKey=None, or use a SYMMETRICWRAPKEYBLOB for session keys",
+            winerror.NTE_BAD_KEY,
+            "a PRIVATEKEYBLOB is encrypted under a session key (ExpKey), not a key pair",
         )
     wrapped = tkey.extract()
     der = wrapped[: pkcs8_length(wrapped)]

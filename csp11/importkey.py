@@ -35,6 +35,7 @@ from csp11 import winerror
 from csp11.algorithms import ALGORITHMS, Algorithm, Family
 from csp11.args import flags
 from csp11.blobs import (
+    BlobHeader,
     DhPrivateBlob,
     DhPrivateBlobV3,
     DhPublicBlob,
@@ -97,9 +98,22 @@ def import_key(
             "user-protected keys need a context that may prompt (not silent, not "
             "CRYPT_VERIFYCONTEXT)",
         )
-    blob = parse_key_blob(bytes(data))
+    data = bytes(data)
+    header = BlobHeader.from_prefix(data)
+    if header.bType == con.PRIVATEKEYBLOB and pub_key is not None and not pub_key.is_pair:
+        data = _decrypt_private_blob(data, pub_key)
+        pub_key = None
+    blob = parse_key_blob(data)
     importer = _IMPORTERS[type(blob)]
     return importer(prov, blob, pub_key, flag_bits)
+
+
+def _decrypt_private_blob(data: bytes, session_key: PyCRYPTKEY) -> bytes:
+    """Undo :func:`csp11.exportkey.encrypt_private_blob` (``CryptDecrypt(Final=True)``
+    of everything after the header); a wrong key gives ``NTE_BAD_DATA``."""
+    from csp11.cipher import decrypt  # noqa: PLC0415 - import cycle
+
+    return data[:BlobHeader.SIZE] + decrypt(session_key, True, data[BlobHeader.SIZE:], None, 0)
 
 
 def _permissions(flag_bits: int) -> int:
@@ -257,10 +271,13 @@ def _import_public(
     prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
 ) -> PyCRYPTKEY:
     if pub_key is not None:
+        if isinstance(blob, (DhPublicBlob, DhPublicBlobV3)):
+            from csp11.agreement import agree  # noqa: PLC0415 - import cycle
+
+            return agree(prov, blob, pub_key, flag_bits)
         raise Fail(
             winerror.NTE_BAD_KEY,
-            "a PUBLICKEYBLOB is imported without PubKey (Diffie-Hellman agreement through "
-            "CryptImportKey is not supported)",
+            "only a Diffie-Hellman PUBLICKEYBLOB takes a PubKey (your DH key, to agree a key)",
         )
     alg = _algorithm(prov, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
     if isinstance(blob, DhPublicBlob):
@@ -283,9 +300,8 @@ def _import_private(
 ) -> PyCRYPTKEY:
     if pub_key is not None:
         raise Fail(
-            winerror.NTE_NOT_SUPPORTED,
-            "a PRIVATEKEYBLOB encrypted under a session key is not supported yet "
-            "(import it in the clear with PubKey=None)",
+            winerror.NTE_BAD_KEY,
+            "a PRIVATEKEYBLOB is decrypted with a session key (PubKey), not a key pair",
         )
     alg = _algorithm(prov, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
     private, public = _pair_templates(alg, _pair_numbers(blob), flag_bits)

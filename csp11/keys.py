@@ -93,6 +93,9 @@ class PyCRYPTKEY:
         # A PLAINTEXTKEYBLOB imported with CRYPT_IPSEC_HMAC_KEY: a generic
         # secret on the token that only keys HMACs.
         self.hmac_only = False
+        # A Diffie-Hellman agreed key before KP_ALGID: (own private key,
+        # peer's public value big-endian, CryptImportKey flags).
+        self.agreement: tuple[TokenKey, bytes, int] | None = None
         # CryptGenKey's low flags, for a CRYPT_PREGEN key finished later.
         self.gen_flags = 0
         self._handle = next(_handles)
@@ -120,8 +123,14 @@ class PyCRYPTKEY:
 
     def attach_finalizer(self) -> None:
         """Release the token objects if the handle is dropped without CryptDestroyKey."""
-        if self.tkey is not None and self._finalizer is None:
-            self._finalizer = weakref.finalize(self, self.tkey.token.bury, self.tkey)
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        held = self.tkey if self.tkey is not None else (
+            self.agreement[0] if self.agreement is not None else None
+        )
+        if held is not None:
+            self._finalizer = weakref.finalize(self, held.token.bury, held)
 
     @property
     def HCRYPTKEY(self) -> int:
@@ -143,6 +152,11 @@ class PyCRYPTKEY:
         """The token objects, failing for a destroyed handle or an unfinished PREGEN key."""
         self.live()
         if self.tkey is None:
+            if self.agreement is not None:
+                raise Fail(
+                    winerror.NTE_BAD_KEY_STATE,
+                    "an agreed key is usable once KP_ALGID names its algorithm",
+                )
             raise Fail(
                 winerror.NTE_BAD_KEY_STATE,
                 "the CRYPT_PREGEN key has no key yet: set KP_P, KP_G (KP_Q) and then KP_X",
@@ -155,10 +169,13 @@ class PyCRYPTKEY:
                 return
             self._destroyed = True
             tkey, self.tkey = self.tkey, None
+            agreement, self.agreement = self.agreement, None
         if self._finalizer is not None:
             self._finalizer.detach()
         if tkey is not None:
             tkey.release()
+        if agreement is not None:
+            agreement[0].release()
 
     def close(self) -> None:
         """Release the handle (CryptDestroyKey, or its context's release)."""
@@ -192,6 +209,10 @@ class PyCRYPTKEY:
         )
         twin.gen_flags = self.gen_flags
         twin.seed, twin.chain, twin.hmac_only = self.seed, self.chain, self.hmac_only
+        if self.agreement is not None:
+            own, peer, flag_bits = self.agreement
+            twin.agreement = (own.share(), peer, flag_bits)
+            twin.attach_finalizer()
         twin.iv, twin.mode, twin.mode_bits = self.iv, self.mode, self.mode_bits
         twin.padding, twin.effective_keylen = self.padding, self.effective_keylen
         return twin
@@ -572,7 +593,19 @@ def _der_integer(value: int) -> bytes:
     return bytes([0x02, len(body)]) + body
 
 
+def _set_algid(key: PyCRYPTKEY, data: object) -> None:
+    if key.agreement is None:
+        raise Fail(
+            winerror.NTE_BAD_TYPE,
+            "KP_ALGID is read-only except on a Diffie-Hellman agreed key",
+        )
+    from csp11.agreement import choose_algorithm  # noqa: PLC0415 - import cycle
+
+    choose_algorithm(key, _as_dword(data, "KP_ALGID"))
+
+
 _SETTERS: dict[int, Callable[[PyCRYPTKEY, object], None]] = {
+    con.KP_ALGID: _set_algid,
     con.KP_PERMISSIONS: _set_permissions,
     con.KP_IV: _set_iv,
     con.KP_MODE: _set_mode,

@@ -1415,6 +1415,26 @@ class TokenKey:
             self.token, self.home, made, None, token_object=bool(template.get(Attribute.TOKEN))
         )
 
+    def agree(self, peer_public: bytes, size: int) -> bytes:
+        """The Diffie-Hellman shared secret Z (big-endian, ``size`` bytes) of this
+        private key and a peer's public value: ``C_DeriveKey(CKM_DH_PKCS_DERIVE)``
+        into a short-lived readable generic secret, read and destroyed at once."""
+        base: Any = self.obj
+        template = {**_AGREED_TEMPLATE, Attribute.VALUE_LEN: size}
+
+        def derive(s: Any) -> bytes:
+            secret = base.derive_key(
+                KeyType.GENERIC_SECRET, size * 8, mechanism=Mechanism.DH_PKCS_DERIVE,
+                mechanism_param=peer_public, capabilities=_NO_CAPABILITIES, template=template,
+            )
+            try:
+                return bytes(secret[Attribute.VALUE])
+            finally:
+                secret.destroy()
+
+        value: bytes = self.token.run_on(self.home, "C_DeriveKey", derive)
+        return value.rjust(size, b"\0")
+
     def twin(self, template: Mapping[Any, object]) -> TokenKey:
         """A new secret key with this key's value and ``template``'s type and use,
         made on the token: ``C_WrapKey`` then ``C_UnwrapKey`` under an ephemeral
@@ -1592,6 +1612,15 @@ _KEK_TEMPLATE: dict[Any, object] = {
     Attribute.ENCRYPT: False,
     Attribute.DECRYPT: False,
     Attribute.VALUE_LEN: 32,
+}
+# TokenKey.agree's shared secret: read once, then destroyed.
+_AGREED_TEMPLATE: dict[Any, object] = {
+    Attribute.CLASS: ObjectClass.SECRET_KEY,
+    Attribute.KEY_TYPE: KeyType.GENERIC_SECRET,
+    Attribute.TOKEN: False,
+    Attribute.PRIVATE: False,
+    Attribute.SENSITIVE: False,
+    Attribute.EXTRACTABLE: True,
 }
 # TokenKey.twin's: it unwraps too, and nobody may read it.
 _TWIN_KEK_TEMPLATE: dict[Any, object] = {

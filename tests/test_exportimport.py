@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import padding as sympadding
 from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.keywrap import (
     aes_key_unwrap_with_padding,
     aes_key_wrap_with_padding,
@@ -22,6 +24,8 @@ from hypothesis import strategies as st
 from csp11 import interop, pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.blobs import (
+    DhPrivateBlob,
+    DhPublicBlob,
     DssSeed,
     PlaintextKeyBlob,
     SimpleBlob,
@@ -403,3 +407,90 @@ def test_malformed_blobs_long_run(prov: PyCRYPTPROV, data: bytes) -> None:
     before = _objects(prov)
     _fuzz_once(prov, data, 0)
     assert _objects(prov) == before
+
+
+# ---- PRIVATEKEYBLOB under a session key ----------------------------------------------------
+def test_private_blob_encrypted_under_a_session_key(prov: PyCRYPTPROV) -> None:
+    blob = _blobs()["abPlainPrivateKey"]
+    before = _objects(prov)
+    with prov.CryptImportKey(blob, None, con.CRYPT_EXPORTABLE) as key, \
+            prov.CryptGenKey(con.CALG_AES_128, con.CRYPT_EXPORTABLE) as session:
+        encrypted = key.CryptExportKey(session, con.PRIVATEKEYBLOB)
+        assert encrypted[:8] == blob[:8]
+        # Everything after the header, AES-128-CBC with a zero IV and PKCS #5.
+        aes = parse_key_blob(session.CryptExportKey(None, con.PLAINTEXTKEYBLOB)).key  # type: ignore[union-attr]
+        decryptor = Cipher(algorithms.AES(aes), modes.CBC(bytes(16))).decryptor()
+        body = decryptor.update(encrypted[8:]) + decryptor.finalize()
+        unpadder = sympadding.PKCS7(128).unpadder()
+        assert blob[:8] + unpadder.update(body) + unpadder.finalize() == blob
+        with prov.CryptImportKey(encrypted, session, con.CRYPT_EXPORTABLE) as again:
+            assert again.CryptExportKey(None, con.PRIVATEKEYBLOB) == blob
+        with prov.CryptGenKey(con.CALG_AES_128, 0) as wrong:
+            with pytest.raises(pywintypes.error) as exc:
+                prov.CryptImportKey(encrypted, wrong)
+            assert _code(exc) == "NTE_BAD_DATA"
+        with pytest.raises(pywintypes.error) as exc:
+            key.CryptExportKey(key, con.PRIVATEKEYBLOB)
+        assert _code(exc) == "NTE_BAD_KEY"
+    assert _objects(prov) == before
+
+
+# ---- Diffie-Hellman agreement -----------------------------------------------------------------
+def _dh_pair(ctx: PyCRYPTPROV, like: Any | None = None, flag_bits: int = 0) -> Any:
+    if like is None:
+        return ctx.CryptGenKey(con.CALG_DH_EPHEM, flag_bits | (1024 << 16))
+    key = ctx.CryptGenKey(con.CALG_DH_EPHEM, flag_bits | con.CRYPT_PREGEN | (1024 << 16))
+    key.CryptSetKeyParam(con.KP_P, like.CryptGetKeyParam(con.KP_P))
+    key.CryptSetKeyParam(con.KP_G, like.CryptGetKeyParam(con.KP_G))
+    key.CryptSetKeyParam(con.KP_X, None)
+    return key
+
+
+def test_dh_agreement_gives_both_peers_the_same_key() -> None:
+    with _ctx(con.PROV_DSS_DH) as alice, _ctx(con.PROV_DSS_DH) as bob:
+        mine = _dh_pair(alice, flag_bits=con.CRYPT_EXPORTABLE)
+        theirs = _dh_pair(bob, like=mine)
+        mine_public = mine.CryptExportKey(None, con.PUBLICKEYBLOB)
+        theirs_public = theirs.CryptExportKey(None, con.PUBLICKEYBLOB)
+        agreed = alice.CryptImportKey(theirs_public, mine, con.CRYPT_EXPORTABLE)
+        other = bob.CryptImportKey(mine_public, theirs)
+        assert agreed.CryptGetKeyParam(con.KP_ALGID) == con.CALG_AGREEDKEY_ANY
+        with pytest.raises(pywintypes.error):
+            agreed.CryptEncrypt(True, b"too early")
+        agreed.CryptSetKeyParam(con.KP_ALGID, con.CALG_3DES)
+        other.CryptSetKeyParam(con.KP_ALGID, con.CALG_3DES)
+        assert agreed.CryptGetKeyParam(con.KP_ALGID) == con.CALG_3DES
+        message = b"attack at dawn, bring coffee"
+        assert other.CryptDecrypt(True, agreed.CryptEncrypt(True, message)) == message
+        # The key is the first 24 bytes of Z, little-endian (Z computed here).
+        private = parse_key_blob(mine.CryptExportKey(None, con.PRIVATEKEYBLOB))
+        assert isinstance(private, DhPrivateBlob)
+        peer_y = parse_key_blob(theirs_public).y  # type: ignore[union-attr]
+        z = pow(peer_y, private.secret, private.prime).to_bytes(128, "big")
+        material = parse_key_blob(agreed.CryptExportKey(None, con.PLAINTEXTKEYBLOB)).key  # type: ignore[union-attr]
+        assert material == z[::-1][:24]
+        with pytest.raises(pywintypes.error) as exc:
+            agreed.CryptSetKeyParam(con.KP_ALGID, con.CALG_AES_128)
+        assert _code(exc) == "NTE_BAD_TYPE"
+
+
+def test_dh_agreement_refuses_bad_peers() -> None:
+    with _ctx(con.PROV_DSS_DH) as ctx:
+        mine = _dh_pair(ctx)
+        public = parse_key_blob(mine.CryptExportKey(None, con.PUBLICKEYBLOB))
+        assert isinstance(public, DhPublicBlob)
+        before = _objects(ctx)
+        for y in (0, 1):
+            bad = DhPublicBlob(public.aiKeyAlg, public.bitlen, y).to_bytes()
+            with pytest.raises(pywintypes.error) as exc:
+                ctx.CryptImportKey(bad, mine)
+            assert _code(exc) == "NTE_BAD_DATA"
+        with pytest.raises(pywintypes.error) as exc:
+            ctx.CryptImportKey(public.to_bytes())  # no PubKey: nothing to agree with
+        assert _code(exc) == "NTE_BAD_KEY"
+        agreed = ctx.CryptImportKey(public.to_bytes(), mine)
+        with pytest.raises(pywintypes.error) as exc:
+            agreed.CryptSetKeyParam(con.KP_ALGID, con.CALG_RSA_KEYX)
+        assert _code(exc) == "NTE_BAD_ALGID"
+        agreed.CryptDestroyKey()
+        assert _objects(ctx) == before
