@@ -494,3 +494,22 @@ def test_dh_agreement_refuses_bad_peers() -> None:
         assert _code(exc) == "NTE_BAD_ALGID"
         agreed.CryptDestroyKey()
         assert _objects(ctx) == before
+
+
+def test_imported_non_exportable_key_resists_another_process(
+    csp11_home: Any, softhsm2_module: str
+) -> None:
+    from .outside import labelled, objects  # noqa: PLC0415 - only this test needs it
+
+    name = f"import-outside-{os.getpid()}-{os.urandom(4).hex()}"
+    with _ctx(container=name, flags=con.CRYPT_NEWKEYSET) as ctx:
+        ctx.CryptImportKey(_blobs()["abPlainPrivateKey"]).CryptDestroyKey()
+    label = f"csp11 user/{name} AT_KEYEXCHANGE"
+    rows = labelled(objects(csp11_home, softhsm2_module, attack_label=label), label)
+    private = next(r for r in rows if "wrap" in r)
+    assert private["read_PRIVATE_EXPONENT"] == "AttributeSensitive"
+    assert private["wrap"] == "KeyUnextractable"
+    assert private["EXTRACTABLE"] is False
+    # Imported material was outside the token once: never "never-extractable".
+    assert private["NEVER_EXTRACTABLE"] is False
+    win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET)
