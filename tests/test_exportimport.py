@@ -499,7 +499,7 @@ def test_dh_agreement_refuses_bad_peers() -> None:
 def test_imported_non_exportable_key_resists_another_process(
     csp11_home: Any, softhsm2_module: str
 ) -> None:
-    from .outside import labelled, objects  # noqa: PLC0415 - only this test needs it
+    from .outside import labelled, objects
 
     name = f"import-outside-{os.getpid()}-{os.urandom(4).hex()}"
     with _ctx(container=name, flags=con.CRYPT_NEWKEYSET) as ctx:
