@@ -226,6 +226,8 @@ def _private(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> Key
             winerror.NTE_BAD_KEY,
             "a PRIVATEKEYBLOB is encrypted under a session key (ExpKey), not a key pair",
         )
+    # Exporting a user-protected private key is a use of it: its PIN first.
+    tkey.authorize_use(key.prov.pins, key.prov.container_name)
     wrapped = tkey.extract()
     der = wrapped[: pkcs8_length(wrapped)]
     family = key.alg.family

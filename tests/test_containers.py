@@ -167,6 +167,41 @@ def test_keys_survive_the_process(box: str) -> None:
     assert _persist(box, "open") == made
 
 
+VERIFY = con.CRYPT_VERIFYCONTEXT
+_SIGN_ELSEWHERE = """
+import sys
+from csp11 import win32crypt, win32cryptcon as con
+ctx = win32crypt.CryptAcquireContext(sys.argv[1], None, con.PROV_RSA_AES, 0)
+h = ctx.CryptCreateHash(con.CALG_SHA_256)
+h.CryptHashData(b"signed in another process")
+print(h.CryptSignHash(con.AT_SIGNATURE).hex())
+"""
+
+
+def test_a_stored_key_signs_in_a_new_process(box: str) -> None:
+    ctx = _acquire(box, 0)
+    assert ctx is not None
+    with ctx:
+        public = ctx.CryptGenKey(con.AT_SIGNATURE, 1024 << 16).CryptExportKey(
+            None, con.PUBLICKEYBLOB
+        )
+    result = run_python(f"import sys; sys.argv = ['x', {box!r}]\n" + _SIGN_ELSEWHERE)
+    assert result.returncode == 0, result.stderr
+    signature = bytes.fromhex(result.stdout.strip().splitlines()[-1])
+    verifier = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, VERIFY)
+    assert verifier is not None
+    with verifier:
+        key = verifier.CryptImportKey(public)
+        h = verifier.CryptCreateHash(con.CALG_SHA_256)
+        h.CryptHashData(b"signed in another process")
+        h.CryptVerifySignature(signature, key)
+        other = verifier.CryptCreateHash(con.CALG_SHA_256)
+        other.CryptHashData(b"something else")
+        with pytest.raises(pywintypes.error) as exc:
+            other.CryptVerifySignature(signature, key)
+        assert _code(exc) == winerror.NTE_BAD_SIGNATURE
+
+
 def test_delete_removes_exactly_that_container(
     box: str, csp11_home: Path, softhsm2_module: str
 ) -> None:
