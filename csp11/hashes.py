@@ -20,20 +20,22 @@ given, no copies) up to :data:`REPLAY_LIMIT` bytes; a hash that took more
 cannot be duplicated (``NTE_NOT_SUPPORTED``), nor one that hashed a key
 with ``CryptHashSessionKey``.
 
-HMAC keys: tokens compute HMAC only with generic secret keys.  A key
-imported with ``CRYPT_IPSEC_HMAC_KEY`` is one; another session key is copied
-to a generic secret *on the token* (``C_WrapKey``/``C_UnwrapKey`` under an
-ephemeral AES key) when it is extractable, and refused (``NTE_BAD_KEY``)
-when it is not.
+HMAC keys: tokens compute HMAC only with generic secret keys, and SoftHSM2
+only with keys at least as long as the hash value.  A key imported with
+``CRYPT_IPSEC_HMAC_KEY`` is stored as a generic secret, zero-padded to 64
+bytes (which HMAC does anyway, see :func:`hmac_material`); another session
+key is copied to such a generic secret when it is exportable (its bytes are
+wrapped out as for PLAINTEXTKEYBLOB), and refused (``NTE_BAD_KEY``) when it
+is not.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -50,7 +52,10 @@ if TYPE_CHECKING:
     from csp11.keys import PyCRYPTKEY
     from csp11.provider import PyCRYPTPROV
 
-__all__ = ["HASHES", "HASH_SIZES", "REPLAY_LIMIT", "PyCRYPTHASH", "create_hash", "digest_once"]
+__all__ = [
+    "HASHES", "HASH_SIZES", "HMAC_BLOCK", "REPLAY_LIMIT", "PyCRYPTHASH", "create_hash",
+    "digest_once", "hmac_material",
+]
 
 REPLAY_LIMIT = 64 * 1024 * 1024  # bytes kept for CryptDuplicateHash of a token operation
 _handles = itertools.count(1)
@@ -237,14 +242,16 @@ class PyCRYPTHASH:
         self._prov = prov
         self.alg = alg
         self.algid = alg.algid
-        self._engine = engine
+        # The engine sits in a one-item list that the finalizer shares: it
+        # changes (HP_HMAC_INFO, HP_HASHVAL) after the finalizer is made.
+        self._slot: list[_Engine | None] = [engine]
         self._key = key  # CALG_HMAC: the key, until HP_HMAC_INFO chooses the hash
         self._hmac_algid = 0
         self.value: bytes | None = None
         self._destroyed = False
         self._lock = threading.RLock()
         self._handle = next(_handles)
-        self._finalizer = weakref.finalize(self, _abort_quietly, self, engine)
+        self._finalizer = weakref.finalize(self, prov.token.later, _aborter(self._slot))
         prov.adopt(self)
 
     def __repr__(self) -> str:
@@ -267,6 +274,14 @@ class PyCRYPTHASH:
     def prov(self) -> PyCRYPTPROV:
         """The provider context of the hash."""
         return self._prov
+
+    @property
+    def _engine(self) -> _Engine | None:
+        return self._slot[0]
+
+    @_engine.setter
+    def _engine(self, engine: _Engine | None) -> None:
+        self._slot[0] = engine
 
     # ---- state -----------------------------------------------------------------
     def live(self) -> None:
@@ -514,11 +529,13 @@ class _Finished:
         return None
 
 
-def _abort_quietly(_hash: object, engine: _Engine | None) -> None:
-    # A hash dropped without CryptDestroyHash: end its token operation.
-    if engine is not None:
-        with contextlib.suppress(Fail):
+def _aborter(slot: list[_Engine | None]) -> Callable[[], None]:
+    """What ends a dropped hash's engine, at the token's next call."""
+    def abort() -> None:
+        engine, slot[0] = slot[0], None
+        if engine is not None:
             engine.abort()
+    return abort
 
 
 def _hmac_info(data: object) -> tuple[int, bytes, bytes]:
@@ -539,7 +556,7 @@ def _hmac_info(data: object) -> tuple[int, bytes, bytes]:
 
 
 def _hmac_key(key: PyCRYPTKEY) -> TokenKey:
-    """A generic secret on the token with ``key``'s value, for ``CKM_*_HMAC``."""
+    """A generic secret on the token that HMACs as ``key`` does (a new reference)."""
     tkey = key.usable()
     if key.is_pair:
         raise Fail(winerror.NTE_BAD_KEY, "an HMAC takes a session key")
@@ -552,7 +569,22 @@ def _hmac_key(key: PyCRYPTKEY) -> TokenKey:
             "is not exportable, so csp11 cannot copy it to one (import HMAC keys with "
             "CRYPT_IPSEC_HMAC_KEY)",
         )
-    return tkey.twin(_HMAC_TWIN)
+    material = hmac_material(tkey.extract()[: key.material_size])
+    return key.prov.token.create_key({**_HMAC_TWIN, Attribute.VALUE: material},
+                                     pins=key.prov.pins)
+
+
+HMAC_BLOCK = 64
+
+
+def hmac_material(key: bytes) -> bytes:
+    """An HMAC key as a token will take it: zero-padded to 64 bytes.
+
+    HMAC pads a key shorter than the hash's block with zeros anyway (RFC 2104
+    §2; blocks are 64 or 128 bytes), so the MAC is the same; tokens, SoftHSM2
+    among them, refuse keys shorter than the hash's output.
+    """
+    return key.ljust(HMAC_BLOCK, b"\0")
 
 
 _HMAC_TWIN: dict[Any, object] = {

@@ -58,6 +58,7 @@ from csp11.blobs import (
 )
 from csp11.errors import Fail
 from csp11.exportkey import AES_ALGIDS, oaep
+from csp11.hashes import hmac_material
 from csp11.keygen import container_spec, material_template, resolve_algid, store_pair
 from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
 from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, TokenKey
@@ -382,7 +383,10 @@ def _import_hmac_key(prov: PyCRYPTPROV, blob: PlaintextKeyBlob, flag_bits: int) 
     """``CRYPT_IPSEC_HMAC_KEY``: a CALG_RC2 PLAINTEXTKEYBLOB of any length that keys
     HMACs (Microsoft: "HMAC algorithms do not have their own algorithm
     identifiers; use CALG_RC2").  On the token it is a generic secret that
-    signs and verifies only; it does not encrypt, with RC2 or anything else."""
+    signs and verifies only; it does not encrypt, with RC2 or anything else.
+    Shorter than 64 bytes, it is stored zero-padded (see
+    :func:`csp11.hashes.hmac_material`); KP_KEYLEN and PLAINTEXTKEYBLOB give
+    the key as imported."""
     protected = bool(flag_bits & _PROTECTION)
     template: _Attrs = {
         Attribute.CLASS: ObjectClass.SECRET_KEY,
@@ -396,7 +400,7 @@ def _import_hmac_key(prov: PyCRYPTPROV, blob: PlaintextKeyBlob, flag_bits: int) 
         Attribute.VERIFY: True,
         Attribute.ENCRYPT: False,
         Attribute.DECRYPT: False,
-        Attribute.VALUE: blob.key,
+        Attribute.VALUE: hmac_material(blob.key),
     }
     if protected:
         prov.login()

@@ -706,7 +706,7 @@ class Token:
         # Keys whose last CryptoAPI handle was garbage-collected: released at
         # the next token call, never from inside a finalizer (which could run
         # while this thread holds a session lock).
-        self._graveyard: collections.deque[TokenKey] = collections.deque()
+        self._graveyard: collections.deque[Callable[[], None]] = collections.deque()
         # A lock file shared with other processes using the same token store
         # (set for the embedded token, see _store_locked).
         self.store_lock: str | None = None
@@ -883,11 +883,11 @@ class Token:
         # private session key after someone logged the token out) must not
         # fail the unrelated call that happens to drain: log it and go on.
         while self._graveyard:
-            key = self._graveyard.popleft()
+            release = self._graveyard.popleft()
             try:
-                key.release()
+                release()
             except Fail as exc:
-                _log.warning("could not release a dropped key: %s", exc.message)
+                _log.warning("could not release a dropped key or hash: %s", exc.message)
 
     def run_on(self, pooled: _Pooled, doing: str, fn: Callable[[Any], _T]) -> _T:
         """Run ``fn(session)`` on a given session (the one a key lives in)."""
@@ -1178,7 +1178,13 @@ class Token:
 
     def bury(self, key: TokenKey) -> None:
         """Release ``key`` at the next token call (for finalizers)."""
-        self._graveyard.append(key)
+        self._graveyard.append(key.release)
+
+    def later(self, release: Callable[[], None]) -> None:
+        """Run ``release`` at the next token call.  For finalizers, which may run
+        at any allocation, even while this thread holds a lock of the token:
+        they must only queue (``deque.append`` takes no lock)."""
+        self._graveyard.append(release)
 
 
 class TokenKey:
@@ -1435,30 +1441,6 @@ class TokenKey:
         value: bytes = self.token.run_on(self.home, "C_DeriveKey", derive)
         return value.rjust(size, b"\0")
 
-    def twin(self, template: Mapping[Any, object]) -> TokenKey:
-        """A new secret key with this key's value and ``template``'s type and use,
-        made on the token: ``C_WrapKey`` then ``C_UnwrapKey`` under an ephemeral
-        AES key that is itself sensitive and destroyed at once.  The value
-        never leaves the token; the key must be extractable."""
-        check_template(template)
-        victim: Any = self.obj
-
-        def copy(s: Any) -> Any:
-            kek = s.generate_key(
-                KeyType.AES, 256, template=_TWIN_KEK_TEMPLATE, capabilities=_NO_CAPABILITIES
-            )
-            try:
-                wrapped = kek.wrap_key(victim, mechanism=_KEK_MECHANISM)
-                return kek.unwrap_key(
-                    ObjectClass.SECRET_KEY, template[Attribute.KEY_TYPE], wrapped,
-                    mechanism=_KEK_MECHANISM, capabilities=_NO_CAPABILITIES, template=template,
-                )
-            finally:
-                kek.destroy()
-
-        made = self.token.run_on(self.home, "C_UnwrapKey", copy)
-        return TokenKey(self.token, self.home, made, None, token_object=False)
-
     def extract(self, obj: Any | None = None) -> bytes:
         """The material of this extractable secret key (or private key ``obj``).
 
@@ -1621,11 +1603,6 @@ _AGREED_TEMPLATE: dict[Any, object] = {
     Attribute.PRIVATE: False,
     Attribute.SENSITIVE: False,
     Attribute.EXTRACTABLE: True,
-}
-# TokenKey.twin's: it unwraps too, and nobody may read it.
-_TWIN_KEK_TEMPLATE: dict[Any, object] = {
-    **_KEK_TEMPLATE, Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False,
-    Attribute.UNWRAP: True,
 }
 
 

@@ -1,0 +1,59 @@
+"""Handles dropped without being destroyed: their token state is released at the
+next token call (finalizers only queue), and nothing is left behind."""
+
+from __future__ import annotations
+
+import gc
+
+from csp11 import win32cryptcon as con
+from csp11.provider import PyCRYPTPROV
+
+
+def _objects(ctx: PyCRYPTPROV) -> int:
+    _, (found,) = ctx.token.find([{}], ctx.pins)
+    return len(found)
+
+
+def test_dropped_hashes_give_back_their_sessions(prov: PyCRYPTPROV) -> None:
+    token = prov.token
+    prov.CryptGenRandom(1)  # settle the pool
+    sessions = token.session_count()
+    for _ in range(20):
+        h = prov.CryptCreateHash(con.CALG_SHA_256)
+        h.CryptHashData(b"left running")
+        del h
+        gc.collect()
+        prov.CryptGenRandom(1)  # a token call drains what finalizers queued
+    # Each dropped hash's session went back to be reused: not 20 new ones.
+    assert token.session_count() <= sessions + 1
+
+
+def test_dropped_hmac_releases_its_key_copy(prov: PyCRYPTPROV) -> None:
+    key = prov.CryptGenKey(con.CALG_AES_128, con.CRYPT_EXPORTABLE)
+    before = _objects(prov)
+    for _ in range(5):
+        h = prov.CryptCreateHash(con.CALG_HMAC, key)
+        h.CryptSetHashParam(con.HP_HMAC_INFO, con.CALG_SHA1)
+        h.CryptHashData(b"data")
+        assert _objects(prov) == before + 1  # the generic-secret copy of the key
+        del h
+        gc.collect()
+        prov.CryptGenRandom(1)
+        assert _objects(prov) == before
+    key.CryptDestroyKey()
+
+
+def test_released_context_ends_its_hashes(prov: PyCRYPTPROV) -> None:
+    from csp11 import pywintypes, win32crypt, winerror
+
+    ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT)
+    assert ctx is not None
+    h = ctx.CryptCreateHash(con.CALG_SHA1)
+    h.CryptHashData(b"x")
+    ctx.CryptReleaseContext()
+    try:
+        h.CryptHashData(b"y")
+    except pywintypes.error as exc:
+        assert exc.winerror == winerror.ERROR_INVALID_HANDLE
+    else:
+        raise AssertionError("a hash of a released context still hashed")
