@@ -131,7 +131,20 @@ class _TokenOperation:
                 self._log.append(data)
 
     def digest_key(self, key: TokenKey) -> None:
-        self._operation().digest_key(key)
+        try:
+            self._operation().digest_key(key)
+        except Fail:
+            # The token refused (SoftHSM2 digests no key with MD5) and the
+            # operation is gone: start again from the data hashed so far, so
+            # the hash stays usable, as on Windows.
+            self._op = None
+            log, self._log, self._logged = self._log, [], 0
+            if log is None:
+                self._log = None
+                raise
+            for chunk in log:
+                self.update(chunk)
+            raise
         self._log = None  # a key's value cannot be replayed from here
 
     def finish(self) -> bytes:
@@ -201,18 +214,23 @@ class _CbcMac:
     def __init__(self, key: PyCRYPTKEY) -> None:
         from csp11.cipher import block_mechanisms  # noqa: PLC0415 - import cycle
 
+        self._cbc = block_mechanisms(key).cbc  # refuses other keys before a reference is taken
         self.size = key.alg.block_bits // 8
-        self._tkey = key.usable().share()
-        self._cbc = block_mechanisms(key).cbc
+        self._tkey: TokenKey | None = key.usable().share()
         self._chain = key.iv
         self._pending = b""
+
+    def _key(self) -> TokenKey:
+        if self._tkey is None:
+            raise Fail(winerror.NTE_BAD_HASH_STATE, "the MAC is finished")
+        return self._tkey
 
     def update(self, data: bytes) -> None:
         data = self._pending + data
         whole = len(data) - len(data) % self.size
         self._pending = data[whole:]
         if whole:
-            self._chain = self._tkey.encrypt(data[:whole], self._cbc, self._chain)[-self.size:]
+            self._chain = self._key().encrypt(data[:whole], self._cbc, self._chain)[-self.size:]
 
     def digest_key(self, key: TokenKey) -> None:
         raise Fail(winerror.NTE_BAD_KEY, "CALG_MAC does not hash session keys")
@@ -220,18 +238,23 @@ class _CbcMac:
     def finish(self) -> bytes:
         from csp11.cipher import pad  # noqa: PLC0415 - import cycle
 
-        value = self._tkey.encrypt(pad(self._pending, self.size), self._cbc, self._chain)
-        self.abort()
+        try:
+            value = self._key().encrypt(pad(self._pending, self.size), self._cbc, self._chain)
+        finally:
+            self.abort()
         return value[-self.size:]
 
     def duplicate(self) -> _CbcMac:
         twin = _CbcMac.__new__(_CbcMac)
-        twin.size, twin._tkey, twin._cbc = self.size, self._tkey.share(), self._cbc
+        twin.size, twin._tkey, twin._cbc = self.size, self._key().share(), self._cbc
         twin._chain, twin._pending = self._chain, self._pending
         return twin
 
     def abort(self) -> None:
-        self._tkey.release()
+        """Let go of the key (once: finishing and destroying both end here)."""
+        tkey, self._tkey = self._tkey, None
+        if tkey is not None:
+            tkey.release()
 
 
 class PyCRYPTHASH:
@@ -398,18 +421,21 @@ class PyCRYPTHASH:
             if Key.is_pair:
                 raise Fail(winerror.NTE_BAD_KEY, "only session keys can be hashed")
             tkey = Key.usable()
-            if flag_bits & con.CRYPT_LITTLE_ENDIAN:
+            exportable = bool(Key.permissions & (con.CRYPT_EXPORT | con.CRYPT_ARCHIVE))
+            little_endian = bool(flag_bits & con.CRYPT_LITTLE_ENDIAN)
+            if little_endian and not exportable:
                 # The value in the order the token stores it: C_DigestKey, so
                 # the key never leaves the token.
                 self._running().digest_key(tkey)
                 return
-            if not Key.permissions & (con.CRYPT_EXPORT | con.CRYPT_ARCHIVE):
+            if not exportable:
                 raise Fail(
                     winerror.NTE_BAD_KEY_STATE,
                     "hashing a key's bytes reversed needs them off the token: the key is not "
                     "exportable (use CRYPT_LITTLE_ENDIAN, which hashes it on the token)",
                 )
-            self._running().update(tkey.extract()[: Key.material_size][::-1])
+            material = tkey.extract()[: Key.material_size]
+            self._running().update(material if little_endian else material[::-1])
 
     @api("CryptSignHash")
     def CryptSignHash(self, KeySpec: int, Flags: int = 0) -> bytes:

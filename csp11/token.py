@@ -201,6 +201,8 @@ class _Cryptoki:
         self.C_SignInit = proto(_ulong, _ulong, _MECH_P, _ulong)(fl.C_SignInit)
         self.C_SignUpdate = proto(_ulong, _ulong, _BYTES, _ulong)(fl.C_SignUpdate)
         self.C_SignFinal = proto(_ulong, _ulong, _BYTES, _ULONG_P)(fl.C_SignFinal)
+        self.C_Sign = proto(_ulong, _ulong, _BYTES, _ulong, _BYTES, _ULONG_P)(fl.C_Sign)
+        self.C_Decrypt = proto(_ulong, _ulong, _BYTES, _ulong, _BYTES, _ULONG_P)(fl.C_Decrypt)
 
     def initialize(self, reserved: str | None = None) -> None:
         """``C_Initialize`` asking the library to use its own OS locking.
@@ -228,6 +230,20 @@ class _Cryptoki:
         if rv != CKR_OK:
             raise fail_from_ckr(_ckr_name(rv), "C_GetSessionInfo")
         return int(info.state)
+
+    def end_operation(self, handle: int, kind: str) -> None:
+        """End a signing or decryption left active in a session.
+
+        SoftHSM2 keeps the operation active after a wrong context-specific
+        PIN (TOKEN-FACTS); the session would then refuse every other call
+        with ``CKR_OPERATION_ACTIVE``.  A one-shot call with an output buffer
+        ends an active operation whatever it returns (PKCS #11 §5.2); where
+        none is active it merely answers ``CKR_OPERATION_NOT_INITIALIZED``.
+        """
+        out = ctypes.create_string_buffer(1024)
+        size = _ulong(1024)
+        call = self.C_Sign if kind == "sign" else self.C_Decrypt
+        call(handle, bytes(1), 1, out, ctypes.byref(size))
 
     def login(self, handle: int, user_type: int, pin: str | None) -> int:
         """``C_Login``; returns the raw return value (the caller decides)."""
@@ -807,6 +823,10 @@ class Token:
             raise
         return op
 
+    def discard_operation(self, pooled: _Pooled) -> None:
+        """Close an operation's session after a failure (ending whatever it ran)."""
+        self._discard(pooled)
+
     def end_operation(self, pooled: _Pooled) -> None:
         """Give back an operation's session (after the operation ended)."""
         if pooled.alive:
@@ -1311,10 +1331,14 @@ class TokenKey:
         assert obj is not None
         kind = self.attribute(Attribute.KEY_TYPE)
         mechanism = Mechanism.DSA if kind == KeyType.DSA else Mechanism.RSA_PKCS
-        self.token.run_on(
-            self.home, "C_Login(CKU_CONTEXT_SPECIFIC)",
-            lambda s: obj.sign(bytes(20), mechanism=mechanism, pin=pin),
-        )
+        def run(s: Any) -> None:
+            try:
+                obj.sign(bytes(20), mechanism=mechanism, pin=pin)
+            except pkcs11.exceptions.PKCS11Error:
+                self.token.module.cryptoki.end_operation(s.handle, "sign")
+                raise
+
+        self.token.run_on(self.home, "C_Login(CKU_CONTEXT_SPECIFIC)", run)
 
     def encrypt(self, data: bytes, mechanism: Any, param: Any = None) -> bytes:
         """``C_EncryptInit`` + ``C_Encrypt`` with this secret key (or the public key
@@ -1331,11 +1355,18 @@ class TokenKey:
         """``C_DecryptInit`` + ``C_Decrypt`` with the secret or private key; ``pin``
         is the key-use PIN of a user-protected key (context-specific login)."""
         target: Any = self.obj
-        out: bytes = self.token.run_on(
-            self.home, "C_Decrypt",
-            lambda s: target.decrypt(data, mechanism=mechanism, mechanism_param=param, pin=pin),
-        )
-        return out
+
+        def run(s: Any) -> bytes:
+            try:
+                out: bytes = target.decrypt(
+                    data, mechanism=mechanism, mechanism_param=param, pin=pin
+                )
+            except pkcs11.exceptions.PKCS11Error:
+                self.token.module.cryptoki.end_operation(s.handle, "decrypt")
+                raise
+            return out
+
+        return self.token.run_on(self.home, "C_Decrypt", run)
 
     def encrypt_each(self, blocks: Callable[[Callable[[bytes], bytes]], bytes],
                      mechanism: Any) -> bytes:
@@ -1352,10 +1383,16 @@ class TokenKey:
     def sign(self, data: bytes, mechanism: Any, pin: str | None = None) -> bytes:
         """``C_Sign`` with the private key; ``pin`` as for :meth:`decrypt`."""
         target: Any = self.obj
-        out: bytes = self.token.run_on(
-            self.home, "C_Sign", lambda s: target.sign(data, mechanism=mechanism, pin=pin)
-        )
-        return out
+
+        def run(s: Any) -> bytes:
+            try:
+                out: bytes = target.sign(data, mechanism=mechanism, pin=pin)
+            except pkcs11.exceptions.PKCS11Error:
+                self.token.module.cryptoki.end_operation(s.handle, "sign")
+                raise
+            return out
+
+        return self.token.run_on(self.home, "C_Sign", run)
 
     def verify(self, data: bytes, signature: bytes, mechanism: Any) -> bool:
         """``C_Verify`` with the public key: whether ``signature`` is right.
@@ -1508,8 +1545,11 @@ class Operation:
 
     def _check(self, rv: int, doing: str) -> None:
         if rv != CKR_OK:
+            # Tokens differ on whether a failed call ends the operation
+            # (SoftHSM2's C_DigestKey does not): the session is closed, which
+            # ends every operation in it, rather than given back.
             self.done = True
-            self._token.end_operation(self._pooled)
+            self._token.discard_operation(self._pooled)
             raise fail_from_ckr(_ckr_name(rv), doing)
 
     def start(self, mechanism: int, key: int | None, param: bytes | None) -> None:
