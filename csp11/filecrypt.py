@@ -10,7 +10,8 @@ Encrypting
     this file only (``CryptGenKey(CALG_AES_256, CRYPT_EXPORTABLE)``: it must
     be exportable to be wrapped) and a random IV (``CryptGenRandom``,
     ``KP_IV``); export the session key as a SIMPLEBLOB under the exchange key
-    with ``CRYPT_OAEP``; write the header, then the file encrypted in
+    with ``CRYPT_OAEP``, then withdraw ``CRYPT_EXPORT`` from ``KP_PERMISSIONS``
+    (the token makes the key non-extractable); write the header, then the file encrypted in
     :data:`CHUNK_SIZE` pieces (``CryptEncrypt(Final=False)``, ``Final=True``
     for the last, which adds PKCS #5 padding), then the signature.
 
@@ -311,6 +312,12 @@ def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, *, src: BinaryI
         iv = prov.CryptGenRandom(_BLOCK)
         session.CryptSetKeyParam(con.KP_IV, iv)
         blob = session.CryptExportKey(exchange, con.SIMPLEBLOB, con.CRYPT_OAEP)
+        # That was the key's one export: withdraw it (CKA_EXTRACTABLE=FALSE on
+        # the token), so that nothing, CryptHashSessionKey included, takes the
+        # key's value off the token from here on.
+        session.CryptSetKeyParam(
+            con.KP_PERMISSIONS, session.CryptGetKeyParam(con.KP_PERMISSIONS) & ~con.CRYPT_EXPORT
+        )
         header = Header(size, iv, blob, exchange.CryptGetKeyParam(con.KP_KEYLEN) // 8)
         raw = header.to_bytes()
         digest.CryptHashSessionKey(session, con.CRYPT_LITTLE_ENDIAN)
@@ -318,8 +325,9 @@ def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, *, src: BinaryI
         dst.write(raw)
         done = 0
         while True:
-            piece = _read_up_to(src, min(CHUNK_SIZE, size - done))
-            if len(piece) < min(CHUNK_SIZE, size - done):
+            want = min(CHUNK_SIZE, size - done)
+            piece = _read_up_to(src, want)
+            if len(piece) < want:
                 raise _bad(winerror.NTE_BAD_LEN, "the file shrank while it was being encrypted",
                            "encrypt_file")
             done += len(piece)

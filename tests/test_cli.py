@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
 
 import pytest
+
+from csp11.cli import _ProgressBar
 
 from .conftest import run_python
 
@@ -66,10 +69,42 @@ def test_error_is_one_line_and_exit_1(token_uri: str, csp11_home: Path) -> None:
 
 
 def test_help_for_every_command() -> None:
-    for args in (("--help",), ("info", "--help")):
+    for args in (("--help",), ("info", "--help"), ("encrypt", "--help"), ("decrypt", "--help")):
         rc, out, _ = _cli(*args)
         assert rc == 0
         assert "usage: csp11" in out
+        if args[0] == "--help":
+            assert "encrypt" in out and "decrypt" in out
+        if args[0] in ("encrypt", "decrypt"):
+            assert "--container NAME" in out and "-o OUT" in out and "--json" in out
+
+
+def test_no_command_prints_help() -> None:
+    rc, out, _ = _cli()
+    assert rc == 2
+    assert "COMMAND" in out and "encrypt" in out
+
+
+def test_progress_bar_draws_at_most_ten_times_a_second() -> None:
+    stream = io.StringIO()
+    bar = _ProgressBar("encrypting f", stream)
+    mib = 1 << 20
+    for done in range(0, 101 * mib, mib):
+        bar(done, 100 * mib)
+    bar.close()
+    text = stream.getvalue()
+    frames = text.split("\r")[1:]
+    assert 2 <= len(frames) <= 5  # the first, the last, and the time between
+    assert frames[0].startswith("encrypting f [........................]   0% 0.0/100.0 MiB")
+    assert frames[-1].startswith("encrypting f [########################] 100% 100.0/100.0 MiB")
+    assert text.endswith("\n")
+    # Nothing drawn, nothing to end; an empty file is done at once.
+    quiet = io.StringIO()
+    _ProgressBar("x", quiet).close()
+    assert quiet.getvalue() == ""
+    empty = _ProgressBar("x", quiet)
+    empty(0, 0)
+    assert "100%" in quiet.getvalue()
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="console script installed on Linux CI")
