@@ -28,7 +28,8 @@ def batch(fn: Callable[[], None], n: int) -> float:
 
 def compare(name: str, ours: Callable[[], None], direct: Callable[[], None],
             n: int, rounds: int, target: float) -> float:
-    ours(), direct()  # warm up
+    ours()  # warm up
+    direct()
     a, b = [], []
     for _ in range(rounds):
         a.append(batch(ours, n))

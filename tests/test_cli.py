@@ -69,14 +69,32 @@ def test_error_is_one_line_and_exit_1(token_uri: str, csp11_home: Path) -> None:
 
 
 def test_help_for_every_command() -> None:
-    for args in (("--help",), ("info", "--help"), ("encrypt", "--help"), ("decrypt", "--help")):
+    for args in (("--help",), ("info", "--help"), ("encrypt", "--help"), ("decrypt", "--help"),
+                 ("demo", "--help")):
         rc, out, _ = _cli(*args)
         assert rc == 0
         assert "usage: csp11" in out
         if args[0] == "--help":
-            assert "encrypt" in out and "decrypt" in out
+            assert "encrypt" in out and "decrypt" in out and "demo" in out
         if args[0] in ("encrypt", "decrypt"):
             assert "--container NAME" in out and "-o OUT" in out and "--json" in out
+
+
+def test_demo_runs_the_whole_flow(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    rc, out, err = _cli("demo", "--json", home=home)
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["identical"] is True
+    assert data["bytes"] == 4 * 1024 * 1024 + 7
+    # Header (with the SIMPLEBLOB of a 2048-bit key) + padded body + signature.
+    assert data["encrypted_bytes"] == data["header_bytes"] + (data["bytes"] // 16 + 1) * 16 + 256
+    sample = tmp_path / "notes.txt"
+    sample.write_bytes(b"meeting at noon\n")
+    rc, out, err = _cli("demo", str(sample), home=home)  # the container exists now
+    assert rc == 0, err
+    assert "identical" in out and "16 bytes" in out
+    assert not list(tmp_path.glob("notes.txt.*"))  # nothing left beside the input
 
 
 def test_no_command_prints_help() -> None:
