@@ -42,6 +42,9 @@ __all__ = ["block_mechanisms", "decrypt", "encrypt", "pad", "unpad"]
 _CRYPT_FLAGS = con.CRYPT_OAEP
 _OAEP_OVERHEAD = 42  # 2 * SHA-1 size + 2
 _PKCS1_OVERHEAD = 11
+# From this size on, an aligned final call pads in a call of its own rather
+# than copying the data (a copy costs more than a token call).
+_NO_COPY = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -102,14 +105,19 @@ def encrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None
         )
     if hash_ is not None:
         hash_.update(data)
-    plain = pad(data, block) if final else data
     with key.cipher_lock:
         try:
-            out = _run(key, plain, encrypting=True) if plain else b""
+            if not final:
+                return _run(key, data, encrypting=True) if data else b""
+            if len(data) % block == 0 and len(data) >= _NO_COPY:
+                # Aligned: the padding is a block of its own, encrypted in a
+                # second call, so a large buffer is not copied to append it.
+                return _run(key, data, encrypting=True) + _run(key, pad(b"", block),
+                                                               encrypting=True)
+            return _run(key, pad(data, block), encrypting=True)
         finally:
             if final:
                 key.chain = None
-    return out
 
 
 def decrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None,

@@ -53,11 +53,12 @@ if TYPE_CHECKING:
     from csp11.provider import PyCRYPTPROV
 
 __all__ = [
-    "HASHES", "HASH_SIZES", "HMAC_BLOCK", "REPLAY_LIMIT", "PyCRYPTHASH", "create_hash",
+    "HASHES", "HASH_SIZES", "HMAC_BLOCK", "ONE_SHOT", "REPLAY_LIMIT", "PyCRYPTHASH", "create_hash",
     "digest_once", "hmac_material",
 ]
 
-REPLAY_LIMIT = 64 * 1024 * 1024  # bytes kept for CryptDuplicateHash of a token operation
+REPLAY_LIMIT = 1024 * 1024  # bytes kept for CryptDuplicateHash of a token operation
+ONE_SHOT = 64 * 1024  # up to this much input, a hash is one C_Digest/C_Sign call
 _handles = itertools.count(1)
 
 
@@ -96,6 +97,7 @@ class _Engine(Protocol):
     size: int
 
     def update(self, data: bytes) -> None: ...
+    def update_secret(self, data: bytes) -> None: ...
     def digest_key(self, key: TokenKey) -> None: ...
     def finish(self) -> bytes: ...
     def duplicate(self) -> _Engine: ...
@@ -103,7 +105,15 @@ class _Engine(Protocol):
 
 
 class _TokenOperation:
-    """A digest or HMAC running on the token, with the replay log of its input."""
+    """A digest or HMAC on the token, with the replay log of its input.
+
+    Input up to :data:`ONE_SHOT` bytes is only kept until the value is asked
+    for and then goes to the token in one call (``C_Digest`` / ``C_Sign``):
+    small hashes cost one token call, not three and a session.  Beyond that
+    a multi-part operation runs on a session of its own.  The data is kept
+    (references, not copies) up to :data:`REPLAY_LIMIT` bytes for
+    ``CryptDuplicateHash``; secrets (a hashed session key) are never kept.
+    """
 
     def __init__(self, token: Token, kind: str, mechanism: Any, size: int,
                  key: TokenKey | None = None) -> None:
@@ -111,56 +121,75 @@ class _TokenOperation:
         self.size = size
         self._token, self._kind, self._mechanism, self._key = token, kind, mechanism, key
         self._op: Operation | None = None
-        self._log: list[bytes] | None = []
-        self._logged = 0
+        self._chunks: list[bytes] | None = []  # everything hashed, while replayable
+        self._total = 0
+        self._lost = False  # the token dropped the operation and it cannot be replayed
 
-    def _operation(self) -> Operation:
+    def _started(self) -> Operation:
+        """The running token operation, started (and fed the kept data) if need be."""
+        if self._lost:
+            raise Fail(winerror.NTE_BAD_HASH_STATE, "the token lost this hash's state")
         if self._op is None:
-            self._op = self._token.operation(
+            assert self._chunks is not None  # kept in full until an operation runs
+            op = self._token.operation(
                 self._kind, self._mechanism, None if self._key is None else self._key.obj
             )
+            for chunk in self._chunks:
+                op.update(chunk)
+            self._op = op
         return self._op
 
     def update(self, data: bytes) -> None:
-        self._operation().update(data)
-        if self._log is not None:
-            self._logged += len(data)
-            if self._logged > REPLAY_LIMIT:
-                self._log = None
+        if self._op is None and not self._lost and self._total + len(data) <= ONE_SHOT:
+            assert self._chunks is not None
+            self._chunks.append(data)
+            self._total += len(data)
+            return
+        self._started().update(data)
+        self._total += len(data)
+        if self._chunks is not None:
+            if self._total > REPLAY_LIMIT:
+                self._chunks = None
             else:
-                self._log.append(data)
+                self._chunks.append(data)
+
+    def update_secret(self, data: bytes) -> None:
+        """Hash ``data`` without keeping it (a session key's bytes)."""
+        self._started().update(data)
+        self._chunks = None
 
     def digest_key(self, key: TokenKey) -> None:
         try:
-            self._operation().digest_key(key)
+            self._started().digest_key(key)
         except Fail:
-            # The token refused (SoftHSM2 digests no key with MD5) and the
-            # operation is gone: start again from the data hashed so far, so
-            # the hash stays usable, as on Windows.
+            # The token refused (SoftHSM2 digests no key with MD5) and closed
+            # the operation: it restarts from the kept data at the next
+            # call, so the hash stays usable, as on Windows.
             self._op = None
-            log, self._log, self._logged = self._log, [], 0
-            if log is None:
-                self._log = None
-                raise
-            for chunk in log:
-                self.update(chunk)
+            self._lost = self._chunks is None
             raise
-        self._log = None  # a key's value cannot be replayed from here
+        self._chunks = None  # a key's value cannot be replayed from here
 
     def finish(self) -> bytes:
         try:
-            return self._operation().finish()
+            if self._op is None and not self._lost:
+                assert self._chunks is not None
+                data = b"".join(self._chunks)
+                if self._key is not None:
+                    return self._key.sign(data, self._mechanism)
+                return self._token.digest(data, self._mechanism)
+            return self._started().finish()
         finally:
             self._done()
 
     def _done(self) -> None:
-        self._log = None
+        self._chunks = None
         key, self._key = self._key, None
         if key is not None:
             key.release()
 
     def duplicate(self) -> _TokenOperation:
-        if self._log is None:
+        if self._chunks is None or self._lost:
             raise Fail(
                 winerror.NTE_NOT_SUPPORTED,
                 "this token cannot copy a running hash, and csp11 replays at most "
@@ -168,8 +197,9 @@ class _TokenOperation:
             )
         key = self._key.share() if self._key is not None else None
         twin = _TokenOperation(self._token, self._kind, self._mechanism, self.size, key)
-        for chunk in self._log:
-            twin.update(chunk)
+        twin._chunks, twin._total = list(self._chunks), self._total
+        if self._op is not None:
+            twin._started()
         return twin
 
     def abort(self) -> None:
@@ -188,6 +218,9 @@ class _SoftwareDigest:
         self._hash = hashlib.new(name)
 
     def update(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def update_secret(self, data: bytes) -> None:
         self._hash.update(data)
 
     def digest_key(self, key: TokenKey) -> None:
@@ -231,6 +264,9 @@ class _CbcMac:
         self._pending = data[whole:]
         if whole:
             self._chain = self._key().encrypt(data[:whole], self._cbc, self._chain)[-self.size:]
+
+    def update_secret(self, data: bytes) -> None:
+        raise Fail(winerror.NTE_BAD_KEY, "CALG_MAC does not hash session keys")
 
     def digest_key(self, key: TokenKey) -> None:
         raise Fail(winerror.NTE_BAD_KEY, "CALG_MAC does not hash session keys")
@@ -422,11 +458,18 @@ class PyCRYPTHASH:
                 raise Fail(winerror.NTE_BAD_KEY, "only session keys can be hashed")
             tkey = Key.usable()
             exportable = bool(Key.permissions & (con.CRYPT_EXPORT | con.CRYPT_ARCHIVE))
-            little_endian = bool(flag_bits & con.CRYPT_LITTLE_ENDIAN)
-            if little_endian and not exportable:
+            if flag_bits & con.CRYPT_LITTLE_ENDIAN:
                 # The value in the order the token stores it: C_DigestKey, so
-                # the key never leaves the token.
-                self._running().digest_key(tkey)
+                # the key never leaves the token; only where the token
+                # refuses (SoftHSM2 with MD5) are an exportable key's bytes
+                # wrapped out and hashed.
+                try:
+                    self._running().digest_key(tkey)
+                    return
+                except Fail:
+                    if not exportable:
+                        raise
+                self._running().update_secret(tkey.extract()[: Key.material_size])
                 return
             if not exportable:
                 raise Fail(
@@ -434,8 +477,7 @@ class PyCRYPTHASH:
                     "hashing a key's bytes reversed needs them off the token: the key is not "
                     "exportable (use CRYPT_LITTLE_ENDIAN, which hashes it on the token)",
                 )
-            material = tkey.extract()[: Key.material_size]
-            self._running().update(material if little_endian else material[::-1])
+            self._running().update_secret(tkey.extract()[: Key.material_size][::-1])
 
     @api("CryptSignHash")
     def CryptSignHash(self, KeySpec: int, Flags: int = 0) -> bytes:
@@ -540,6 +582,9 @@ class _Finished:
         self.size = size
 
     def update(self, data: bytes) -> None:
+        raise Fail(winerror.NTE_BAD_HASH_STATE, "the hash is finished")
+
+    def update_secret(self, data: bytes) -> None:
         raise Fail(winerror.NTE_BAD_HASH_STATE, "the hash is finished")
 
     def digest_key(self, key: TokenKey) -> None:

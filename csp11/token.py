@@ -1163,6 +1163,11 @@ class Token:
 
         self.run_on(pooled, "C_DestroyObject", destroy)
 
+    def digest(self, data: bytes, mechanism: Any) -> bytes:
+        """``C_DigestInit`` + ``C_Digest`` of ``data`` in one call."""
+        value: bytes = self.run("C_Digest", lambda s: s.digest(data, mechanism=mechanism))
+        return value
+
     def create_key(
         self,
         template: Mapping[Any, object],

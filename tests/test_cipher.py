@@ -641,3 +641,19 @@ def test_des_is_the_same_in_the_strong_provider(prov: PyCRYPTPROV) -> None:
         with a, b:
             assert a.CryptEncrypt(True, b"same everywhere") == b.CryptEncrypt(
                 True, b"same everywhere")
+
+
+@pytest.mark.parametrize("mode", [con.CRYPT_MODE_CBC, con.CRYPT_MODE_ECB])
+@pytest.mark.parametrize("size", [128 * 1024, 128 * 1024 + 5])
+def test_large_final_calls(prov: PyCRYPTPROV, mode: int, size: int) -> None:
+    """A large aligned final call pads in a call of its own (no copy): same bytes."""
+    material, key = _imported(prov, con.CALG_AES_256)
+    iv = os.urandom(16)
+    _setup(key, mode, iv)
+    data = os.urandom(size)
+    out = key.CryptEncrypt(True, data)
+    assert out == _ref_encrypt(con.CALG_AES_256, material, mode, iv, data)
+    assert key.CryptDecrypt(True, out) == data
+    # The chain was reset by Final: the same call again gives the same bytes.
+    assert key.CryptEncrypt(True, data) == out
+    key.CryptDestroyKey()

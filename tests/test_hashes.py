@@ -768,3 +768,19 @@ def test_context_manager_and_handle(prov: PyCRYPTPROV) -> None:
         a.CryptHashData(b"1")
         b.CryptHashData(b"2")
         assert _finish(a) != _finish(b)
+
+
+@pytest.mark.parametrize("flag_bits", [0, con.CRYPT_LITTLE_ENDIAN])
+def test_a_hashed_session_key_is_not_kept(prov: PyCRYPTPROV, flag_bits: int) -> None:
+    """The key's bytes go into the hash and nowhere else: the hash keeps no copy to
+    replay, so it cannot be duplicated afterwards (csp11 says so)."""
+    with prov.CryptGenKey(con.CALG_AES_256, con.CRYPT_EXPORTABLE) as key:
+        material = parse_key_blob(key.CryptExportKey(None, con.PLAINTEXTKEYBLOB)).key  # type: ignore[union-attr]
+        h = prov.CryptCreateHash(con.CALG_SHA_256)
+        h.CryptHashData(b"before")
+        h.CryptHashSessionKey(key, flag_bits)
+        with pytest.raises(pywintypes.error) as exc:
+            h.CryptDuplicateHash()
+        assert _code(exc) == "NTE_NOT_SUPPORTED"
+        ordered = material if flag_bits else material[::-1]
+        assert _finish(h) == hashlib.sha256(b"before" + ordered).digest()

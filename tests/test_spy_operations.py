@@ -38,8 +38,12 @@ SCRIPT = textwrap.dedent(
     again = ctx.CryptImportKey(simple, kept)                   # not exportable
     data = again.CryptEncrypt(True, b"x" * 100)
     h = ctx.CryptCreateHash(c.CALG_SHA_256)
-    h.CryptHashData(b"y" * 100)
+    h.CryptHashData(b"y" * 100)                                 # small: one C_Digest
     h.CryptGetHashParam(c.HP_HASHVAL)
+    big = ctx.CryptCreateHash(c.CALG_SHA1)
+    for _ in range(3):
+        big.CryptHashData(b"z" * 40000)                         # large: multi-part
+    big.CryptGetHashParam(c.HP_HASHVAL)
     """
 )
 
@@ -92,5 +96,8 @@ def test_simpleblob_unwraps_on_the_token(calls: list[Call]) -> None:
 
 def test_data_operations_run_on_the_token(calls: list[Call]) -> None:
     assert {c.mechanism for c in _named(calls, "C_EncryptInit")} == {"CKM_AES_CBC"}
-    assert [c.mechanism for c in _named(calls, "C_DigestInit")] == ["CKM_SHA256"]
+    assert [c.mechanism for c in _named(calls, "C_DigestInit")] == ["CKM_SHA256", "CKM_SHA_1"]
+    assert {c.returned for c in _named(calls, "C_Digest")} == {"CKR_OK"}
+    # 120000 bytes in three calls: the first two kept, then the operation started.
+    assert len(_named(calls, "C_DigestUpdate")) == 3
     assert [c.returned for c in _named(calls, "C_DigestFinal")] == ["CKR_OK"]
