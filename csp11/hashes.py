@@ -57,8 +57,11 @@ __all__ = [
     "digest_once", "hmac_material",
 ]
 
-REPLAY_LIMIT = 1024 * 1024  # bytes kept for CryptDuplicateHash of a token operation
-ONE_SHOT = 64 * 1024  # up to this much input, a hash is one C_Digest/C_Sign call
+# Up to this much input a hash is one C_Digest/C_Sign call when its value is
+# asked for (the input is kept, by reference, until then); it is also how much
+# CryptDuplicateHash can replay.  One limit: until an operation runs, all the
+# input must be at hand.
+ONE_SHOT = REPLAY_LIMIT = 2 * 1024 * 1024
 _handles = itertools.count(1)
 
 

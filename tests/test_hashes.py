@@ -784,3 +784,20 @@ def test_a_hashed_session_key_is_not_kept(prov: PyCRYPTPROV, flag_bits: int) -> 
         assert _code(exc) == "NTE_NOT_SUPPORTED"
         ordered = material if flag_bits else material[::-1]
         assert _finish(h) == hashlib.sha256(b"before" + ordered).digest()
+
+
+def test_duplicate_replays_up_to_its_limit(prov: PyCRYPTPROV) -> None:
+    from csp11.hashes import REPLAY_LIMIT
+
+    piece = os.urandom(REPLAY_LIMIT // 2)
+    h = prov.CryptCreateHash(con.CALG_SHA_256)
+    h.CryptHashData(piece)
+    h.CryptHashData(piece)  # exactly at the limit: still replayable
+    twin = h.CryptDuplicateHash()
+    twin.CryptHashData(b"!")
+    assert _finish(twin) == hashlib.sha256(piece + piece + b"!").digest()
+    h.CryptHashData(b"more")  # past the limit: the token runs it, nothing is kept
+    with pytest.raises(pywintypes.error) as exc:
+        h.CryptDuplicateHash()
+    assert _code(exc) == "NTE_NOT_SUPPORTED"
+    assert _finish(h) == hashlib.sha256(piece + piece + b"more").digest()

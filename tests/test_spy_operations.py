@@ -42,7 +42,7 @@ SCRIPT = textwrap.dedent(
     h.CryptGetHashParam(c.HP_HASHVAL)
     big = ctx.CryptCreateHash(c.CALG_SHA1)
     for _ in range(3):
-        big.CryptHashData(b"z" * 40000)                         # large: multi-part
+        big.CryptHashData(b"z" * 900_000)                       # large: multi-part
     big.CryptGetHashParam(c.HP_HASHVAL)
     """
 )
@@ -98,6 +98,6 @@ def test_data_operations_run_on_the_token(calls: list[Call]) -> None:
     assert {c.mechanism for c in _named(calls, "C_EncryptInit")} == {"CKM_AES_CBC"}
     assert [c.mechanism for c in _named(calls, "C_DigestInit")] == ["CKM_SHA256", "CKM_SHA_1"]
     assert {c.returned for c in _named(calls, "C_Digest")} == {"CKR_OK"}
-    # 120000 bytes in three calls: the first two kept, then the operation started.
+    # 2.7 MB in three calls: two kept (up to 2 MiB), then the operation started.
     assert len(_named(calls, "C_DigestUpdate")) == 3
     assert [c.returned for c in _named(calls, "C_DigestFinal")] == ["CKR_OK"]
