@@ -46,10 +46,10 @@ from csp11.algorithms import ALGORITHMS, Algorithm, Family
 from csp11.args import dword, flags
 from csp11.capabilities import capabilities
 from csp11.errors import Fail, api
+from csp11.keys import PyCRYPTKEY
 from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, Operation, Token, TokenKey
 
 if TYPE_CHECKING:
-    from csp11.keys import PyCRYPTKEY
     from csp11.provider import PyCRYPTPROV
 
 __all__ = [
@@ -447,8 +447,6 @@ class PyCRYPTHASH:
     def CryptHashSessionKey(self, Key: PyCRYPTKEY, Flags: int = 0) -> None:
         """Hash a session key's bytes: reversed by default, as stored with
         ``CRYPT_LITTLE_ENDIAN`` (see docs/differences.md for what the token allows)."""
-        from csp11.keys import PyCRYPTKEY  # noqa: PLC0415 - import cycle
-
         if not isinstance(Key, PyCRYPTKEY):
             raise TypeError(f"Key must be a PyCRYPTKEY, not {type(Key).__name__}")
         flag_bits = flags(Flags)
@@ -494,7 +492,6 @@ class PyCRYPTHASH:
     def CryptVerifySignature(self, Signature: bytes, PubKey: PyCRYPTKEY, Flags: int = 0) -> None:
         """Check ``Signature`` over the hash value with ``PubKey``; ``NTE_BAD_SIGNATURE``
         when it does not verify."""
-        from csp11.keys import PyCRYPTKEY  # noqa: PLC0415 - import cycle
         from csp11.signature import verify_signature  # noqa: PLC0415 - import cycle
 
         if not isinstance(Signature, (bytes, bytearray, memoryview)):
@@ -684,8 +681,6 @@ def _offered(prov: PyCRYPTPROV, alg: Algorithm) -> None:
 
 def create_hash(prov: PyCRYPTPROV, Algid: int, Key: Any, Flags: int) -> PyCRYPTHASH:
     """CryptCreateHash."""
-    from csp11.keys import PyCRYPTKEY  # noqa: PLC0415 - import cycle
-
     algid = dword(Algid, "Algid")
     if Key is not None and not isinstance(Key, PyCRYPTKEY):
         raise TypeError(f"Key must be a PyCRYPTKEY or None, not {type(Key).__name__}")
