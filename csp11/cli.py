@@ -388,7 +388,9 @@ def _parser() -> argparse.ArgumentParser:
 def _describe(exc: BaseException) -> str:
     """A failure in one line."""
     if isinstance(exc, error):
-        return f"{exc.funcname} failed: {winerror.name_of(exc.winerror)}: {exc.strerror}"
+        meaning = winerror.MESSAGES.get(exc.winerror, "").rstrip(".")
+        code = winerror.name_of(exc.winerror) + (f" ({meaning})" if meaning else "")
+        return f"{exc.funcname} failed: {code}: {exc.strerror}"
     if isinstance(exc, FileExistsError):
         return f"{exc}: use --force to replace it"
     if isinstance(exc, OSError):

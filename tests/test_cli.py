@@ -64,7 +64,9 @@ def test_error_is_one_line_and_exit_1(token_uri: str, csp11_home: Path) -> None:
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("csp11: CryptAcquireContext failed: SCARD_E_NO_SMARTCARD:")
+    assert lines[0].startswith("csp11: CryptAcquireContext failed: SCARD_E_NO_SMARTCARD "
+                               "(The operation requires a smart card, but no smart card is "
+                               "currently in the device): ")
     assert "Traceback" not in err
 
 

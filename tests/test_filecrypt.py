@@ -388,7 +388,8 @@ def test_cli_round_trip_with_json(tmp_path: Path) -> None:
                             str(tmp_path / "h.bin"), "--container", name)
         assert (rc, out) == (1, "")
         assert err.count("\n") == 1
-        assert err.startswith("csp11: CryptVerifySignature failed: NTE_BAD_SIGNATURE: the file "
+        assert err.startswith("csp11: CryptVerifySignature failed: NTE_BAD_SIGNATURE "
+                              "(Invalid Signature): the file "
                               "was changed")
         assert not (tmp_path / "h.bin").exists()
     finally:
@@ -402,7 +403,8 @@ def test_cli_file_errors_are_one_line(tmp_path: Path) -> None:
         (("encrypt", str(tmp_path / "missing")), 1,
          f"csp11: {tmp_path / 'missing'}: No such file or directory"),
         (("decrypt", str(tmp_path / "plain"), "-o", str(tmp_path / "x")), 1,
-         "csp11: decrypt_file failed: NTE_BAD_DATA: not a file csp11 encrypted (no CSP11ENC "
+         "csp11: decrypt_file failed: NTE_BAD_DATA (Bad Data): not a file csp11 encrypted "
+         "(no CSP11ENC "
          "magic)"),
         (("encrypt", str(tmp_path / "plain"), "-o", str(tmp_path / "out")), 1,
          f"csp11: '{tmp_path / 'out'}' exists: use --force to replace it"),
