@@ -74,6 +74,9 @@ def choose_algorithm(key: PyCRYPTKEY, algid: int) -> None:
     bits = key_length(alg, offer, 0)
     size = (bits + alg.parity_bits) // 8
     own, peer, flag_bits = key.agreement
+    # A user-protected DH key (made by another tool: csp11 refuses to make
+    # one) is refused here: the token cannot check its PIN per use.
+    own.authorize_use(key.prov.pins, key.prov.container_name)
     z = own.agree(peer, len(peer))
     if size > len(z):
         raise Fail(winerror.NTE_BAD_LEN, f"the shared secret is too short for {alg.name}")

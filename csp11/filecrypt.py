@@ -18,14 +18,14 @@ Encrypting
 Integrity
     AES-CBC has none, so a ``CALG_SHA_256`` hash object takes the session key
     (``CryptHashSessionKey(CRYPT_LITTLE_ENDIAN)``: ``C_DigestKey`` on the
-    token), the header bytes, and the plaintext (the ``Hash`` argument of
-    ``CryptEncrypt``/``CryptDecrypt``); the container's exchange key signs it
-    (``CryptSignHash(AT_KEYEXCHANGE)``).  Decryption recomputes the hash and
-    checks the signature (``CryptVerifySignature``) before the output file
-    exists.  Hashing the session key first means the signature, which anyone
-    with the public key can check, cannot be used to confirm guesses of the
-    plaintext.  OAEP rather than PKCS #1 v1.5 for the SIMPLEBLOB: a changed
-    file must not turn decryption into a padding oracle on the exchange key.
+    token), the header bytes, and the *ciphertext*; the container's exchange
+    key signs it (``CryptSignHash(AT_KEYEXCHANGE)``): encrypt, then sign.
+    Decryption hashes the ciphertext as it reads it and checks the signature
+    (``CryptVerifySignature``) before anything it decrypted counts: every
+    change to the body ends in the same ``NTE_BAD_SIGNATURE`` after the whole
+    file, whether or not its padding still looked right, so decryption is no
+    padding oracle on the session key.  OAEP rather than PKCS #1 v1.5 for the
+    SIMPLEBLOB, for the same reason on the exchange key.
 
 Decrypting
     read and check the header; open the container (never create it); import
@@ -52,7 +52,7 @@ File format, version 1 (integers little-endian, as CryptoAPI writes them)::
     46      b     SIMPLEBLOB (CRYPT_OAEP) of the session key under the exchange key
     46+b    n     ciphertext: n = (plaintext size // 16 + 1) * 16
     46+b+n  s     signature (CryptSignHash, little-endian as CryptoAPI returns it)
-                  of SHA-256(session key ‖ bytes 0..46+b ‖ plaintext)
+                  of SHA-256(session key ‖ bytes 0..46+b ‖ ciphertext)
 
 Everything but the ciphertext is checked before any key is used: a file whose
 size does not match its header is reported as truncated (or as having
@@ -80,6 +80,7 @@ from typing import BinaryIO
 
 from csp11 import win32crypt, winerror
 from csp11 import win32cryptcon as con
+from csp11.hashes import PyCRYPTHASH
 from csp11.keys import PyCRYPTKEY
 from csp11.provider import PyCRYPTPROV
 from csp11.pywintypes import error
@@ -331,7 +332,9 @@ def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, *, src: BinaryI
                 raise _bad(winerror.NTE_BAD_LEN, "the file shrank while it was being encrypted",
                            "encrypt_file")
             done += len(piece)
-            dst.write(session.CryptEncrypt(done == size, piece, digest))
+            ciphertext = session.CryptEncrypt(done == size, piece)
+            digest.CryptHashData(ciphertext)
+            dst.write(ciphertext)
             if progress is not None:
                 progress(done, size)
             if done == size:
@@ -384,28 +387,8 @@ def _decrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, header: Header, *, src: Bi
         session.CryptSetKeyParam(con.KP_IV, header.iv)
         digest.CryptHashSessionKey(session, con.CRYPT_LITTLE_ENDIAN)
         digest.CryptHashData(header.to_bytes())
-        left, done = header.body_size, 0
-        while left:
-            piece = _read_up_to(src, min(CHUNK_SIZE, left))
-            if not piece:
-                raise _bad(winerror.NTE_BAD_DATA, "the file shrank while it was being decrypted")
-            left -= len(piece)
-            try:
-                plain = session.CryptDecrypt(left == 0, piece, digest)
-            except error as exc:
-                if exc.winerror != winerror.NTE_BAD_DATA:
-                    raise
-                raise _reword(exc, "the file was changed (its last block does not "
-                              "decrypt)") from None
-            done += len(plain)
-            if done > header.size:
-                break
-            dst.write(plain)
-            if progress is not None:
-                progress(done, header.size)
-        if done != header.size:
-            raise _bad(winerror.NTE_BAD_DATA, "the file was changed (the plaintext does not "
-                       "have the size in its header)")
+        broken = _decrypt_body(session, digest, header, src=src, dst=dst, progress=progress)
+        # The signature first: any change to the file ends here, the same way.
         signature = _read_up_to(src, header.signature_size)
         try:
             digest.CryptVerifySignature(signature, exchange)
@@ -414,6 +397,43 @@ def _decrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, header: Header, *, src: Bi
                 raise
             raise _reword(exc, f"the file was changed, or not encrypted with container "
                           f"{container!r}: its signature does not verify") from None
+        if broken:  # signed as it is: made wrong by the encrypting side
+            raise _bad(winerror.NTE_BAD_DATA, f"the file is malformed: {broken}")
+
+
+def _decrypt_body(session: PyCRYPTKEY, digest: PyCRYPTHASH, header: Header, *, src: BinaryIO,
+                  dst: BinaryIO, progress: Progress | None) -> str:
+    """Hash and decrypt the ciphertext; what was wrong with it ("" if nothing).
+
+    Every byte is hashed even after something went wrong, so that the
+    signature, checked next, has the last word on any changed file.
+    """
+    left, done, broken = header.body_size, 0, ""
+    while left:
+        piece = _read_up_to(src, min(CHUNK_SIZE, left))
+        if not piece:
+            raise _bad(winerror.NTE_BAD_DATA, "the file shrank while it was being decrypted")
+        left -= len(piece)
+        digest.CryptHashData(piece)
+        if broken:
+            continue
+        try:
+            plain = session.CryptDecrypt(left == 0, piece)
+        except error as exc:
+            if exc.winerror != winerror.NTE_BAD_DATA:
+                raise
+            broken = "its last block does not decrypt"
+            continue
+        done += len(plain)
+        if done > header.size:
+            broken = "the plaintext is longer than its header says"
+            continue
+        dst.write(plain)
+        if progress is not None:
+            progress(done, header.size)
+    if not broken and done != header.size:
+        broken = "the plaintext is shorter than its header says"
+    return broken
 
 
 # ---- helpers ----------------------------------------------------------------------

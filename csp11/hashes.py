@@ -133,19 +133,22 @@ class _TokenOperation:
         if self._lost:
             raise Fail(winerror.NTE_BAD_HASH_STATE, "the token lost this hash's state")
         if self._op is None:
-            assert self._chunks is not None  # kept in full until an operation runs
+            kept = self._kept()  # kept in full until an operation runs
             op = self._token.operation(
                 self._kind, self._mechanism, None if self._key is None else self._key.obj
             )
-            for chunk in self._chunks:
-                op.update(chunk)
+            try:
+                for chunk in kept:
+                    op.update(chunk)
+            except BaseException:
+                op.abort()
+                raise
             self._op = op
         return self._op
 
     def update(self, data: bytes) -> None:
         if self._op is None and not self._lost and self._total + len(data) <= ONE_SHOT:
-            assert self._chunks is not None
-            self._chunks.append(data)
+            self._kept().append(data)
             self._total += len(data)
             return
         self._started().update(data)
@@ -176,14 +179,21 @@ class _TokenOperation:
     def finish(self) -> bytes:
         try:
             if self._op is None and not self._lost:
-                assert self._chunks is not None
-                data = b"".join(self._chunks)
+                data = b"".join(self._kept())
                 if self._key is not None:
                     return self._key.sign(data, self._mechanism)
                 return self._token.digest(data, self._mechanism)
             return self._started().finish()
         finally:
+            # Whatever happened, this operation is over: a failed finish
+            # leaves a hash that says so (NTE_BAD_HASH_STATE), not a broken one.
+            self._lost = True
             self._done()
+
+    def _kept(self) -> list[bytes]:
+        if self._chunks is None:
+            raise Fail(winerror.NTE_BAD_HASH_STATE, "the hash's input is no longer at hand")
+        return self._chunks
 
     def _done(self) -> None:
         self._chunks = None
@@ -202,7 +212,11 @@ class _TokenOperation:
         twin = _TokenOperation(self._token, self._kind, self._mechanism, self.size, key)
         twin._chunks, twin._total = list(self._chunks), self._total
         if self._op is not None:
-            twin._started()
+            try:
+                twin._started()
+            except BaseException:
+                twin.abort()  # lets the key reference go
+                raise
         return twin
 
     def abort(self) -> None:
@@ -300,20 +314,25 @@ class PyCRYPTHASH:
     """A CryptoAPI hash object (``HCRYPTHASH``)."""
 
     def __init__(self, prov: PyCRYPTPROV, alg: Algorithm, engine: _Engine | None,
-                 key: PyCRYPTKEY | None = None) -> None:
+                 hmac_key: TokenKey | None = None) -> None:
         self._prov = prov
         self.alg = alg
         self.algid = alg.algid
         # The engine sits in a one-item list that the finalizer shares: it
         # changes (HP_HMAC_INFO, HP_HASHVAL) after the finalizer is made.
         self._slot: list[_Engine | None] = [engine]
-        self._key = key  # CALG_HMAC: the key, until HP_HMAC_INFO chooses the hash
+        # CALG_HMAC: the key (a reference this hash owns, taken at
+        # CryptCreateHash as Windows copies the key then), until HP_HMAC_INFO
+        # names the hash.
+        self._hmac_key: list[TokenKey | None] = [hmac_key]
         self._hmac_algid = 0
         self.value: bytes | None = None
         self._destroyed = False
         self._lock = threading.RLock()
         self._handle = next(_handles)
-        self._finalizer = weakref.finalize(self, prov.token.later, _aborter(self._slot))
+        self._finalizer = weakref.finalize(
+            self, prov.token.later, _aborter(self._slot, self._hmac_key)
+        )
         prov.adopt(self)
 
     def __repr__(self) -> str:
@@ -406,10 +425,8 @@ class PyCRYPTHASH:
             if self._destroyed:
                 return
             self._destroyed = True
-            engine, self._engine = self._engine, None
         self._finalizer.detach()
-        if engine is not None:
-            engine.abort()
+        _aborter(self._slot, self._hmac_key)()
 
     @api("CryptDestroyHash")
     def CryptDestroyHash(self) -> None:
@@ -430,7 +447,14 @@ class PyCRYPTHASH:
                 engine = self._engine.duplicate()
             else:
                 engine = None  # an HMAC still waiting for HP_HMAC_INFO
-            twin = PyCRYPTHASH(self._prov, self.alg, engine, self._key)
+            key = self._hmac_key[0]
+            try:
+                shared = key.share() if key is not None else None
+            except BaseException:
+                if engine is not None:
+                    engine.abort()
+                raise
+            twin = PyCRYPTHASH(self._prov, self.alg, engine, shared)
             twin.value, twin._hmac_algid = self.value, self._hmac_algid
             return twin
 
@@ -569,9 +593,10 @@ class PyCRYPTHASH:
         token = self._prov.token
         if int(row.hmac) not in token.mechanisms():
             raise Fail(winerror.NTE_BAD_ALGID, f"the token has no {row.hmac.name}")
-        assert self._key is not None
-        hmac_key = _hmac_key(self._key)
-        self._engine = _TokenOperation(token, "sign", row.hmac, row.size, hmac_key)
+        key = self._hmac_key[0]
+        if key is None:
+            raise Fail(winerror.NTE_BAD_HASH_STATE, "the HMAC's key is gone")
+        self._engine = _TokenOperation(token, "sign", row.hmac, row.size, key.share())
         self._hmac_algid = algid
 
 
@@ -600,12 +625,19 @@ class _Finished:
         return None
 
 
-def _aborter(slot: list[_Engine | None]) -> Callable[[], None]:
-    """What ends a dropped hash's engine, at the token's next call."""
+def _aborter(
+    slot: list[_Engine | None], hmac_key: list[TokenKey | None]
+) -> Callable[[], None]:
+    """What ends a hash's engine and lets its HMAC key go (once)."""
     def abort() -> None:
         engine, slot[0] = slot[0], None
-        if engine is not None:
-            engine.abort()
+        key, hmac_key[0] = hmac_key[0], None
+        try:
+            if engine is not None:
+                engine.abort()
+        finally:
+            if key is not None:
+                key.release()
     return abort
 
 
@@ -696,8 +728,8 @@ def create_hash(prov: PyCRYPTPROV, Algid: int, Key: Any, Flags: int) -> PyCRYPTH
             raise Fail(winerror.NTE_BAD_KEY, f"{alg.name} needs a key")
         Key.live()
         if algid == con.CALG_HMAC:
-            return PyCRYPTHASH(prov, alg, None, Key)
-        return PyCRYPTHASH(prov, alg, _CbcMac(Key), Key)
+            return PyCRYPTHASH(prov, alg, None, _hmac_key(Key))
+        return PyCRYPTHASH(prov, alg, _CbcMac(Key))
     if algid == con.CALG_SSL3_SHAMD5:
         return PyCRYPTHASH(prov, alg, _Finished(HASHES[algid].size))
     return PyCRYPTHASH(prov, alg, _plain_engine(prov.token, alg))

@@ -305,6 +305,11 @@ def _import_private(
             "a PRIVATEKEYBLOB is decrypted with a session key (PubKey), not a key pair",
         )
     alg = _algorithm(prov, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
+    if flag_bits & _PROTECTION and alg.family is Family.DH:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            "Diffie-Hellman keys cannot be user-protected here (no per-use PIN for them)",
+        )
     private, public = _pair_templates(alg, _pair_numbers(blob), flag_bits)
     spec = container_spec(prov, alg.algid) if prov.container is not None else None
     if flag_bits & _PROTECTION or spec is not None:

@@ -91,6 +91,12 @@ def generate(prov: PyCRYPTPROV, Algid: int, Flags: int, KeyLen: int) -> PyCRYPTK
             "user-protected keys need a context that may prompt (not silent, not "
             "CRYPT_VERIFYCONTEXT)",
         )
+    if low & _PROTECTION and alg.family is Family.DH:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            "Diffie-Hellman keys cannot be user-protected here: no PKCS#11 operation of a DH "
+            "key takes a per-use PIN, so it could not be asked for",
+        )
     bits = key_length(alg, offer, field or keylen)
     permissions = DEFAULT_PERMISSIONS
     if low & con.CRYPT_EXPORTABLE:

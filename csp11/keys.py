@@ -436,7 +436,8 @@ def _set_permissions(key: PyCRYPTKEY, data: object) -> None:
         # Windows ignores this; csp11 honours it where it counts, on the token:
         # the key becomes non-extractable for every PKCS#11 client.
         tkey = key.usable()
-        if not key.permissions & con.CRYPT_ARCHIVE:
+        # A lone public key has nothing to protect (and no CKA_EXTRACTABLE).
+        if not key.permissions & con.CRYPT_ARCHIVE and tkey.obj is not None:
             tkey.set_attribute(Attribute.EXTRACTABLE, False)
     key.permissions = wanted
 

@@ -417,6 +417,11 @@ for _attr, _handler in pkcs11.attributes.ATTRIBUTE_TYPES.items():
 # it grows, as only csp11's own long-lived templates recur.
 _checked: dict[int, Mapping[Any, object]] = {}
 _CHECKED_MAX = 512
+_SECRET_ATTRIBUTES = frozenset({
+    pkcs11.Attribute.VALUE, pkcs11.Attribute.PRIVATE_EXPONENT, pkcs11.Attribute.PRIME_1,
+    pkcs11.Attribute.PRIME_2, pkcs11.Attribute.EXPONENT_1, pkcs11.Attribute.EXPONENT_2,
+    pkcs11.Attribute.COEFFICIENT,
+})
 
 
 def check_template(template: Mapping[Any, object]) -> None:
@@ -429,6 +434,8 @@ def check_template(template: Mapping[Any, object]) -> None:
     if _checked.get(id(template)) is template:
         return
     _check_template(template)
+    if any(key in _SECRET_ATTRIBUTES for key in template):
+        return  # key material is never kept, not even in a cache
     if len(_checked) >= _CHECKED_MAX:
         _checked.clear()
     _checked[id(template)] = template
@@ -876,21 +883,27 @@ class Token:
                     return pooled, fn(pooled.session)
                 except pkcs11.exceptions.PKCS11Error as exc:
                     ckr = ckr_of(exc)
+                    # Logging in again happens holding no session: login takes
+                    # the store lock, which container changes take before a
+                    # key's session (one lock order everywhere).
                     if attempt == 0 and ckr in _SESSION_LOST:
                         _log.info("token %r lost a session; reopening", self.label)
                         self._discard(pooled)
                         pooled.lock.release()
                         pooled = None  # nothing to give back if reopening fails
-                        pooled = self._open()
-                        pooled.lock.acquire()
                         if self._logged_in:
                             self._logged_in = False
                             if pins is not None:
                                 self.login(pins, None)
+                        pooled = self._open()
+                        pooled.lock.acquire()
                         continue
                     if attempt == 0 and ckr == "CKR_USER_NOT_LOGGED_IN" and pins is not None:
                         self._logged_in = False
+                        self.release(pooled)
+                        pooled = None
                         self.login(pins, None)
+                        pooled = self.acquire()
                         continue
                     raise fail_from_ckr(ckr, doing) from None
             raise AssertionError("unreachable")  # pragma: no cover
@@ -1248,8 +1261,11 @@ class TokenKey:
         return f"<csp11 TokenKey handle={main.handle} token={self.token.label!r}>"
 
     def share(self) -> TokenKey:
-        """One more CryptoAPI handle uses these objects."""
+        """One more CryptoAPI handle uses these objects (``ERROR_INVALID_HANDLE``
+        once the last one let go: they may be gone already)."""
         with self._lock:
+            if self._refs <= 0:
+                raise Fail(winerror.ERROR_INVALID_HANDLE, "the key has been destroyed")
             self._refs += 1
         return self
 
@@ -1263,8 +1279,14 @@ class TokenKey:
         objects = [o for o in (self.obj, self.public, self.certificate) if o is not None]
 
         def destroy(session: Any) -> None:
-            for obj in objects:
-                obj.destroy()
+            failed: pkcs11.exceptions.PKCS11Error | None = None
+            for obj in objects:  # each one, even when another fails
+                try:
+                    obj.destroy()
+                except pkcs11.exceptions.PKCS11Error as exc:
+                    failed = failed or exc
+            if failed is not None:
+                raise failed
 
         if self.home.alive:
             self.token.run_on(self.home, "C_DestroyObject", destroy)
@@ -1304,8 +1326,13 @@ class TokenKey:
         if self._protected is None:
             found = False
             if self.obj is not None and self.public is not None:
-                with contextlib.suppress(Fail):
+                try:
                     found = bool(self.attribute(Attribute.ALWAYS_AUTHENTICATE))
+                except Fail as exc:
+                    # Only a token without the attribute means "not protected";
+                    # any other failure is raised (fail closed) and not cached.
+                    if exc.ckr != "CKR_ATTRIBUTE_TYPE_INVALID":
+                        raise
             self._protected = found
         return self._protected
 
@@ -1317,7 +1344,15 @@ class TokenKey:
         """
         if not self.protected:
             return None
-        return pins.for_key_use(PinRequest(self.token.label, container, "key-use"))
+        pin = pins.for_key_use(PinRequest(self.token.label, container, "key-use"))
+        try:
+            pin.encode("utf-8")
+            valid = True
+        except UnicodeEncodeError:
+            valid = False  # raised below, outside the handler: the exception holds the PIN
+        if not valid:
+            raise Fail(winerror.SCARD_W_WRONG_CHV, "the key-use PIN is not valid text (UTF-8)")
+        return pin
 
     def authorize_use(self, pins: PinSources, container: str | None) -> None:
         """Check the key-use PIN of a user-protected key before an operation the
@@ -1335,11 +1370,18 @@ class TokenKey:
         obj = self.obj
         assert obj is not None
         kind = self.attribute(Attribute.KEY_TYPE)
+        if kind not in (KeyType.RSA, KeyType.DSA):
+            # No operation of such a key (DH) takes a context login: the PIN
+            # cannot be checked by the token, so the use is refused.
+            raise Fail(
+                winerror.NTE_BAD_KEY,
+                "the token cannot check this user-protected key's PIN per use",
+            )
         mechanism = Mechanism.DSA if kind == KeyType.DSA else Mechanism.RSA_PKCS
         def run(s: Any) -> None:
             try:
                 obj.sign(bytes(20), mechanism=mechanism, pin=pin)
-            except pkcs11.exceptions.PKCS11Error:
+            except BaseException:
                 self.token.module.cryptoki.end_operation(s.handle, "sign")
                 raise
 
@@ -1366,7 +1408,7 @@ class TokenKey:
                 out: bytes = target.decrypt(
                     data, mechanism=mechanism, mechanism_param=param, pin=pin
                 )
-            except pkcs11.exceptions.PKCS11Error:
+            except BaseException:
                 self.token.module.cryptoki.end_operation(s.handle, "decrypt")
                 raise
             return out
@@ -1392,7 +1434,7 @@ class TokenKey:
         def run(s: Any) -> bytes:
             try:
                 out: bytes = target.sign(data, mechanism=mechanism, pin=pin)
-            except pkcs11.exceptions.PKCS11Error:
+            except BaseException:
                 self.token.module.cryptoki.end_operation(s.handle, "sign")
                 raise
             return out
@@ -1572,8 +1614,13 @@ class Operation:
         if rv != CKR_OK:
             raise fail_from_ckr(_ckr_name(rv), f"C_{self._kind.title()}Init")
 
+    def _live(self) -> None:
+        if self.done:
+            raise Fail(winerror.NTE_BAD_HASH_STATE, "the token operation has ended")
+
     def update(self, data: bytes) -> None:
         """``C_DigestUpdate`` / ``C_SignUpdate`` of ``data``."""
+        self._live()
         if not data:
             return
         ck = self._token.module.cryptoki
@@ -1585,11 +1632,13 @@ class Operation:
         """``C_DigestKey``: the key's value goes into the digest, on the token."""
         assert self._kind == "digest"
         assert key.obj is not None
+        self._live()
         ck = self._token.module.cryptoki
         self._check(ck.C_DigestKey(self._pooled.session.handle, key.obj.handle), "C_DigestKey")
 
     def finish(self) -> bytes:
         """``C_DigestFinal`` / ``C_SignFinal``: the value; the session goes back."""
+        self._live()
         ck = self._token.module.cryptoki
         call = ck.C_DigestFinal if self._kind == "digest" else ck.C_SignFinal
         out = ctypes.create_string_buffer(_MAX_DIGEST)
