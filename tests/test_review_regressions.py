@@ -161,3 +161,105 @@ def test_released_context_refuses_new_keys(embedded_pin: str) -> None:
     with pytest.raises(pywintypes.error) as info:
         ctx.CryptGenKey(con.CALG_AES_128, 0)
     assert info.value.winerror == winerror.NTE_BAD_UID
+
+
+# ---- session 2 review ----------------------------------------------------------------------
+def test_user_protected_dh_keys_are_refused(embedded_pin: str) -> None:
+    """No PKCS#11 operation of a DH key takes a context login: its per-use PIN could
+    never be asked, so such keys are refused rather than silently unprotected."""
+    name = f"rr-{uuid.uuid4().hex[:8]}"
+    ctx = win32crypt.CryptAcquireContext(name, None, con.PROV_DSS_DH, con.CRYPT_NEWKEYSET)
+    assert ctx is not None
+    with ctx:
+        with pytest.raises(pywintypes.error) as exc:
+            ctx.CryptGenKey(con.CALG_DH_SF, con.CRYPT_USER_PROTECTED | (1024 << 16))
+        assert exc.value.winerror == winerror.NTE_BAD_FLAGS
+        blob = ctx.CryptGenKey(con.CALG_DH_EPHEM, con.CRYPT_EXPORTABLE | (1024 << 16)) \
+            .CryptExportKey(None, con.PRIVATEKEYBLOB)
+        with pytest.raises(pywintypes.error) as exc:
+            ctx.CryptImportKey(blob, None, con.CRYPT_USER_PROTECTED)
+        assert exc.value.winerror == winerror.NTE_BAD_FLAGS
+    win32crypt.CryptAcquireContext(name, None, con.PROV_DSS_DH, con.CRYPT_DELETEKEYSET)
+
+
+def test_key_material_is_not_kept_in_the_template_cache(prov: PyCRYPTPROV) -> None:
+    from csp11 import token as token_module
+    from csp11.blobs import PlaintextKeyBlob
+    from csp11.token import Attribute
+
+    secret = bytes(range(100, 132))
+    key = prov.CryptImportKey(PlaintextKeyBlob(con.CALG_AES_256, secret).to_bytes())
+    key.CryptDestroyKey()
+    for template in token_module._checked.values():
+        assert Attribute.VALUE not in template
+        assert Attribute.PRIVATE_EXPONENT not in template
+
+
+def test_clearing_export_on_a_public_key(prov: PyCRYPTPROV) -> None:
+    from .test_exportimport import _blobs
+
+    key = prov.CryptImportKey(_blobs()["abPubKey"], None, con.CRYPT_EXPORTABLE)
+    key.CryptSetKeyParam(con.KP_PERMISSIONS, 0x3B)  # Windows accepts it; so does csp11
+    assert key.CryptGetKeyParam(con.KP_PERMISSIONS) == 0x3B
+    key.CryptDestroyKey()
+
+
+def test_hmac_keeps_its_key_from_creation(prov: PyCRYPTPROV) -> None:
+    """Windows copies the key at CryptCreateHash: destroying the handle after it is fine."""
+    import hashlib
+    import hmac
+
+    from csp11.blobs import PlaintextKeyBlob
+
+    secret = b"k" * 20
+    key = prov.CryptImportKey(PlaintextKeyBlob(con.CALG_RC2, secret).to_bytes(), None,
+                              con.CRYPT_IPSEC_HMAC_KEY)
+    h = prov.CryptCreateHash(con.CALG_HMAC, key)
+    key.CryptDestroyKey()
+    h.CryptSetHashParam(con.HP_HMAC_INFO, con.CALG_SHA1)
+    h.CryptHashData(b"data")
+    assert h.CryptGetHashParam(con.HP_HASHVAL) == hmac.new(secret, b"data", hashlib.sha1).digest()
+
+
+_BAD_TEXT_PIN = """
+import sys
+import csp11
+from csp11 import pywintypes, win32crypt, winerror, win32cryptcon as con
+name, pin = sys.argv[1], open(sys.argv[2]).read().strip()
+answers = ["\\udcff", pin]
+csp11.set_pin_prompt(lambda request: answers.pop(0) if request.reason == "key-use" else pin)
+ctx = win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, 0)
+h = ctx.CryptCreateHash(con.CALG_SHA1)
+h.CryptHashData(b"x")
+try:
+    h.CryptSignHash(con.AT_SIGNATURE)
+    print("first signed")
+except pywintypes.error as exc:
+    print("first", winerror.name_of(exc.winerror))
+h = ctx.CryptCreateHash(con.CALG_SHA1)
+h.CryptHashData(b"x")
+print("second", len(h.CryptSignHash(con.AT_SIGNATURE)))
+ctx.CryptReleaseContext()
+print("deleted", win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES,
+                                                con.CRYPT_DELETEKEYSET) is None)
+"""
+
+
+def test_a_key_use_pin_that_is_not_text_leaves_nothing_active(
+    embedded_pin: str, csp11_home: object
+) -> None:
+    from pathlib import Path
+
+    from .conftest import run_python
+
+    name, ctx = _container()
+    with ctx:
+        ctx.CryptSetProvParam(con.PP_SIGNATURE_PIN, embedded_pin)
+        ctx.CryptGenKey(con.AT_SIGNATURE, con.CRYPT_USER_PROTECTED | (1024 << 16)) \
+            .CryptDestroyKey()
+    pin_file = Path(str(csp11_home)) / "pin"
+    result = run_python(f"import sys; sys.argv = ['x', {name!r}, {str(pin_file)!r}]\n"
+                        + _BAD_TEXT_PIN)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["first", "SCARD_W_WRONG_CHV", "second", "128",
+                                     "deleted", "True"]
