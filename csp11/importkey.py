@@ -438,6 +438,19 @@ def _unwrapped(
                 )
             if length and alg.algid not in AES_ALGIDS:
                 bits = length * 8
+        fixed = alg.parity_bits or alg.algid in AES_ALGIDS
+        if fixed and flag_bits & con.CRYPT_EXPORTABLE:
+            # An exportable key can be measured: wrapped out (as for a
+            # PLAINTEXTKEYBLOB) its length must be the ALG_ID's.  Only
+            # lengths of whole 8-byte blocks come back exactly (SoftHSM2 pads
+            # before wrapping), which every fixed-size key has.
+            size = (bits + alg.parity_bits) // 8
+            got = len(tkey.extract())
+            if got != size:
+                raise Fail(
+                    winerror.NTE_BAD_DATA,
+                    f"the wrapped key is {got} bytes, a {alg.name} key {size}",
+                )
     except BaseException:
         tkey.release()
         raise

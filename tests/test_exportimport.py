@@ -513,3 +513,17 @@ def test_imported_non_exportable_key_resists_another_process(
     # Imported material was outside the token once: never "never-extractable".
     assert private["NEVER_EXTRACTABLE"] is False
     win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET)
+
+
+def test_a_simpleblob_with_a_key_of_the_wrong_size(prov: PyCRYPTPROV, rsa_keyx: Any) -> None:
+    """Caught where the key can be measured (exportable); documented otherwise."""
+    rsa_private = interop.key_from_blob(rsa_keyx.CryptExportKey(None, con.PRIVATEKEYBLOB))
+    assert isinstance(rsa_private, rsa.RSAPrivateKey)
+    short = rsa_private.public_key().encrypt(os.urandom(16), padding.PKCS1v15())
+    blob = SimpleBlob.from_ciphertext(con.CALG_AES_256, con.CALG_RSA_KEYX, short).to_bytes()
+    before = _objects(prov)
+    with pytest.raises(pywintypes.error) as exc:
+        prov.CryptImportKey(blob, rsa_keyx, con.CRYPT_EXPORTABLE)
+    assert _code(exc) == "NTE_BAD_DATA"
+    assert "16 bytes" in exc.value.strerror
+    assert _objects(prov) == before
