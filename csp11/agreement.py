@@ -25,7 +25,7 @@ from csp11.blobs import DhPublicBlob, DhPublicBlobV3
 from csp11.byteorder import int_from_le
 from csp11.errors import Fail
 from csp11.keygen import key_length, material_template, resolve_algid
-from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
+from csp11.keys import PyCRYPTKEY, permissions_for
 from csp11.token import Attribute
 
 if TYPE_CHECKING:
@@ -54,14 +54,11 @@ def agree(prov: PyCRYPTPROV, blob: DhPublicBlob | DhPublicBlobV3, own: PyCRYPTKE
     if not 2 <= blob.y <= p - 2:
         raise Fail(winerror.NTE_BAD_DATA, "the peer's public value is not in [2, P-2]")
     size = (p.bit_length() + 7) // 8
-    key = PyCRYPTKEY(prov, AGREED_KEY, bits, None, permissions=_permissions(flag_bits))
+    key = PyCRYPTKEY(prov, AGREED_KEY, bits, None,
+                     permissions=permissions_for(flag_bits))
     key.agreement = (tkey.share(), blob.y.to_bytes(size, "big"), flag_bits)
     key.attach_finalizer()
     return key
-
-
-def _permissions(flag_bits: int) -> int:
-    return DEFAULT_PERMISSIONS | (con.CRYPT_EXPORT if flag_bits & con.CRYPT_EXPORTABLE else 0)
 
 
 def choose_algorithm(key: PyCRYPTKEY, algid: int) -> None:

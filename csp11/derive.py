@@ -26,8 +26,8 @@ from csp11.algorithms import ALGORITHMS, Family
 from csp11.args import dword, flags
 from csp11.errors import Fail
 from csp11.hashes import PyCRYPTHASH, digest_once
-from csp11.keygen import key_length, material_template, resolve_algid
-from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
+from csp11.keygen import SALT_BYTES, key_length, material_template, resolve_algid, salt_for
+from csp11.keys import PyCRYPTKEY, permissions_for
 from csp11.token import Attribute
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ DERIVE_FLAGS = (
 )
 _SHA2 = frozenset({con.CALG_SHA_256, con.CALG_SHA_384, con.CALG_SHA_512})
 _EXPANDED = frozenset({con.CALG_3DES, con.CALG_AES_128, con.CALG_AES_192, con.CALG_AES_256})
-_SALT_BYTES = 11
 
 
 def key_material(algid: int, hash_algid: int, value: bytes, size: int,
@@ -87,18 +86,7 @@ def derive_key(prov: PyCRYPTPROV, Algid: int, BaseData: object, Flags: int) -> P
     extractable = bool(low & con.CRYPT_EXPORTABLE)
     template = {**material_template(alg, bits, extractable, False), Attribute.VALUE: material}
     tkey = prov.token.create_key(template, pins=prov.pins)
-    permissions = DEFAULT_PERMISSIONS | (con.CRYPT_EXPORT if extractable else 0)
-    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=permissions,
-                      salt=_salt(prov, alg.salted, bits, low, value[size:]))
-
-
-def _salt(prov: PyCRYPTPROV, salted: bool, bits: int, low: int, rest: bytes) -> bytes:
-    """Salt of a derived RC2/RC4 key (research notes, rsaenh tests on Windows)."""
-    if not salted:
-        return b""
-    if low & con.CRYPT_CREATE_SALT:
-        # Base/Strong: the hash bytes after the key; Enhanced: none.
-        return rest[:_SALT_BYTES] if prov.personality.create_salt else b""
-    if bits == 40 and not low & con.CRYPT_NO_SALT:
-        return bytes(_SALT_BYTES)
-    return b""
+    # CRYPT_CREATE_SALT: the hash bytes after the key (rsaenh, Windows-tested).
+    salt = salt_for(prov, alg, bits, low, created=lambda: value[size : size + SALT_BYTES])
+    permissions = permissions_for(low)
+    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=permissions, salt=salt)

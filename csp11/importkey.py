@@ -59,8 +59,8 @@ from csp11.blobs import (
 from csp11.errors import Fail
 from csp11.exportkey import AES_ALGIDS, oaep
 from csp11.hashes import hmac_material
-from csp11.keygen import container_spec, material_template, resolve_algid, store_pair
-from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
+from csp11.keygen import container_spec, material_template, resolve_algid, salt_for, store_pair
+from csp11.keys import PyCRYPTKEY, permissions_for
 from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, TokenKey
 
 if TYPE_CHECKING:
@@ -75,7 +75,6 @@ IMPORT_FLAGS = (
 _PROTECTION = con.CRYPT_USER_PROTECTED
 _PUBLIC_BLOBS = (RsaPublicBlob, DssPublicBlob, DssPublicBlobV3, DhPublicBlob, DhPublicBlobV3)
 _PRIVATE_BLOBS = (RsaPrivateBlob, DssPrivateBlob, DssPrivateBlobV3, DhPrivateBlob, DhPrivateBlobV3)
-_SALT_BYTES = 11
 _Attrs = dict[Any, Any]  # a PKCS#11 template
 
 
@@ -115,10 +114,6 @@ def _decrypt_private_blob(data: bytes, session_key: PyCRYPTKEY) -> bytes:
     from csp11.cipher import decrypt  # noqa: PLC0415 - import cycle
 
     return data[:BlobHeader.SIZE] + decrypt(session_key, True, data[BlobHeader.SIZE:], None, 0)
-
-
-def _permissions(flag_bits: int) -> int:
-    return DEFAULT_PERMISSIONS | (con.CRYPT_EXPORT if flag_bits & con.CRYPT_EXPORTABLE else 0)
 
 
 def _algorithm(prov: PyCRYPTPROV, algid: int, family: tuple[Family, ...]) -> Algorithm:
@@ -291,7 +286,7 @@ def _import_public(
     tkey = prov.token.create_key(public, pins=prov.pins)
     # KP_PERMISSIONS as Windows reports it (0x3b); the PUBLICKEYBLOB itself
     # exports regardless.
-    key = PyCRYPTKEY(prov, alg, _bits_of(blob), tkey, permissions=_permissions(flag_bits))
+    key = PyCRYPTKEY(prov, alg, _bits_of(blob), tkey, permissions=permissions_for(flag_bits))
     key.seed = getattr(blob, "seed", None)
     return key
 
@@ -327,7 +322,7 @@ def _import_private(
             )
 
         tkey = store_pair(prov, spec, make)
-    key = PyCRYPTKEY(prov, alg, _bits_of(blob), tkey, permissions=_permissions(flag_bits))
+    key = PyCRYPTKEY(prov, alg, _bits_of(blob), tkey, permissions=permissions_for(flag_bits))
     key.seed = getattr(blob, "seed", None)
     return key
 
@@ -352,14 +347,6 @@ def _fixed_size(alg: Algorithm, prov: PyCRYPTPROV) -> tuple[int, int]:
     return (offer.minimum + 7) // 8, offer.maximum // 8
 
 
-def _salt_for(alg: Algorithm, bits: int, flag_bits: int) -> bytes:
-    # A 40-bit RC2/RC4 key arrives without its salt (no BLOB carries one):
-    # as a new key of that size it has eleven zero bytes, unless CRYPT_NO_SALT.
-    if alg.salted and bits == 40 and not flag_bits & con.CRYPT_NO_SALT:
-        return bytes(_SALT_BYTES)
-    return b""
-
-
 def _import_plaintext(
     prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
 ) -> PyCRYPTKEY:
@@ -380,8 +367,8 @@ def _import_plaintext(
     if flag_bits & _PROTECTION:
         prov.login()
     tkey = prov.token.create_key(template, pins=prov.pins)
-    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=_permissions(flag_bits),
-                      salt=_salt_for(alg, bits, flag_bits))
+    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=permissions_for(flag_bits),
+                      salt=salt_for(prov, alg, bits, flag_bits))
 
 
 def _import_hmac_key(prov: PyCRYPTPROV, blob: PlaintextKeyBlob, flag_bits: int) -> PyCRYPTKEY:
@@ -411,7 +398,7 @@ def _import_hmac_key(prov: PyCRYPTPROV, blob: PlaintextKeyBlob, flag_bits: int) 
         prov.login()
     tkey = prov.token.create_key(template, pins=prov.pins)
     key = PyCRYPTKEY(prov, ALGORITHMS[con.CALG_RC2], len(blob.key) * 8, tkey,
-                     permissions=_permissions(flag_bits))
+                     permissions=permissions_for(flag_bits))
     key.hmac_only = True
     return key
 
@@ -454,8 +441,8 @@ def _unwrapped(
     except BaseException:
         tkey.release()
         raise
-    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=_permissions(flag_bits),
-                      salt=_salt_for(alg, bits, flag_bits))
+    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=permissions_for(flag_bits),
+                      salt=salt_for(prov, alg, bits, flag_bits))
 
 
 def _import_simple(

@@ -34,7 +34,7 @@ from csp11.capabilities import capabilities
 from csp11.containers import SPEC_NAMES, ContainerName, containers_of
 from csp11.dhgroups import GROUPS
 from csp11.errors import Fail
-from csp11.keys import DEFAULT_PERMISSIONS, PyCRYPTKEY
+from csp11.keys import PyCRYPTKEY, permissions_for
 from csp11.providers import Offer
 from csp11.token import DEFAULT, Attribute, KeyType, ObjectClass, Token, TokenKey
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GENKEY_FLAGS",
+    "SALT_BYTES",
     "container_spec",
     "finish_pregen",
     "generate",
@@ -51,6 +52,7 @@ __all__ = [
     "open_stored",
     "public_key_of",
     "resolve_algid",
+    "salt_for",
     "session_template",
     "store_pair",
 ]
@@ -66,7 +68,7 @@ GENKEY_FLAGS = (
     | con.CRYPT_VOLATILE
 )
 _PROTECTION = con.CRYPT_USER_PROTECTED | con.CRYPT_FORCE_KEY_PROTECTION_HIGH
-_SALT_BYTES = 11  # the 88-bit salt of 40-bit RC2/RC4 keys
+SALT_BYTES = 11  # the 88-bit salt of 40-bit RC2/RC4 keys
 _RSA_EXPONENT = b"\x01\x00\x01"  # 65537, as Microsoft's providers use
 
 
@@ -98,11 +100,7 @@ def generate(prov: PyCRYPTPROV, Algid: int, Flags: int, KeyLen: int) -> PyCRYPTK
             "key takes a per-use PIN, so it could not be asked for",
         )
     bits = key_length(alg, offer, field or keylen)
-    permissions = DEFAULT_PERMISSIONS
-    if low & con.CRYPT_EXPORTABLE:
-        permissions |= con.CRYPT_EXPORT
-    if low & con.CRYPT_ARCHIVABLE:
-        permissions |= con.CRYPT_ARCHIVE
+    permissions = permissions_for(low)
     if alg.family is Family.SESSION:
         return _session_key(prov, alg, bits, low, permissions)
     if alg.family in (Family.DSA, Family.DH) and low & con.CRYPT_PREGEN:
@@ -241,18 +239,32 @@ def _session_key(
 
 
 def _salt(prov: PyCRYPTPROV, alg: Algorithm, bits: int, low: int) -> bytes:
-    """The salt rules of RC2/RC4 keys (Windows-observed, docs/differences.md)."""
+    def random_salt() -> bytes:
+        salt = prov.token.generate_random(SALT_BYTES)
+        while not any(salt):
+            salt = prov.token.generate_random(SALT_BYTES)
+        return salt
+
+    return salt_for(prov, alg, bits, low, created=random_salt)
+
+
+def salt_for(
+    prov: PyCRYPTPROV, alg: Algorithm, bits: int, low: int,
+    created: Callable[[], bytes] | None = None,
+) -> bytes:
+    """The salt rules of RC2/RC4 keys (Windows-observed, docs/differences.md).
+
+    ``created`` makes the salt ``CRYPT_CREATE_SALT`` asks for (random for
+    CryptGenKey, the hash's next bytes for CryptDeriveKey; imports take no
+    such flag).  The Enhanced family ignores the flag; a 40-bit key otherwise
+    has eleven zero bytes, unless ``CRYPT_NO_SALT``.
+    """
     if not alg.salted:
         return b""
-    if low & con.CRYPT_CREATE_SALT:
-        if not prov.personality.create_salt:
-            return b""  # the Enhanced family ignores CRYPT_CREATE_SALT
-        salt = prov.token.generate_random(_SALT_BYTES)
-        while not any(salt):
-            salt = prov.token.generate_random(_SALT_BYTES)
-        return salt
+    if low & con.CRYPT_CREATE_SALT and created is not None:
+        return created() if prov.personality.create_salt else b""
     if bits == 40 and not low & con.CRYPT_NO_SALT:
-        return bytes(_SALT_BYTES)
+        return bytes(SALT_BYTES)
     return b""
 
 
@@ -462,7 +474,7 @@ def open_stored(prov: PyCRYPTPROV, spec: int) -> PyCRYPTKEY:
         size = int.from_bytes(prime, "big").bit_length()
     else:
         raise Fail(winerror.NTE_BAD_KEYSET, f"unexpected key type {key_type!r} in the container")
-    permissions = DEFAULT_PERMISSIONS | (con.CRYPT_EXPORT if facts[Attribute.EXTRACTABLE] else 0)
+    permissions = permissions_for(con.CRYPT_EXPORTABLE if facts[Attribute.EXTRACTABLE] else 0)
     return PyCRYPTKEY(prov, ALGORITHMS[algid], size, tkey, permissions=permissions)
 
 

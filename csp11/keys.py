@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from csp11.hashes import PyCRYPTHASH
     from csp11.provider import PyCRYPTPROV
 
-__all__ = ["DEFAULT_PERMISSIONS", "PyCRYPTKEY"]
+__all__ = ["DEFAULT_PERMISSIONS", "PyCRYPTKEY", "permissions_for"]
 
 _handles = itertools.count(1)
 
@@ -44,6 +44,20 @@ _handles = itertools.count(1)
 DEFAULT_PERMISSIONS = (
     con.CRYPT_ENCRYPT | con.CRYPT_DECRYPT | con.CRYPT_READ | con.CRYPT_WRITE | con.CRYPT_MAC
 )
+
+
+def permissions_for(flag_bits: int) -> int:
+    """``KP_PERMISSIONS`` of a new key from its creation flags: 0x3b; with
+    ``CRYPT_EXPORTABLE`` also ``CRYPT_EXPORT`` (0x3f); with
+    ``CRYPT_ARCHIVABLE`` also ``CRYPT_ARCHIVE`` (WINDOWS-FACTS)."""
+    permissions = DEFAULT_PERMISSIONS
+    if flag_bits & con.CRYPT_EXPORTABLE:
+        permissions |= con.CRYPT_EXPORT
+    if flag_bits & con.CRYPT_ARCHIVABLE:
+        permissions |= con.CRYPT_ARCHIVE
+    return permissions
+
+
 _KNOWN_PERMISSIONS = (
     DEFAULT_PERMISSIONS | con.CRYPT_EXPORT | con.CRYPT_EXPORT_KEY | con.CRYPT_IMPORT_KEY
     | con.CRYPT_ARCHIVE
