@@ -663,7 +663,7 @@ def _hmac_key(key: PyCRYPTKEY) -> TokenKey:
     tkey = key.usable()
     if key.is_pair:
         raise Fail(winerror.NTE_BAD_KEY, "an HMAC takes a session key")
-    if tkey.attribute(Attribute.KEY_TYPE) == KeyType.GENERIC_SECRET:
+    if key.hmac_only:  # imported with CRYPT_IPSEC_HMAC_KEY: a generic secret already
         return tkey.share()
     if not key.permissions & (con.CRYPT_EXPORT | con.CRYPT_ARCHIVE):
         raise Fail(
