@@ -59,7 +59,14 @@ from csp11.blobs import (
 from csp11.errors import Fail
 from csp11.exportkey import AES_ALGIDS, oaep
 from csp11.hashes import hmac_material
-from csp11.keygen import container_spec, material_template, resolve_algid, salt_for, store_pair
+from csp11.keygen import (
+    container_spec,
+    material_template,
+    pair_templates,
+    resolve_algid,
+    salt_for,
+    store_pair,
+)
 from csp11.keys import PyCRYPTKEY, permissions_for
 from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, TokenKey
 
@@ -223,37 +230,11 @@ def _pair_templates(
     alg: Algorithm, numbers: tuple[_Attrs, _Attrs], flag_bits: int
 ) -> tuple[_Attrs, _Attrs]:
     secret, public_numbers = numbers
-    protected = bool(flag_bits & _PROTECTION)
-    public: dict[Any, object] = {
-        Attribute.CLASS: ObjectClass.PUBLIC_KEY,
-        Attribute.KEY_TYPE: alg.key_type,
-        Attribute.TOKEN: False,
-        Attribute.PRIVATE: False,
-        **public_numbers,
-    }
-    private: dict[Any, object] = {
-        Attribute.CLASS: ObjectClass.PRIVATE_KEY,
-        Attribute.KEY_TYPE: alg.key_type,
-        Attribute.TOKEN: False,
-        Attribute.PRIVATE: protected,
-        Attribute.SENSITIVE: True,
-        Attribute.EXTRACTABLE: bool(flag_bits & con.CRYPT_EXPORTABLE),
-        Attribute.MODIFIABLE: True,
-        **secret,
-    }
-    if protected:
-        private[Attribute.ALWAYS_AUTHENTICATE] = True
-    if alg.family is Family.RSA:
-        public.update({Attribute.VERIFY: True, Attribute.ENCRYPT: alg.exchange,
-                       Attribute.WRAP: alg.exchange})
-        private.update({Attribute.SIGN: True, Attribute.DECRYPT: alg.exchange,
-                        Attribute.UNWRAP: alg.exchange})
-    elif alg.family is Family.DSA:
-        public[Attribute.VERIFY] = True
-        private[Attribute.SIGN] = True
-    else:
-        private[Attribute.DERIVE] = True
-    return private, public
+    private, public = pair_templates(
+        alg, protected=bool(flag_bits & _PROTECTION),
+        extractable=bool(flag_bits & con.CRYPT_EXPORTABLE),
+    )
+    return {**private, **secret}, {**public, **public_numbers}
 
 
 def _bits_of(blob: KeyBlob) -> int:

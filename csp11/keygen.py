@@ -50,6 +50,7 @@ __all__ = [
     "key_length",
     "material_template",
     "open_stored",
+    "pair_templates",
     "public_key_of",
     "resolve_algid",
     "salt_for",
@@ -285,11 +286,11 @@ def _domain_for(prov: PyCRYPTPROV, alg: Algorithm, bits: int) -> dict[str, bytes
     return {name: le_to_be(value) for name, value in values.items()}
 
 
-def _key_pair(
-    prov: PyCRYPTPROV, alg: Algorithm, bits: int, low: int, domain: dict[str, bytes]
-) -> TokenKey:
-    protected = bool(low & _PROTECTION)
-    extractable = bool(low & (con.CRYPT_EXPORTABLE | con.CRYPT_ARCHIVABLE))
+def pair_templates(
+    alg: Algorithm, *, protected: bool, extractable: bool
+) -> tuple[dict[Any, object], dict[Any, object]]:
+    """(private, public) templates of a session key pair of ``alg``, without its
+    numbers: what every pair csp11 makes or imports states about itself."""
     public: dict[Any, object] = {
         Attribute.CLASS: ObjectClass.PUBLIC_KEY,
         Attribute.KEY_TYPE: alg.key_type,
@@ -309,19 +310,27 @@ def _key_pair(
     if protected:
         private[Attribute.ALWAYS_AUTHENTICATE] = True
     if alg.family is Family.RSA:
-        public.update({
-            Attribute.MODULUS_BITS: bits,
-            Attribute.PUBLIC_EXPONENT: _RSA_EXPONENT,
-            Attribute.VERIFY: True,
-            Attribute.ENCRYPT: alg.exchange,
-            Attribute.WRAP: alg.exchange,
-        })
-        private.update({
-            Attribute.SIGN: True,
-            Attribute.DECRYPT: alg.exchange,
-            Attribute.UNWRAP: alg.exchange,
-            Attribute.DERIVE: False,
-        })
+        public.update({Attribute.VERIFY: True, Attribute.ENCRYPT: alg.exchange,
+                       Attribute.WRAP: alg.exchange})
+        private.update({Attribute.SIGN: True, Attribute.DECRYPT: alg.exchange,
+                        Attribute.UNWRAP: alg.exchange, Attribute.DERIVE: False})
+    elif alg.family is Family.DSA:
+        public[Attribute.VERIFY] = True
+        private[Attribute.SIGN] = True
+    else:
+        private[Attribute.DERIVE] = True
+    return private, public
+
+
+def _key_pair(
+    prov: PyCRYPTPROV, alg: Algorithm, bits: int, low: int, domain: dict[str, bytes]
+) -> TokenKey:
+    protected = bool(low & _PROTECTION)
+    extractable = bool(low & (con.CRYPT_EXPORTABLE | con.CRYPT_ARCHIVABLE))
+    private, public = pair_templates(alg, protected=protected, extractable=extractable)
+    if alg.family is Family.RSA:
+        public[Attribute.MODULUS_BITS] = bits
+        public[Attribute.PUBLIC_EXPONENT] = _RSA_EXPONENT
     else:
         if not domain:
             domain.update(_domain_for(prov, alg, bits))
@@ -329,10 +338,6 @@ def _key_pair(
         public[Attribute.BASE] = le_to_be(domain["G"]).lstrip(b"\0")
         if alg.family is Family.DSA:
             public[Attribute.SUBPRIME] = le_to_be(domain["Q"]).lstrip(b"\0")
-            public[Attribute.VERIFY] = True
-            private[Attribute.SIGN] = True
-        else:
-            private[Attribute.DERIVE] = True
     spec = _container_spec(prov, alg)
     if spec is None:
         if protected:
