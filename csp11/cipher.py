@@ -14,6 +14,13 @@ CFB is 8-bit CFB, as Windows has it.  PKCS#11 tokens rarely offer
 ECB call per ``CryptDecrypt`` (every shift register is known from the
 ciphertext), encryption one per byte — slow, and documented as such.
 
+RC2 (a block cipher with an effective key length) runs through csp11's own
+``C_EncryptInit`` with ``CK_RC2_CBC_PARAMS``; RC4 keeps one keystream for
+encryption and decryption between calls (a ``C_EncryptUpdate`` operation on
+a session of its own) and starts it again after ``Final``.  Salted keys
+(40-bit RC2/RC4 without ``CRYPT_NO_SALT``) do not encrypt: see
+:func:`_cipher_key`.
+
 RSA: only the key exchange pair encrypts (``CKM_RSA_PKCS``, or
 ``CKM_RSA_PKCS_OAEP`` with ``CRYPT_OAEP``), and ciphertexts are
 little-endian: the byte reversal of PKCS #1's.
@@ -21,6 +28,7 @@ little-endian: the byte reversal of PKCS #1's.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,7 +39,7 @@ from csp11.algorithms import Family
 from csp11.args import flags
 from csp11.errors import Fail
 from csp11.exportkey import oaep
-from csp11.token import KeyType, Mechanism
+from csp11.token import KeyType, Mechanism, TokenKey
 
 if TYPE_CHECKING:
     from csp11.hashes import PyCRYPTHASH
@@ -60,7 +68,42 @@ _BLOCK_MECHANISMS: dict[Any, _Mechanisms] = {
     KeyType.DES3: _Mechanisms(Mechanism.DES3_ECB, Mechanism.DES3_CBC),
     KeyType.DES2: _Mechanisms(Mechanism.DES3_ECB, Mechanism.DES3_CBC),
     KeyType._DES: _Mechanisms(Mechanism._DES_ECB, Mechanism._DES_CBC),
+    KeyType._RC2: _Mechanisms(Mechanism._RC2_ECB, Mechanism._RC2_CBC),
 }
+_RC4 = Mechanism._RC4
+
+
+class _RC2Params(ctypes.Structure):
+    """CK_RC2_CBC_PARAMS (pkcs11t.h); CK_RC2_PARAMS is its first member alone."""
+
+    _fields_ = (("ulEffectiveBits", ctypes.c_ulong), ("iv", ctypes.c_ubyte * 8))
+
+
+def _rc2_param(effective_bits: int, iv: bytes | None) -> bytes:
+    """The mechanism parameter of CKM_RC2_ECB (no IV) or CKM_RC2_CBC.
+
+    ECB's is CK_RC2_PARAMS, the effective length alone; NSS reads a whole
+    CK_RC2_CBC_PARAMS for both, so ECB gets that with a zero IV (the first
+    member is the same either way).
+    """
+    return bytes(_RC2Params(effective_bits, (ctypes.c_ubyte * 8)(*(iv or bytes(8)))))
+
+
+def block_call(key: PyCRYPTKEY, tkey: TokenKey, data: bytes, *, ecb: bool, iv: bytes,
+               encrypting: bool) -> bytes:
+    """One unpadded ECB or CBC call with ``key``'s cipher (``tkey`` its objects).
+
+    RC2 goes through csp11's own calls, with its effective key length in the
+    mechanism parameter (python-pkcs11 does not pack ``CK_RC2_CBC_PARAMS``).
+    """
+    mechanisms = _BLOCK_MECHANISMS[key.alg.key_type]
+    mechanism = mechanisms.ecb if ecb else mechanisms.cbc
+    if key.alg.key_type == KeyType._RC2:
+        param = _rc2_param(key.effective_keylen or key.bits, None if ecb else iv)
+        return tkey.crypt_once("encrypt" if encrypting else "decrypt", mechanism, param, data)
+    if encrypting:
+        return tkey.encrypt(data, mechanism, None if ecb else iv)
+    return tkey.decrypt(data, mechanism, None if ecb else iv)
 
 
 def pad(data: bytes, size: int) -> bytes:
@@ -97,6 +140,10 @@ def encrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None
     _check(key, hash_, flag_bits, con.CRYPT_ENCRYPT, "encryption")
     if key.alg.family is Family.RSA:
         return _rsa_encrypt(key, data, hash_, flag_bits)
+    if key.alg.key_type == KeyType._RC4:
+        if hash_ is not None:
+            hash_.update(data)
+        return _stream(key, data, final)
     block = _block_size(key)
     if not final and len(data) % block:
         raise Fail(
@@ -127,6 +174,11 @@ def decrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None
     _check(key, hash_, flag_bits, con.CRYPT_DECRYPT, "decryption")
     if key.alg.family is Family.RSA:
         return _rsa_decrypt(key, data, hash_, flag_bits)
+    if key.alg.key_type == KeyType._RC4:
+        plain = _stream(key, data, final)
+        if hash_ is not None:
+            hash_.update(plain)
+        return plain
     block = _block_size(key)
     if len(data) % block or (final and not data):
         raise Fail(
@@ -150,18 +202,58 @@ def decrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None
     return plain
 
 
-def block_mechanisms(key: PyCRYPTKEY) -> _Mechanisms:
-    """The token's unpadded ECB and CBC mechanisms for a block cipher key."""
+def _cipher_key(key: PyCRYPTKEY) -> None:
+    """Refuse keys csp11 does not encrypt with."""
     if key.is_pair:
         raise Fail(winerror.NTE_BAD_KEY, f"{key.alg.name} keys do not encrypt data")
-    found = _BLOCK_MECHANISMS.get(key.alg.key_type)
-    if found is None or not key.alg.block_bits or key.hmac_only:
+    if key.hmac_only:
+        raise Fail(winerror.NTE_BAD_KEY, "a CRYPT_IPSEC_HMAC_KEY key only keys HMACs")
+    if key.salt:
+        # The cipher key would be key ‖ salt, made on the token only by
+        # deriving (CKM_CONCATENATE_BASE_AND_DATA), which needs CKA_DERIVE on
+        # the key: then any PKCS#11 client could derive an extractable key
+        # from a non-exportable one.  docs/differences.md.
         raise Fail(
             winerror.NTE_BAD_KEY,
-            f"csp11 does not encrypt with {key.alg.name} keys (block ciphers only: DES, "
-            "3DES and AES)" if not key.hmac_only else "a CRYPT_IPSEC_HMAC_KEY key only keys HMACs",
+            f"csp11 does not encrypt with salted {key.alg.name} keys (make 40-bit keys with "
+            "CRYPT_NO_SALT, or use 56 bits or more)",
+        )
+
+
+def block_mechanisms(key: PyCRYPTKEY) -> _Mechanisms:
+    """The token's unpadded ECB and CBC mechanisms for a block cipher key."""
+    _cipher_key(key)
+    found = _BLOCK_MECHANISMS.get(key.alg.key_type)
+    if found is None or not key.alg.block_bits:
+        raise Fail(
+            winerror.NTE_BAD_KEY,
+            f"{key.alg.name} keys do not encrypt data (block ciphers: DES, 3DES, AES, RC2; "
+            "stream: RC4)",
         )
     return found
+
+
+def _stream(key: PyCRYPTKEY, data: bytes, final: bool) -> bytes:
+    """RC4: one keystream for encryption and decryption alike, kept across calls
+    (a ``C_EncryptUpdate`` operation on a session of its own) and started
+    again after ``Final``, as rsaenh does."""
+    _cipher_key(key)
+    tkey = key.usable()
+    with key.cipher_lock:
+        try:
+            running = key.stream
+            if running is None:
+                running = key.stream = tkey.token.operation("encrypt", _RC4, tkey.obj)
+            out = running.crypt(data) if data else b""
+            if final:
+                key.stream = None
+                running.finish()
+            return out
+        except BaseException:
+            failed, key.stream = key.stream, None
+            if failed is not None:
+                failed.abort()
+            raise
 
 
 def _block_size(key: PyCRYPTKEY) -> int:
@@ -172,20 +264,16 @@ def _block_size(key: PyCRYPTKEY) -> int:
 def _run(key: PyCRYPTKEY, data: bytes, *, encrypting: bool) -> bytes:
     """One call's worth of blocks in the key's mode, moving its chaining value on."""
     tkey = key.usable()
-    mechanisms = _BLOCK_MECHANISMS[key.alg.key_type]
     chain = key.chain if key.chain is not None else key.iv
     if key.mode == con.CRYPT_MODE_ECB:
-        return (tkey.encrypt if encrypting else tkey.decrypt)(data, mechanisms.ecb)
+        return block_call(key, tkey, data, ecb=True, iv=b"", encrypting=encrypting)
     if key.mode == con.CRYPT_MODE_CBC:
-        if encrypting:
-            out = tkey.encrypt(data, mechanisms.cbc, chain)
-            key.chain = out[-len(chain):]
-        else:
-            out = tkey.decrypt(data, mechanisms.cbc, chain)
-            key.chain = data[-len(chain):]
+        out = block_call(key, tkey, data, ecb=False, iv=chain, encrypting=encrypting)
+        key.chain = (out if encrypting else data)[-len(chain):]
         return out
     if key.mode == con.CRYPT_MODE_CFB:
-        return _cfb8(key, data, chain, mechanisms.ecb, encrypting=encrypting)
+        return _cfb8(key, data, chain, _BLOCK_MECHANISMS[key.alg.key_type].ecb,
+                     encrypting=encrypting)
     raise Fail(winerror.NTE_BAD_ALGID, f"cipher mode {key.mode} does not encrypt")
 
 
@@ -197,9 +285,20 @@ def _cfb8(key: PyCRYPTKEY, data: bytes, chain: bytes, ecb: Any, *, encrypting: b
     if not encrypting:
         stream = chain + data  # every register is a window of it
         registers = b"".join(stream[i : i + size] for i in range(len(data)))
-        pads = tkey.encrypt(registers, ecb)
+        pads = block_call(key, tkey, registers, ecb=True, iv=b"", encrypting=True)
         key.chain = stream[-size:]
         return bytes(c ^ pads[i * size] for i, c in enumerate(data))
+    if key.alg.key_type == KeyType._RC2:  # csp11's own calls, one per byte
+        register = bytearray(chain)
+        out = bytearray()
+        for byte in data:
+            pad_byte = block_call(key, tkey, bytes(register), ecb=True, iv=b"",
+                                  encrypting=True)[0]
+            out.append(byte ^ pad_byte)
+            del register[0]
+            register.append(out[-1])
+        key.chain = bytes(register)
+        return bytes(out)
 
     def run(encrypt_one: Callable[[bytes], bytes]) -> bytes:
         register = bytearray(chain)

@@ -264,7 +264,8 @@ class _CbcMac:
     def __init__(self, key: PyCRYPTKEY) -> None:
         from csp11.cipher import block_mechanisms  # noqa: PLC0415 - import cycle
 
-        self._cbc = block_mechanisms(key).cbc  # refuses other keys before a reference is taken
+        block_mechanisms(key)  # refuses other keys before a reference is taken
+        self._cipher = key  # its algorithm (and RC2 effective length), for block_call
         self.size = key.alg.block_bits // 8
         self._tkey: TokenKey | None = key.usable().share()
         self._chain = key.iv
@@ -275,12 +276,18 @@ class _CbcMac:
             raise Fail(winerror.NTE_BAD_HASH_STATE, "the MAC is finished")
         return self._tkey
 
+    def _cbc(self, data: bytes) -> bytes:
+        from csp11.cipher import block_call  # noqa: PLC0415 - import cycle
+
+        return block_call(self._cipher, self._key(), data, ecb=False, iv=self._chain,
+                          encrypting=True)
+
     def update(self, data: bytes) -> None:
         data = self._pending + data
         whole = len(data) - len(data) % self.size
         self._pending = data[whole:]
         if whole:
-            self._chain = self._key().encrypt(data[:whole], self._cbc, self._chain)[-self.size:]
+            self._chain = self._cbc(data[:whole])[-self.size:]
 
     def update_secret(self, data: bytes) -> None:
         raise Fail(winerror.NTE_BAD_KEY, "CALG_MAC does not hash session keys")
@@ -292,14 +299,14 @@ class _CbcMac:
         from csp11.cipher import pad  # noqa: PLC0415 - import cycle
 
         try:
-            value = self._key().encrypt(pad(self._pending, self.size), self._cbc, self._chain)
+            value = self._cbc(pad(self._pending, self.size))
         finally:
             self.abort()
         return value[-self.size:]
 
     def duplicate(self) -> _CbcMac:
         twin = _CbcMac.__new__(_CbcMac)
-        twin.size, twin._tkey, twin._cbc = self.size, self._key().share(), self._cbc
+        twin.size, twin._tkey, twin._cipher = self.size, self._key().share(), self._cipher
         twin._chain, twin._pending = self._chain, self._pending
         return twin
 

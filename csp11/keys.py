@@ -29,7 +29,7 @@ from csp11.args import dword, flags
 from csp11.blobs import DssSeed
 from csp11.byteorder import be_to_le, int_from_le
 from csp11.errors import Fail, api
-from csp11.token import Attribute, ObjectClass, TokenKey
+from csp11.token import Attribute, ObjectClass, Operation, TokenKey
 
 if TYPE_CHECKING:
     from csp11.hashes import PyCRYPTHASH
@@ -110,6 +110,8 @@ class PyCRYPTKEY:
         # A Diffie-Hellman agreed key before KP_ALGID: (own private key,
         # peer's public value big-endian, CryptImportKey flags).
         self.agreement: tuple[TokenKey, bytes, int] | None = None
+        # An RC4 keystream running between CryptEncrypt/CryptDecrypt calls.
+        self.stream: Operation | None = None
         # CryptGenKey's low flags, for a CRYPT_PREGEN key finished later.
         self.gen_flags = 0
         self._handle = next(_handles)
@@ -184,8 +186,11 @@ class PyCRYPTKEY:
             self._destroyed = True
             tkey, self.tkey = self.tkey, None
             agreement, self.agreement = self.agreement, None
+            stream, self.stream = self.stream, None
         if self._finalizer is not None:
             self._finalizer.detach()
+        if stream is not None:
+            stream.abort()
         if tkey is not None:
             tkey.release()
         if agreement is not None:

@@ -201,6 +201,18 @@ class _Cryptoki:
         self.C_SignInit = proto(_ulong, _ulong, _MECH_P, _ulong)(fl.C_SignInit)
         self.C_SignUpdate = proto(_ulong, _ulong, _BYTES, _ulong)(fl.C_SignUpdate)
         self.C_SignFinal = proto(_ulong, _ulong, _BYTES, _ULONG_P)(fl.C_SignFinal)
+        # Encryption with mechanism parameters python-pkcs11 does not pack
+        # (CK_RC2_CBC_PARAMS), and RC4 streams that live across calls.
+        self.C_EncryptInit = proto(_ulong, _ulong, _MECH_P, _ulong)(fl.C_EncryptInit)
+        self.C_EncryptUpdate = proto(_ulong, _ulong, _BYTES, _ulong, _BYTES, _ULONG_P)(
+            fl.C_EncryptUpdate
+        )
+        self.C_EncryptFinal = proto(_ulong, _ulong, _BYTES, _ULONG_P)(fl.C_EncryptFinal)
+        self.C_DecryptInit = proto(_ulong, _ulong, _MECH_P, _ulong)(fl.C_DecryptInit)
+        self.C_DecryptUpdate = proto(_ulong, _ulong, _BYTES, _ulong, _BYTES, _ULONG_P)(
+            fl.C_DecryptUpdate
+        )
+        self.C_DecryptFinal = proto(_ulong, _ulong, _BYTES, _ULONG_P)(fl.C_DecryptFinal)
         self.C_Sign = proto(_ulong, _ulong, _BYTES, _ulong, _BYTES, _ULONG_P)(fl.C_Sign)
         self.C_Decrypt = proto(_ulong, _ulong, _BYTES, _ulong, _BYTES, _ULONG_P)(fl.C_Decrypt)
 
@@ -1415,6 +1427,17 @@ class TokenKey:
 
         return self.token.run_on(self.home, "C_Decrypt", run)
 
+    def crypt_once(self, kind: str, mechanism: Any, param: bytes | None, data: bytes) -> bytes:
+        """``C_EncryptInit``/``C_DecryptInit`` with a packed mechanism parameter, the
+        update and the final, on an operation session (for what python-pkcs11
+        cannot express, e.g. ``CK_RC2_CBC_PARAMS``)."""
+        op = self.token.operation(kind, mechanism, self.obj, param)
+        try:
+            return op.crypt(data) + op.finish()
+        except BaseException:
+            op.abort()
+            raise
+
     def encrypt_each(self, blocks: Callable[[Callable[[bytes], bytes]], bytes],
                      mechanism: Any) -> bytes:
         """Run ``blocks(encrypt_one)`` holding the key's session once, where
@@ -1574,12 +1597,13 @@ class TokenKey:
 
 
 class Operation:
-    """A multi-part ``C_Digest*`` or ``C_Sign*`` (MAC) operation on its own session.
+    """A multi-part ``C_Digest*``, ``C_Sign*`` (MAC), ``C_Encrypt*`` or
+    ``C_Decrypt*`` operation on a session of its own.
 
-    CryptoAPI hashes live across many ``CryptHashData`` calls; PKCS#11 keeps
+    CryptoAPI hashes (and RC4 streams) live across many calls; PKCS#11 keeps
     such an operation's state inside a session.  The session belongs to the
     operation until :meth:`finish` or :meth:`abort`.  Not thread-safe by
-    itself: the hash object that owns it serialises its use.
+    itself: the hash or key that owns it serialises its use.
     """
 
     __slots__ = ("_kind", "_pooled", "_token", "done")
@@ -1610,9 +1634,23 @@ class Operation:
             rv = ck.C_DigestInit(handle, ctypes.byref(mech))
         else:
             assert key is not None
-            rv = ck.C_SignInit(handle, ctypes.byref(mech), key)
+            init = {"sign": ck.C_SignInit, "encrypt": ck.C_EncryptInit,
+                    "decrypt": ck.C_DecryptInit}[self._kind]
+            rv = init(handle, ctypes.byref(mech), key)
         if rv != CKR_OK:
             raise fail_from_ckr(_ckr_name(rv), f"C_{self._kind.title()}Init")
+
+    def crypt(self, data: bytes) -> bytes:
+        """``C_EncryptUpdate`` / ``C_DecryptUpdate``: the output for ``data``."""
+        self._live()
+        ck = self._token.module.cryptoki
+        call = ck.C_EncryptUpdate if self._kind == "encrypt" else ck.C_DecryptUpdate
+        room = len(data) + _MAX_DIGEST  # a block more than the input, at most
+        out = ctypes.create_string_buffer(room)
+        size = _ulong(room)
+        self._check(call(self._pooled.session.handle, data, len(data), out, ctypes.byref(size)),
+                    f"C_{self._kind.title()}Update")
+        return out.raw[: size.value]
 
     def _live(self) -> None:
         if self.done:
@@ -1640,7 +1678,8 @@ class Operation:
         """``C_DigestFinal`` / ``C_SignFinal``: the value; the session goes back."""
         self._live()
         ck = self._token.module.cryptoki
-        call = ck.C_DigestFinal if self._kind == "digest" else ck.C_SignFinal
+        call = {"digest": ck.C_DigestFinal, "sign": ck.C_SignFinal,
+                "encrypt": ck.C_EncryptFinal, "decrypt": ck.C_DecryptFinal}[self._kind]
         out = ctypes.create_string_buffer(_MAX_DIGEST)
         size = _ulong(_MAX_DIGEST)
         self._check(call(self._pooled.session.handle, out, ctypes.byref(size)),
@@ -1654,13 +1693,17 @@ class Operation:
         if self.done:
             return
         self.done = True
-        # PKCS#11 has no cancel before v3.0: finishing into a buffer ends it.
-        with contextlib.suppress(Fail):
-            ck = self._token.module.cryptoki
-            call = ck.C_DigestFinal if self._kind == "digest" else ck.C_SignFinal
-            out = ctypes.create_string_buffer(_MAX_DIGEST)
-            call(self._pooled.session.handle, out, ctypes.byref(_ulong(_MAX_DIGEST)))
-        self._token.end_operation(self._pooled)
+        # PKCS#11 has no cancel before v3.0: finishing into a buffer ends it;
+        # where even that fails, closing the session does.
+        ck = self._token.module.cryptoki
+        call = {"digest": ck.C_DigestFinal, "sign": ck.C_SignFinal,
+                "encrypt": ck.C_EncryptFinal, "decrypt": ck.C_DecryptFinal}[self._kind]
+        out = ctypes.create_string_buffer(_MAX_DIGEST)
+        rv = call(self._pooled.session.handle, out, ctypes.byref(_ulong(_MAX_DIGEST)))
+        if rv == CKR_OK:
+            self._token.end_operation(self._pooled)
+        else:
+            self._token.discard_operation(self._pooled)
 
 
 _MAX_DIGEST = 128  # bytes: above every digest and MAC size

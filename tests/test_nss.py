@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import urllib.parse
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -172,3 +173,84 @@ def test_two_kinds_of_token_in_one_process(nss_uri: str, prov: PyCRYPTPROV) -> N
             prov.CryptGenKey(con.CALG_RC4, 0)
         assert info.value.winerror == winerror.NTE_BAD_ALGID
 
+
+
+# ---- RC2 and RC4 encryption (the token has them; SoftHSM2 does not) ----------------
+def _plain_key(ctx: PyCRYPTPROV, algid: int, material: bytes) -> object:
+    from csp11.blobs import PlaintextKeyBlob
+
+    return ctx.CryptImportKey(PlaintextKeyBlob(algid, material).to_bytes(), None,
+                              con.CRYPT_NO_SALT)
+
+
+def test_rc4_streams_across_calls_and_restarts_after_final(enhanced: PyCRYPTPROV) -> None:
+    from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
+    from cryptography.hazmat.primitives.ciphers import Cipher
+
+    material = os.urandom(16)
+    key: Any = _plain_key(enhanced, con.CALG_RC4, material)
+    data = os.urandom(1000)
+    out = key.CryptEncrypt(False, data[:333]) + key.CryptEncrypt(True, data[333:])
+    reference = Cipher(ARC4(material), mode=None).encryptor().update(data)
+    assert out == reference
+    # Final restarts the keystream; encryption and decryption share it.
+    assert key.CryptDecrypt(True, out) == data
+    assert key.CryptEncrypt(True, data) == reference
+    key.CryptDestroyKey()
+
+
+@pytest.mark.parametrize("mode", [con.CRYPT_MODE_CBC, con.CRYPT_MODE_ECB, con.CRYPT_MODE_CFB])
+def test_rc2_modes_round_trip(enhanced: PyCRYPTPROV, mode: int) -> None:
+    material = os.urandom(16)
+    key: Any = _plain_key(enhanced, con.CALG_RC2, material)
+    key.CryptSetKeyParam(con.KP_MODE, mode)
+    key.CryptSetKeyParam(con.KP_IV, bytes(range(8)))
+    data = os.urandom(50)
+    out = key.CryptEncrypt(True, data)
+    assert len(out) == 56
+    assert key.CryptDecrypt(True, out) == data
+    assert key.CryptEncrypt(True, data) == out  # the chain restarted
+    key.CryptDestroyKey()
+
+
+def test_rc2_cbc_matches_an_independent_implementation(enhanced: PyCRYPTPROV) -> None:
+    from cryptography.hazmat.decrepit.ciphers.algorithms import RC2
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    material = os.urandom(16)
+    key: Any = _plain_key(enhanced, con.CALG_RC2, material)
+    # The effective key length stays the key's (128 bits), as OpenSSL's RC2 has it.
+    assert key.CryptGetKeyParam(con.KP_EFFECTIVE_KEYLEN) == 128
+    iv = os.urandom(8)
+    key.CryptSetKeyParam(con.KP_IV, iv)
+    data = os.urandom(40)
+    padder = padding.PKCS7(64).padder()
+    encryptor = Cipher(RC2(material), modes.CBC(iv)).encryptor()
+    expected = encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
+    assert key.CryptEncrypt(True, data) == expected
+    key.CryptDestroyKey()
+
+
+def test_rc2_mac(enhanced: PyCRYPTPROV) -> None:
+    key: Any = _plain_key(enhanced, con.CALG_RC2, os.urandom(16))
+    h = enhanced.CryptCreateHash(con.CALG_MAC, key)
+    h.CryptHashData(b"twenty-three bytes long")
+    mac = h.CryptGetHashParam(con.HP_HASHVAL)
+    # The MAC is the last block of the CBC encryption (zero IV, PKCS #5 padding).
+    assert mac == key.CryptEncrypt(True, b"twenty-three bytes long")[-8:]
+    key.CryptDestroyKey()
+
+
+def test_salted_keys_do_not_encrypt(base: PyCRYPTPROV) -> None:
+    for algid in (con.CALG_RC4, con.CALG_RC2):
+        key = base.CryptGenKey(algid, 0)  # 40 bits with eleven zero bytes of salt
+        assert key.CryptGetKeyParam(con.KP_SALT) == bytes(11)
+        with pytest.raises(pywintypes.error) as exc:
+            key.CryptEncrypt(True, b"data")
+        assert exc.value.winerror == winerror.NTE_BAD_KEY
+        assert "salted" in exc.value.strerror
+        key.CryptDestroyKey()
+        unsalted = base.CryptGenKey(algid, con.CRYPT_NO_SALT)
+        assert unsalted.CryptDecrypt(True, unsalted.CryptEncrypt(True, b"data")) == b"data"
+        unsalted.CryptDestroyKey()
