@@ -26,13 +26,15 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csp11 import interop, pywintypes, win32crypt, winerror
+from csp11 import interop, pywintypes
 from csp11 import win32cryptcon as con
 from csp11.blobs import PlaintextKeyBlob, parse_key_blob
 from csp11.keys import PyCRYPTKEY
 from csp11.provider import PyCRYPTPROV
 
-VERIFY = con.CRYPT_VERIFYCONTEXT
+from .helpers import code_name as _code
+from .helpers import verify_context as _ctx
+
 AES = (con.CALG_AES_128, con.CALG_AES_192, con.CALG_AES_256)
 SESSION = (con.CALG_DES, con.CALG_3DES_112, con.CALG_3DES, *AES)
 SIZES = {con.CALG_DES: 8, con.CALG_3DES_112: 16, con.CALG_3DES: 24,
@@ -45,14 +47,6 @@ OAEP = padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None)
 
 
 # ---- helpers ------------------------------------------------------------------------
-def _code(exc: pytest.ExceptionInfo[pywintypes.error]) -> str:
-    return winerror.name_of(exc.value.winerror)
-
-
-def _ctx(prov_type: int = con.PROV_RSA_AES) -> PyCRYPTPROV:
-    ctx = win32crypt.CryptAcquireContext(None, None, prov_type, VERIFY)
-    assert ctx is not None
-    return ctx
 
 
 def _block(alg: int) -> int:

@@ -19,7 +19,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding as sympadding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from csp11 import pywintypes, win32crypt, winerror
+from csp11 import pywintypes
 from csp11 import win32cryptcon as con
 from csp11.blobs import PlaintextKeyBlob, parse_key_blob
 from csp11.hashes import PyCRYPTHASH
@@ -27,9 +27,10 @@ from csp11.keys import PyCRYPTKEY
 from csp11.provider import PyCRYPTPROV
 
 from .conftest import REPO
+from .helpers import code_name as _code
+from .helpers import verify_context as _ctx
 
 _VECTORS = REPO.parent / "shared" / "vectors" / "windows-kat.json"
-VERIFY = con.CRYPT_VERIFYCONTEXT
 HASHES = {con.CALG_MD5: "md5", con.CALG_SHA1: "sha1", con.CALG_SHA_256: "sha256",
           con.CALG_SHA_384: "sha384", con.CALG_SHA_512: "sha512"}
 SHA2 = (con.CALG_SHA_256, con.CALG_SHA_384, con.CALG_SHA_512)
@@ -46,14 +47,6 @@ NAMES = {con.CALG_MD5: "MD5", con.CALG_SHA1: "SHA1", con.CALG_SHA_256: "SHA256",
 
 
 # ---- helpers ------------------------------------------------------------------------------
-def _code(exc: pytest.ExceptionInfo[pywintypes.error]) -> str:
-    return winerror.name_of(exc.value.winerror)
-
-
-def _ctx(prov_type: int = con.PROV_RSA_AES) -> PyCRYPTPROV:
-    ctx = win32crypt.CryptAcquireContext(None, None, prov_type, VERIFY)
-    assert ctx is not None
-    return ctx
 
 
 @pytest.fixture(scope="module")

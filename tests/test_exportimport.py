@@ -37,6 +37,8 @@ from csp11.blobs import (
 from csp11.provider import PyCRYPTPROV
 
 from .conftest import REPO
+from .helpers import code_name as _code
+from .helpers import token_objects as _objects
 
 _VECTORS = REPO.parent / "shared" / "vectors" / "windows-kat.json"
 VERIFY = con.CRYPT_VERIFYCONTEXT
@@ -69,17 +71,6 @@ def rsa_keyx() -> Iterator[Any]:
     key = ctx.CryptGenKey(con.CALG_RSA_KEYX, con.CRYPT_EXPORTABLE | (1024 << 16))
     yield key
     ctx.CryptReleaseContext()
-
-
-def _code(exc: pytest.ExceptionInfo[pywintypes.error]) -> str:
-    return winerror.name_of(exc.value.winerror)
-
-
-def _objects(ctx: PyCRYPTPROV) -> int:
-    """How many objects the token shows this process (session and token objects)."""
-    ctx.login()
-    _, (found,) = ctx.token.find([{}], ctx.pins)
-    return len(found)
 
 
 # ---- Windows vectors -----------------------------------------------------------------

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csp11 import pywintypes, win32crypt, winerror
+from csp11 import pywintypes, winerror
 from csp11 import win32cryptcon as con
 from csp11.blobs import PlaintextKeyBlob, parse_key_blob
 from csp11.hashes import PyCRYPTHASH
@@ -30,9 +30,11 @@ from csp11.keys import PyCRYPTKEY
 from csp11.provider import PyCRYPTPROV
 
 from .conftest import REPO, run_python
+from .helpers import code_name as _code
+from .helpers import token_objects as _objects
+from .helpers import verify_context as _ctx
 
 _VECTORS = REPO.parent / "shared" / "vectors" / "windows-kat.json"
-VERIFY = con.CRYPT_VERIFYCONTEXT
 P2048 = bytes(i & 0xFF for i in range(2048))
 DIGESTS = {con.CALG_MD5: "md5", con.CALG_SHA1: "sha1", con.CALG_SHA_256: "sha256",
            con.CALG_SHA_384: "sha384", con.CALG_SHA_512: "sha512"}
@@ -46,16 +48,6 @@ NAMES = {**{alg: name.upper() for alg, name in DIGESTS.items()},
 
 
 # ---- helpers ------------------------------------------------------------------------------
-def _code(exc: pytest.ExceptionInfo[pywintypes.error]) -> str:
-    return winerror.name_of(exc.value.winerror)
-
-
-def _ctx(prov_type: int = con.PROV_RSA_AES) -> PyCRYPTPROV:
-    ctx = win32crypt.CryptAcquireContext(None, None, prov_type, VERIFY)
-    assert ctx is not None
-    return ctx
-
-
 def _kat() -> dict[str, Any]:
     if not _VECTORS.exists():
         pytest.skip("the shared Windows vectors are not beside the checkout")
@@ -85,13 +77,6 @@ def _material(key: PyCRYPTKEY) -> bytes:
     blob = parse_key_blob(key.CryptExportKey(None, con.PLAINTEXTKEYBLOB))
     assert isinstance(blob, PlaintextKeyBlob)
     return blob.key
-
-
-def _objects(ctx: PyCRYPTPROV) -> int:
-    """How many objects the token shows this process (session and token objects)."""
-    ctx.login()
-    _, (found,) = ctx.token.find([{}], ctx.pins)
-    return len(found)
 
 
 def _cbc_mac(alg: int, material: bytes, iv: bytes, data: bytes) -> bytes:

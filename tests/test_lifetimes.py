@@ -8,10 +8,7 @@ import gc
 from csp11 import win32cryptcon as con
 from csp11.provider import PyCRYPTPROV
 
-
-def _objects(ctx: PyCRYPTPROV) -> int:
-    _, (found,) = ctx.token.find([{}], ctx.pins)
-    return len(found)
+from .helpers import token_objects as _objects
 
 
 def test_dropped_hashes_give_back_their_sessions(prov: PyCRYPTPROV) -> None:

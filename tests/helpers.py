@@ -1,0 +1,28 @@
+"""Small helpers several test modules share."""
+
+from __future__ import annotations
+
+import pytest
+
+from csp11 import pywintypes, win32crypt, winerror
+from csp11 import win32cryptcon as con
+from csp11.provider import PyCRYPTPROV
+
+
+def code_name(exc: pytest.ExceptionInfo[pywintypes.error]) -> str:
+    """The Windows code's name of a caught ``pywintypes.error`` (``"NTE_BAD_KEY"``)."""
+    return winerror.name_of(exc.value.winerror)
+
+
+def verify_context(prov_type: int = con.PROV_RSA_AES) -> PyCRYPTPROV:
+    """A ``CRYPT_VERIFYCONTEXT`` context on the test token."""
+    ctx = win32crypt.CryptAcquireContext(None, None, prov_type, con.CRYPT_VERIFYCONTEXT)
+    assert ctx is not None
+    return ctx
+
+
+def token_objects(ctx: PyCRYPTPROV) -> int:
+    """How many objects the token shows this process (session and token objects)."""
+    ctx.login()
+    _, (found,) = ctx.token.find([{}], ctx.pins)
+    return len(found)
