@@ -1379,8 +1379,6 @@ class TokenKey:
         pin = self.key_use_pin(pins, container)
         if pin is None:
             return
-        obj = self.obj
-        assert obj is not None
         kind = self.attribute(Attribute.KEY_TYPE)
         if kind not in (KeyType.RSA, KeyType.DSA):
             # No operation of such a key (DH) takes a context login: the PIN
@@ -1389,15 +1387,7 @@ class TokenKey:
                 winerror.NTE_BAD_KEY,
                 "the token cannot check this user-protected key's PIN per use",
             )
-        mechanism = Mechanism.DSA if kind == KeyType.DSA else Mechanism.RSA_PKCS
-        def run(s: Any) -> None:
-            try:
-                obj.sign(bytes(20), mechanism=mechanism, pin=pin)
-            except BaseException:
-                self.token.module.cryptoki.end_operation(s.handle, "sign")
-                raise
-
-        self.token.run_on(self.home, "C_Login(CKU_CONTEXT_SPECIFIC)", run)
+        self.sign(bytes(20), Mechanism.DSA if kind == KeyType.DSA else Mechanism.RSA_PKCS, pin)
 
     def encrypt(self, data: bytes, mechanism: Any, param: Any = None) -> bytes:
         """``C_EncryptInit`` + ``C_Encrypt`` with this secret key (or the public key
@@ -1414,18 +1404,10 @@ class TokenKey:
         """``C_DecryptInit`` + ``C_Decrypt`` with the secret or private key; ``pin``
         is the key-use PIN of a user-protected key (context-specific login)."""
         target: Any = self.obj
-
-        def run(s: Any) -> bytes:
-            try:
-                out: bytes = target.decrypt(
-                    data, mechanism=mechanism, mechanism_param=param, pin=pin
-                )
-            except BaseException:
-                self.token.module.cryptoki.end_operation(s.handle, "decrypt")
-                raise
-            return out
-
-        return self.token.run_on(self.home, "C_Decrypt", run)
+        return self._private_operation(
+            "decrypt",
+            lambda: target.decrypt(data, mechanism=mechanism, mechanism_param=param, pin=pin),
+        )
 
     def crypt_once(self, kind: str, mechanism: Any, param: bytes | None, data: bytes) -> bytes:
         """``C_EncryptInit``/``C_DecryptInit`` with a packed mechanism parameter, the
@@ -1453,16 +1435,22 @@ class TokenKey:
     def sign(self, data: bytes, mechanism: Any, pin: str | None = None) -> bytes:
         """``C_Sign`` with the private key; ``pin`` as for :meth:`decrypt`."""
         target: Any = self.obj
+        return self._private_operation(
+            "sign", lambda: target.sign(data, mechanism=mechanism, pin=pin)
+        )
 
+    def _private_operation(self, kind: str, call: Callable[[], bytes]) -> bytes:
+        """Run a one-shot sign or decrypt in the key's session; on any failure
+        end what the token may have left active (SoftHSM2 keeps the operation
+        after a wrong context-specific PIN), so the session stays usable."""
         def run(s: Any) -> bytes:
             try:
-                out: bytes = target.sign(data, mechanism=mechanism, pin=pin)
+                return call()
             except BaseException:
-                self.token.module.cryptoki.end_operation(s.handle, "sign")
+                self.token.module.cryptoki.end_operation(s.handle, kind)
                 raise
-            return out
 
-        return self.token.run_on(self.home, "C_Sign", run)
+        return self.token.run_on(self.home, f"C_{kind.title()}", run)
 
     def verify(self, data: bytes, signature: bytes, mechanism: Any) -> bool:
         """``C_Verify`` with the public key: whether ``signature`` is right.
