@@ -29,7 +29,6 @@ little-endian: the byte reversal of PKCS #1's.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -272,12 +271,11 @@ def _run(key: PyCRYPTKEY, data: bytes, *, encrypting: bool) -> bytes:
         key.chain = (out if encrypting else data)[-len(chain):]
         return out
     if key.mode == con.CRYPT_MODE_CFB:
-        return _cfb8(key, data, chain, _BLOCK_MECHANISMS[key.alg.key_type].ecb,
-                     encrypting=encrypting)
+        return _cfb8(key, data, chain, encrypting=encrypting)
     raise Fail(winerror.NTE_BAD_ALGID, f"cipher mode {key.mode} does not encrypt")
 
 
-def _cfb8(key: PyCRYPTKEY, data: bytes, chain: bytes, ecb: Any, *, encrypting: bool) -> bytes:
+def _cfb8(key: PyCRYPTKEY, data: bytes, chain: bytes, *, encrypting: bool) -> bytes:
     """8-bit CFB from ECB: each byte is XORed with the first byte of E(register),
     and the register shifts the ciphertext byte in."""
     tkey = key.usable()
@@ -288,30 +286,15 @@ def _cfb8(key: PyCRYPTKEY, data: bytes, chain: bytes, ecb: Any, *, encrypting: b
         pads = block_call(key, tkey, registers, ecb=True, iv=b"", encrypting=True)
         key.chain = stream[-size:]
         return bytes(c ^ pads[i * size] for i, c in enumerate(data))
-    if key.alg.key_type == KeyType._RC2:  # csp11's own calls, one per byte
-        register = bytearray(chain)
-        out = bytearray()
-        for byte in data:
-            pad_byte = block_call(key, tkey, bytes(register), ecb=True, iv=b"",
-                                  encrypting=True)[0]
-            out.append(byte ^ pad_byte)
-            del register[0]
-            register.append(out[-1])
-        key.chain = bytes(register)
-        return bytes(out)
-
-    def run(encrypt_one: Callable[[bytes], bytes]) -> bytes:
-        register = bytearray(chain)
-        out = bytearray()
-        for byte in data:
-            c = byte ^ encrypt_one(bytes(register))[0]
-            out.append(c)
-            del register[0]
-            register.append(c)
-        key.chain = bytes(register)
-        return bytes(out)
-
-    return tkey.encrypt_each(run, ecb)
+    register = bytearray(chain)
+    out = bytearray()
+    for byte in data:  # one token call per byte: each register needs the last output
+        pad_byte = block_call(key, tkey, bytes(register), ecb=True, iv=b"", encrypting=True)[0]
+        out.append(byte ^ pad_byte)
+        del register[0]
+        register.append(out[-1])
+    key.chain = bytes(register)
+    return bytes(out)
 
 
 # ---- RSA ------------------------------------------------------------------------------

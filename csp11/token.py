@@ -1420,18 +1420,6 @@ class TokenKey:
             op.abort()
             raise
 
-    def encrypt_each(self, blocks: Callable[[Callable[[bytes], bytes]], bytes],
-                     mechanism: Any) -> bytes:
-        """Run ``blocks(encrypt_one)`` holding the key's session once, where
-        ``encrypt_one`` is a one-shot ``C_Encrypt`` with ``mechanism`` (for
-        feedback modes built from ECB, one call per step)."""
-        target: Any = self.obj
-
-        def run(s: Any) -> bytes:
-            return blocks(lambda data: target.encrypt(data, mechanism=mechanism))
-
-        return self.token.run_on(self.home, "C_Encrypt", run)
-
     def sign(self, data: bytes, mechanism: Any, pin: str | None = None) -> bytes:
         """``C_Sign`` with the private key; ``pin`` as for :meth:`decrypt`."""
         target: Any = self.obj
