@@ -49,7 +49,7 @@ def main() -> None:
     prov = win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_AES,
                                           win32cryptcon.CRYPT_VERIFYCONTEXT)
     assert prov is not None
-    token = prov.token
+    token = prov._state.token
     pooled = token.acquire()  # the direct calls get a session of their own
     session = pooled.session
 

@@ -23,8 +23,8 @@ import threading
 from bench_genkey import compare
 
 from csp11 import win32crypt, win32cryptcon
-from csp11.algorithms import ALGORITHMS
-from csp11.keygen import session_template
+from csp11.core.templates import session_template
+from csp11.model.algorithms import ALGORITHMS
 from csp11.token import KeyType, Mechanism
 
 _MIB = 1 << 20
@@ -35,7 +35,7 @@ def run(rounds: int, n: int) -> None:
     prov = win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_AES,
                                           win32cryptcon.CRYPT_VERIFYCONTEXT)
     assert prov is not None
-    token = prov.token
+    token = prov._state.token
     pooled = token.acquire()  # the direct calls get a session of their own
     session = pooled.session
     data = os.urandom(_MIB)

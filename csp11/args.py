@@ -12,7 +12,7 @@ from __future__ import annotations
 from csp11 import winerror
 from csp11.errors import Fail
 
-__all__ = ["DWORD_MAX", "dword", "flags", "optional_bytes", "optional_str"]
+__all__ = ["DWORD_MAX", "bytes_arg", "dword", "flags", "optional_bytes", "optional_str"]
 
 DWORD_MAX = 0xFFFFFFFF
 
@@ -44,4 +44,11 @@ def optional_bytes(value: object, name: str) -> bytes | None:
         return None
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"{name} must be bytes or None, not {type(value).__name__}")
+    return bytes(value)
+
+
+def bytes_arg(value: object, name: str) -> bytes:
+    """A bytes-like argument, as ``bytes``."""
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be bytes, not {type(value).__name__}")
     return bytes(value)

@@ -69,7 +69,10 @@ def _info(args: argparse.Namespace) -> dict[str, Any]:
     )
     assert prov is not None  # only CRYPT_DELETEKEYSET returns None
     with prov:
-        token = prov.token
+        # The token and how it was chosen: state below the public handle,
+        # which this report (and only it) shows.
+        state = prov._state
+        token = state.token
         tinfo: TokenInfo = token.info()
         imptype = prov.CryptGetProvParam(win32cryptcon.PP_IMPTYPE)
         sample = prov.CryptGenRandom(8)
@@ -105,7 +108,7 @@ def _info(args: argparse.Namespace) -> dict[str, Any]:
                 name for bit, name in ((1, "hardware"), (2, "software"), (8, "removable"))
                 if imptype & bit
             ],
-            "source": prov._token_description,
+            "source": state.token_description,
             "token": {
                 "label": tinfo.label,
                 "serial": tinfo.serial,

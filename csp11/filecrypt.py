@@ -80,10 +80,8 @@ from typing import BinaryIO
 
 from csp11 import win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.hashes import PyCRYPTHASH
-from csp11.keys import PyCRYPTKEY
-from csp11.provider import PyCRYPTPROV
 from csp11.pywintypes import error
+from csp11.win32crypt import PyCRYPTHASH, PyCRYPTKEY, PyCRYPTPROV
 
 __all__ = [
     "CHUNK_SIZE",
@@ -230,7 +228,9 @@ def exchange_key(prov: PyCRYPTPROV, *, create: bool = False) -> PyCRYPTKEY:
             raise
     # Generating replaces a stored pair: two first uses at once must not both
     # generate, or files encrypted under the first key become undecryptable.
-    with prov.token.store_locked():
+    # The lock is the token's container-store lock (state below the handle:
+    # the one place this application reaches under the public surface).
+    with prov._state.token.store_locked():
         try:
             return prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
         except error as exc:

@@ -9,7 +9,7 @@ For moving keys between CryptoAPI code and the rest of the world::
 
 Public BLOBs become SubjectPublicKeyInfo, private BLOBs unencrypted PKCS #8.
 RSA and DSS keys are supported (the formats ``cryptography`` reads and
-writes); DH keys only through :mod:`csp11.blobs` (``cryptography`` deprecates
+writes); DH keys only through :mod:`csp11.formats.blobs` (``cryptography`` deprecates
 finite-field DH).  Every failure is a :class:`csp11.pywintypes.error`
 (``NTE_BAD_DATA`` for a key that is malformed or not RSA/DSS).
 """
@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 
 from csp11 import winerror
-from csp11.blobs import (
+from csp11.errors import Fail, api
+from csp11.formats.blobs import (
     DssPrivateBlob,
     DssPublicBlob,
     RsaPrivateBlob,
@@ -37,7 +38,6 @@ from csp11.blobs import (
     rsa_public_from_blob,
     rsa_public_to_blob,
 )
-from csp11.errors import Fail, api
 
 __all__ = [
     "blob_from_der",

@@ -1,38 +1,49 @@
 """csp11's ``win32crypt``: the CryptoAPI provider functions, on a PKCS#11 token.
 
 A drop-in for the CSP part of pywin32's ``win32crypt``: code written against
-it runs on a token by changing its imports (SPEC §1)::
+it runs on a token by changing its imports::
 
     from csp11 import win32crypt, win32cryptcon
     prov = win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_AES,
                                           win32cryptcon.CRYPT_VERIFYCONTEXT)
+
+This module is the boundary.  ``PyCRYPTPROV``, ``PyCRYPTKEY`` and
+``PyCRYPTHASH`` are thin handles: each holds a reference to its state
+(:mod:`csp11.core`) and every method checks its arguments once — types, DWORD
+ranges, the flags that are the same for every case — then calls one
+operation (:mod:`csp11.ops`).  ``@api`` turns every failure into
+:class:`csp11.pywintypes.error` named after the function.  docs/architecture.md
+shows the layers.
 """
 
 from __future__ import annotations
 
-import getpass
+from types import TracebackType
+from typing import Any
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.args import DWORD_MAX, dword, flags, optional_str
-from csp11.containers import ContainerName, containers_of
+from csp11.args import bytes_arg, dword, flags, optional_bytes, optional_str
+from csp11.core.context import Context
+from csp11.core.hash import Hash
+from csp11.core.key import Key
 from csp11.errors import Fail, api
-from csp11.pins import PinSources
-from csp11.provider import PyCRYPTPROV
-from csp11.providers import choose
-from csp11.token_choice import choose_token
+from csp11.ops import provider as provider_ops
+from csp11.ops.cipher import decrypt, encrypt
+from csp11.ops.derive import derive_key
+from csp11.ops.exportkey import export_key
+from csp11.ops.hashing import create_hash, get_hash_param, hash_session_key, set_hash_param
+from csp11.ops.importkey import import_key
+from csp11.ops.keygen import generate
+from csp11.ops.keyparams import get_key_param, set_key_param
+from csp11.ops.provider import PROV_ENUMALGS, PROV_ENUMALGS_EX
+from csp11.ops.signature import sign_hash, verify_signature
+from csp11.ops.userkey import get_user_key
 
-__all__ = ["CryptAcquireContext", "PyCRYPTPROV"]
-
-_VERIFY = con.CRYPT_VERIFYCONTEXT & DWORD_MAX  # pywin32 spells it signed
-_ACQUIRE_FLAGS = (
-    _VERIFY
-    | con.CRYPT_NEWKEYSET
-    | con.CRYPT_DELETEKEYSET
-    | con.CRYPT_MACHINE_KEYSET
-    | con.CRYPT_SILENT
-    | con.CRYPT_DEFAULT_CONTAINER_OPTIONAL
-)
+__all__ = [
+    "PROV_ENUMALGS", "PROV_ENUMALGS_EX", "CryptAcquireContext", "PyCRYPTHASH", "PyCRYPTKEY",
+    "PyCRYPTPROV",
+]
 
 
 @api("CryptAcquireContext")
@@ -46,70 +57,357 @@ def CryptAcquireContext(
 ) -> PyCRYPTPROV | None:
     """Open a provider context on a token.
 
-    ``Provider``/``ProvType`` choose the Microsoft provider whose rules apply
-    (SPEC §3); ``Token`` (or ``CSP11_TOKEN``) is the PKCS#11 URI of the token,
-    the embedded default token when neither is given.  With
+    ``Provider``/``ProvType`` choose the Microsoft provider whose rules apply;
+    ``Token`` (or ``CSP11_TOKEN``) is the PKCS#11 URI of the token, the
+    embedded default token when neither is given.  With
     ``CRYPT_VERIFYCONTEXT`` the context has no container and its keys are
     session objects that vanish with the process; otherwise ``Container``
     (default: the user's login name) is a key container on the token
     (``CRYPT_NEWKEYSET`` creates it, ``CRYPT_DELETEKEYSET`` deletes it and
-    returns ``None``; see :mod:`csp11.containers`), and opening it logs in.
+    returns ``None``; see docs/mapping.md), and opening it logs in.
     """
-    Container = optional_str(Container, "Container")
-    Provider = optional_str(Provider, "Provider")
-    Token = optional_str(Token, "Token")
-    ProvType = dword(ProvType, "ProvType")
-    Flags = flags(Flags)
-    if Flags & ~_ACQUIRE_FLAGS & DWORD_MAX or 0 < Flags & _VERIFY < _VERIFY:
-        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{Flags:08X}")
-    personality = choose(Provider, ProvType)
-    container = Container or None
-    if Flags & con.CRYPT_NEWKEYSET and Flags & con.CRYPT_DELETEKEYSET:
-        raise Fail(winerror.NTE_BAD_FLAGS, "CRYPT_NEWKEYSET and CRYPT_DELETEKEYSET together")
-    if Flags & _VERIFY:
-        if container is not None:
-            raise Fail(
-                winerror.NTE_BAD_FLAGS, "CRYPT_VERIFYCONTEXT takes no container name"
-            )
-        if Flags & (con.CRYPT_NEWKEYSET | con.CRYPT_DELETEKEYSET):
-            raise Fail(
-                winerror.NTE_BAD_FLAGS,
-                "CRYPT_VERIFYCONTEXT cannot be combined with CRYPT_NEWKEYSET/CRYPT_DELETEKEYSET",
-            )
-    elif container is None:
-        # Windows' default container is named after the user.
-        container = getpass.getuser()
-    chosen = choose_token(Token)
-    pins = PinSources(
-        uri_pin=chosen.pin_value,
-        uri_pin_source=chosen.pin_source,
-        silent=bool(Flags & con.CRYPT_SILENT),
+    ctx = provider_ops.acquire(
+        optional_str(Container, "Container"),
+        optional_str(Provider, "Provider"),
+        dword(ProvType, "ProvType"),
+        flags(Flags),
+        optional_str(Token, "Token"),
     )
-    scope = "machine" if Flags & con.CRYPT_MACHINE_KEYSET else "user"
-    cname = ContainerName(scope, container) if container is not None else None
-    prov = PyCRYPTPROV(
-        personality,
-        chosen.token,
-        pins,
-        container=cname,
-        flags=Flags,
-        token_description=chosen.description,
-    )
-    if cname is None:
-        return prov
-    try:
-        prov.login()
-        store = containers_of(chosen.token)
-        if Flags & con.CRYPT_DELETEKEYSET:
-            store.delete(cname, pins)
-            prov.CryptReleaseContext()
-            return None
-        if Flags & con.CRYPT_NEWKEYSET:
-            store.create(cname, pins)
-        else:
-            # NTE_BAD_KEYSET if it does not exist; tidies crash debris if it does.
-            store.tidy(cname, pins)
-    except BaseException:
-        prov.CryptReleaseContext()
-        raise
-    return prov
+    return None if ctx is None else PyCRYPTPROV(ctx)
+
+
+def _key_state(value: object, name: str) -> Key:
+    """The state behind a ``PyCRYPTKEY`` argument (``TypeError`` for anything else)."""
+    if not isinstance(value, PyCRYPTKEY):
+        raise TypeError(f"{name} must be a PyCRYPTKEY, not {type(value).__name__}")
+    return value._state
+
+
+def _optional_key_state(value: object, name: str) -> Key | None:
+    """The state behind a ``PyCRYPTKEY`` argument that may be ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, PyCRYPTKEY):
+        raise TypeError(f"{name} must be a PyCRYPTKEY or None, not {type(value).__name__}")
+    return value._state
+
+
+def _no_flags(value: object) -> None:
+    """The ``dwFlags`` of a function that takes none: 0, else ``NTE_BAD_FLAGS``."""
+    if flags(value) != 0:
+        raise Fail(winerror.NTE_BAD_FLAGS, "dwFlags must be 0")
+
+
+class PyCRYPTPROV:
+    """A CryptoAPI provider context (``HCRYPTPROV``) whose keys live on a token."""
+
+    __slots__ = ("__weakref__", "_state")
+
+    def __init__(self, state: Context) -> None:
+        self._state = state
+
+    def __repr__(self) -> str:
+        return repr(self._state)
+
+    def __enter__(self) -> PyCRYPTPROV:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._close()
+
+    @api("CryptReleaseContext")
+    def _close(self) -> None:
+        self._state.close()
+
+    @property
+    def HCRYPTPROV(self) -> int:
+        """The context's handle, an int unique within the process."""
+        return self._state.handle
+
+    @api("CryptReleaseContext")
+    def CryptReleaseContext(self, Flags: int = 0) -> None:
+        """Drop one reference; the context is released when none is left.
+
+        Non-zero ``Flags`` fail with ``NTE_BAD_FLAGS`` after releasing anyway,
+        as Windows does.  Releasing a released context is harmless.
+        """
+        Flags = flags(Flags)
+        self._state.release_ref()
+        if Flags != 0:
+            raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0, not 0x{Flags:X}")
+
+    @api("CryptContextAddRef")
+    def CryptContextAddRef(self, Flags: int = 0) -> None:
+        """Add a reference: one more ``CryptReleaseContext`` is needed to release."""
+        Flags = flags(Flags)
+        self._state.check_live()
+        if Flags != 0:
+            raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0, not 0x{Flags:X}")
+        self._state.add_ref()
+
+    @api("CryptGenKey")
+    def CryptGenKey(self, Algid: int, Flags: int, KeyLen: int = 0) -> PyCRYPTKEY:
+        """Generate a session key or a key pair on the token.
+
+        The key length is taken from the upper 16 bits of ``Flags`` (as the
+        seed documents) or from ``KeyLen`` (as pywin32 does); both non-zero
+        and different → ``NTE_BAD_FLAGS``.  See docs/mapping.md for the
+        PKCS#11 calls.
+        """
+        return PyCRYPTKEY(generate(
+            self._state, dword(Algid, "Algid"), flags(Flags), dword(KeyLen, "KeyLen")
+        ))
+
+    @api("CryptGetUserKey")
+    def CryptGetUserKey(self, KeySpec: int) -> PyCRYPTKEY:
+        """A new handle to the container's ``AT_KEYEXCHANGE`` or ``AT_SIGNATURE`` key pair.
+
+        ``NTE_NO_KEY`` when the container has none (and always in a verify-only
+        context).  Destroying the handle never deletes the stored key.
+        """
+        return PyCRYPTKEY(get_user_key(self._state, dword(KeySpec, "KeySpec")))
+
+    @api("CryptImportKey")
+    def CryptImportKey(
+        self, Data: bytes, PubKey: PyCRYPTKEY | None = None, Flags: int = 0
+    ) -> PyCRYPTKEY:
+        """A key from a key BLOB; ``PubKey`` decrypts SIMPLEBLOBs (an exchange key
+        pair) and SYMMETRICWRAPKEYBLOBs (an AES key)."""
+        data = bytes_arg(Data, "Data")
+        pub = _optional_key_state(PubKey, "PubKey")
+        return PyCRYPTKEY(import_key(self._state, data, pub, flags(Flags)))
+
+    @api("CryptCreateHash")
+    def CryptCreateHash(self, Algid: int, Key: PyCRYPTKEY | None = None,
+                        Flags: int = 0) -> PyCRYPTHASH:
+        """A hash object; ``Key`` keys CALG_MAC and CALG_HMAC."""
+        algid = dword(Algid, "Algid")
+        key = _optional_key_state(Key, "Key")
+        _no_flags(Flags)
+        return PyCRYPTHASH(create_hash(self._state, algid, key))
+
+    @api("CryptDeriveKey")
+    def CryptDeriveKey(self, Algid: int, BaseData: PyCRYPTHASH, Flags: int = 0) -> PyCRYPTKEY:
+        """A session key from a hash value (docs/mapping.md)."""
+        algid = dword(Algid, "Algid")
+        if not isinstance(BaseData, PyCRYPTHASH):
+            raise TypeError(f"BaseData must be a PyCRYPTHASH, not {type(BaseData).__name__}")
+        return PyCRYPTKEY(derive_key(self._state, algid, BaseData._state, flags(Flags)))
+
+    @api("CryptGenRandom")
+    def CryptGenRandom(self, Len: int, SeedData: bytes | None = None) -> bytes:
+        """``Len`` random bytes from the token (``C_GenerateRandom``); ``SeedData``
+        goes to ``C_SeedRandom`` where the token takes seed."""
+        if not isinstance(Len, int):
+            raise TypeError(f"Len must be an int, not {type(Len).__name__}")
+        seed = optional_bytes(SeedData, "SeedData")
+        return provider_ops.gen_random(self._state, Len, seed)
+
+    @api("CryptGetProvParam")
+    def CryptGetProvParam(self, Param: int, Flags: int = 0) -> Any:
+        """Read a provider parameter (``PP_*``).
+
+        ``PP_NAME`` (str), ``PP_PROVTYPE``, ``PP_IMPTYPE`` (from the token's
+        slot flags: hardware or software, and removable), ``PP_VERSION`` (the
+        Microsoft provider's version, 0x200), the enumerations.  Unknown
+        parameter → ``NTE_BAD_TYPE``; non-zero ``Flags`` → ``NTE_BAD_FLAGS``.
+        """
+        return provider_ops.get_prov_param(self._state, dword(Param, "Param"), flags(Flags))
+
+    @api("CryptSetProvParam")
+    def CryptSetProvParam(self, Param: int, Data: Any, Flags: int = 0) -> None:
+        """Set a provider parameter: ``PP_KEYEXCHANGE_PIN`` / ``PP_SIGNATURE_PIN`` (str).
+
+        The PIN is used for this context's logins before any other source
+        and is never shown in a ``repr`` or message.  ``None`` forgets it.
+        Unknown parameter → ``NTE_BAD_TYPE``.
+        """
+        provider_ops.set_prov_param(self._state, dword(Param, "Param"), Data, flags(Flags))
+
+
+class PyCRYPTKEY:
+    """A CryptoAPI key handle (``HCRYPTKEY``) whose key lives on a token."""
+
+    __slots__ = ("__weakref__", "_state")
+
+    def __init__(self, state: Key) -> None:
+        self._state = state
+
+    def __repr__(self) -> str:
+        return repr(self._state)
+
+    def __enter__(self) -> PyCRYPTKEY:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.CryptDestroyKey()
+
+    @property
+    def HCRYPTKEY(self) -> int:
+        """The key's handle, an int unique within the process."""
+        return self._state.handle
+
+    @property
+    def HCRYPTPROV(self) -> int:
+        """The handle of the provider context the key belongs to."""
+        return self._state.ctx.handle
+
+    @api("CryptDestroyKey")
+    def CryptDestroyKey(self) -> None:
+        """Close the handle; the key's session objects are destroyed on the token.
+
+        Keys of a named container stay on the token (only the handle closes).
+        Destroying a destroyed handle is harmless.
+        """
+        self._state.close()
+
+    @api("CryptDuplicateKey")
+    def CryptDuplicateKey(self, Reserved: int = 0, Flags: int = 0) -> PyCRYPTKEY:
+        """A new handle to the same key, with a copy of this handle's state (IV, mode, ...)."""
+        if dword(Reserved, "Reserved") != 0:
+            raise Fail(winerror.ERROR_INVALID_PARAMETER, "pdwReserved must be 0")
+        _no_flags(Flags)
+        return PyCRYPTKEY(self._state.duplicate())
+
+    @api("CryptExportKey")
+    def CryptExportKey(self, ExpKey: PyCRYPTKEY | None, BlobType: int, Flags: int = 0) -> bytes:
+        """The key as a key BLOB of ``BlobType`` (PUBLICKEYBLOB, PRIVATEKEYBLOB,
+        PLAINTEXTKEYBLOB, SIMPLEBLOB, SYMMETRICWRAPKEYBLOB), encrypted to
+        ``ExpKey`` where the type needs one."""
+        exp = _optional_key_state(ExpKey, "ExpKey")
+        return export_key(self._state, exp, dword(BlobType, "BlobType"), flags(Flags))
+
+    @api("CryptEncrypt")
+    def CryptEncrypt(self, Final: bool, Data: bytes, Hash: PyCRYPTHASH | None = None,
+                     Flags: int = 0) -> bytes:
+        """Encrypt ``Data``; ``Final`` adds the padding and ends the message.
+        ``Hash``, if given, hashes the plaintext."""
+        data = bytes_arg(Data, "Data")
+        hash_ = _hash_state(Hash)
+        return encrypt(self._state, bool(Final), data, hash_, flags(Flags))
+
+    @api("CryptDecrypt")
+    def CryptDecrypt(self, Final: bool, Data: bytes, Hash: PyCRYPTHASH | None = None,
+                     Flags: int = 0) -> bytes:
+        """Decrypt ``Data``; ``Final`` checks and removes the padding.  ``Hash``,
+        if given, hashes the plaintext."""
+        data = bytes_arg(Data, "Data")
+        hash_ = _hash_state(Hash)
+        return decrypt(self._state, bool(Final), data, hash_, flags(Flags))
+
+    @api("CryptGetKeyParam")
+    def CryptGetKeyParam(self, Param: int, Flags: int = 0) -> Any:
+        """Read a key parameter (``KP_*``); ints for DWORDs, bytes for byte values."""
+        param = dword(Param, "Param")
+        _no_flags(Flags)
+        return get_key_param(self._state, param)
+
+    @api("CryptSetKeyParam")
+    def CryptSetKeyParam(self, Param: int, Data: Any, Flags: int = 0) -> None:
+        """Set a key parameter (``KP_*``), taking the type ``CryptGetKeyParam`` returns."""
+        param = dword(Param, "Param")
+        _no_flags(Flags)
+        set_key_param(self._state, param, Data)
+
+
+def _hash_state(value: object) -> Hash | None:
+    """The state behind an optional ``PyCRYPTHASH`` argument."""
+    if value is None:
+        return None
+    if not isinstance(value, PyCRYPTHASH):
+        raise TypeError(f"Hash must be a PyCRYPTHASH or None, not {type(value).__name__}")
+    return value._state
+
+
+class PyCRYPTHASH:
+    """A CryptoAPI hash object (``HCRYPTHASH``)."""
+
+    __slots__ = ("__weakref__", "_state")
+
+    def __init__(self, state: Hash) -> None:
+        self._state = state
+
+    def __repr__(self) -> str:
+        return repr(self._state)
+
+    def __enter__(self) -> PyCRYPTHASH:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.CryptDestroyHash()
+
+    @property
+    def HCRYPTHASH(self) -> int:
+        """The hash's handle, an int unique within the process."""
+        return self._state.handle
+
+    @api("CryptDestroyHash")
+    def CryptDestroyHash(self) -> None:
+        """Close the hash; destroying it twice is harmless."""
+        self._state.close()
+
+    @api("CryptDuplicateHash")
+    def CryptDuplicateHash(self, Flags: int = 0) -> PyCRYPTHASH:
+        """An independent copy of the hash and its state (finished or not)."""
+        _no_flags(Flags)
+        return PyCRYPTHASH(self._state.duplicate())
+
+    @api("CryptHashData")
+    def CryptHashData(self, Data: bytes, Flags: int = 0) -> None:
+        """Hash more data."""
+        data = bytes_arg(Data, "Data")
+        if flags(Flags) & ~con.CRYPT_USERDATA:
+            raise Fail(winerror.NTE_BAD_FLAGS, "dwFlags must be 0 or CRYPT_USERDATA")
+        self._state.update(data)
+
+    @api("CryptHashSessionKey")
+    def CryptHashSessionKey(self, Key: PyCRYPTKEY, Flags: int = 0) -> None:
+        """Hash a session key's bytes: reversed by default, as stored with
+        ``CRYPT_LITTLE_ENDIAN`` (see docs/differences.md for what the token allows)."""
+        key = _key_state(Key, "Key")
+        hash_session_key(self._state, key, flags(Flags))
+
+    @api("CryptSignHash")
+    def CryptSignHash(self, KeySpec: int, Flags: int = 0) -> bytes:
+        """Sign the hash value with the context's ``KeySpec`` key (finishes the hash)."""
+        spec = dword(KeySpec, "KeySpec")
+        flag_bits = flags(Flags)
+        with self._state.lock:
+            return sign_hash(self._state, spec, flag_bits)
+
+    @api("CryptVerifySignature")
+    def CryptVerifySignature(self, Signature: bytes, PubKey: PyCRYPTKEY, Flags: int = 0) -> None:
+        """Check ``Signature`` over the hash value with ``PubKey``; ``NTE_BAD_SIGNATURE``
+        when it does not verify."""
+        signature = bytes_arg(Signature, "Signature")
+        pub = _key_state(PubKey, "PubKey")
+        flag_bits = flags(Flags)
+        with self._state.lock:
+            verify_signature(self._state, signature, pub, flag_bits)
+
+    @api("CryptGetHashParam")
+    def CryptGetHashParam(self, Param: int, Flags: int = 0) -> Any:
+        """``HP_ALGID`` and ``HP_HASHSIZE`` (int), ``HP_HASHVAL`` (bytes; finishes the hash)."""
+        param = dword(Param, "Param")
+        _no_flags(Flags)
+        return get_hash_param(self._state, param)
+
+    @api("CryptSetHashParam")
+    def CryptSetHashParam(self, Param: int, Data: Any, Flags: int = 0) -> None:
+        """``HP_HASHVAL`` (bytes: a value computed elsewhere, to sign) and
+        ``HP_HMAC_INFO`` (the HMAC's hash: an ALG_ID, a tuple ``(HashAlgid,
+        pbInnerString, pbOuterString)`` or a dict with those keys)."""
+        param = dword(Param, "Param")
+        _no_flags(Flags)
+        set_hash_param(self._state, param, Data)

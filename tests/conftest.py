@@ -35,7 +35,7 @@ os.environ["CSP11_HOME"] = str(_RUN_DIR / "home")
 
 from csp11 import win32crypt, win32cryptcon  # noqa: E402
 from csp11.embedded import find_softhsm2  # noqa: E402
-from csp11.provider import PyCRYPTPROV  # noqa: E402
+from csp11.win32crypt import PyCRYPTPROV  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.provider import PyCRYPTPROV
+from csp11.ops import userkey
+from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
 
 def code_name(exc: pytest.ExceptionInfo[pywintypes.error]) -> str:
@@ -23,6 +26,11 @@ def verify_context(prov_type: int = con.PROV_RSA_AES) -> PyCRYPTPROV:
 
 def token_objects(ctx: PyCRYPTPROV) -> int:
     """How many objects the token shows this process (session and token objects)."""
-    ctx.login()
-    _, (found,) = ctx.token.find([{}], ctx.pins)
+    ctx._state.login()
+    _, (found,) = ctx._state.token.find([{}], ctx._state.pins)
     return len(found)
+
+
+def public_key_of(key: PyCRYPTKEY) -> Any:
+    """The ``cryptography`` public key of a key pair handle, read from the token."""
+    return userkey.public_key_of(key._state)

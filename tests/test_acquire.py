@@ -10,7 +10,7 @@ import pytest
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.provider import PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTPROV
 
 VERIFY = con.CRYPT_VERIFYCONTEXT
 
@@ -210,7 +210,7 @@ def test_set_prov_param_unknown(prov: PyCRYPTPROV) -> None:
 def test_token_chosen_by_uri(token_uri: str) -> None:
     with acquire(None, con.PROV_RSA_AES, Token=token_uri) as ctx:
         assert len(ctx.CryptGenRandom(8)) == 8
-        assert ctx.token.label == "csp11"
+        assert ctx._state.token.label == "csp11"
 
 
 def test_token_chosen_by_environment(token_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,7 +221,7 @@ def test_token_chosen_by_environment(token_uri: str, monkeypatch: pytest.MonkeyP
     assert "token=nope" in info.value.strerror
     # An explicit Token= wins over the environment.
     with acquire(None, con.PROV_RSA_AES, Token=token_uri) as ctx:
-        assert ctx.token.label == "csp11"
+        assert ctx._state.token.label == "csp11"
 
 
 def test_bad_uri_is_a_clear_error() -> None:

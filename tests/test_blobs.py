@@ -1,4 +1,4 @@
-"""Key BLOBs (csp11.blobs): Windows' own bytes, round trips, and fuzzing — no token.
+"""Key BLOBs (csp11.formats.blobs): Windows' own bytes, round trips, and fuzzing — no token.
 
 The Windows vectors are data kept outside the repository
 (``shared/vectors/windows-kat.json``, Windows-observed answers re-checked
@@ -23,9 +23,11 @@ from cryptography.hazmat.primitives.asymmetric import dh, dsa, padding, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csp11 import blobs, winerror
 from csp11 import win32cryptcon as con
-from csp11.blobs import (
+from csp11 import winerror
+from csp11.errors import Fail
+from csp11.formats import blobs
+from csp11.formats.blobs import (
     DH_BITS,
     DSS_BITS,
     NO_SEED,
@@ -49,10 +51,9 @@ from csp11.blobs import (
     SymmetricWrapKeyBlob,
     parse_key_blob,
 )
-from csp11.byteorder import int_to_le, le_to_be
-from csp11.dhgroups import GROUPS
-from csp11.domain import is_probable_prime
-from csp11.errors import Fail
+from csp11.formats.byteorder import int_to_le, le_to_be
+from csp11.formats.dhgroups import GROUPS
+from csp11.formats.domain import is_probable_prime
 
 KAT = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "windows-kat.json"
 

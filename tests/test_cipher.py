@@ -28,9 +28,8 @@ from hypothesis import strategies as st
 
 from csp11 import interop, pywintypes
 from csp11 import win32cryptcon as con
-from csp11.blobs import PlaintextKeyBlob, parse_key_blob
-from csp11.keys import PyCRYPTKEY
-from csp11.provider import PyCRYPTPROV
+from csp11.formats.blobs import PlaintextKeyBlob, parse_key_blob
+from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
 from .helpers import code_name as _code
 from .helpers import verify_context as _ctx
@@ -580,9 +579,9 @@ def test_rsa_bad_ciphertexts_are_bad_data(rsa_keyx: tuple[PyCRYPTKEY, rsa.RSAPri
     assert key.CryptDecrypt(True, pkcs1) == b"abc"  # the key still works
 
 
-def test_rsa_hash_argument(rsa_keyx: tuple[PyCRYPTKEY, rsa.RSAPrivateKey]) -> None:
-    key, private = rsa_keyx
-    ctx = key.prov
+def test_rsa_hash_argument(ctx: PyCRYPTPROV,
+                           rsa_keyx: tuple[PyCRYPTKEY, rsa.RSAPrivateKey]) -> None:
+    key, private = rsa_keyx  # made in ``ctx``
     with ctx.CryptCreateHash(con.CALG_SHA1, None) as h:
         out = key.CryptEncrypt(True, b"hash me", h)
         assert h.CryptGetHashParam(con.HP_HASHVAL) == hashlib.sha1(b"hash me").digest()

@@ -20,7 +20,7 @@ import pytest
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.provider import PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import REPO, run_python
 from .outside import labelled, objects
@@ -146,12 +146,12 @@ PERSIST = textwrap.dedent(
     """
     import json, sys
     from csp11 import win32crypt, win32cryptcon as c
-    from csp11.keygen import public_key_of
+    from csp11.ops.userkey import public_key_of
     ctx = win32crypt.CryptAcquireContext(sys.argv[1], None, c.PROV_RSA_AES, 0)
     if sys.argv[2] == "make":
         ctx.CryptGenKey(c.AT_SIGNATURE, 0)
     key = ctx.CryptGetUserKey(c.AT_SIGNATURE)
-    print(json.dumps(public_key_of(key).public_numbers().n))
+    print(json.dumps(public_key_of(key._state).public_numbers().n))
     """
 )
 
@@ -373,7 +373,7 @@ def _modulus_now(name: str) -> int | None:
     ctx = _acquire(name, 0)
     assert ctx is not None
     try:
-        from csp11.keygen import public_key_of
+        from .helpers import public_key_of
 
         key = ctx.CryptGetUserKey(con.AT_KEYEXCHANGE)
         return int(public_key_of(key).public_numbers().n)

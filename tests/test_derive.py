@@ -21,10 +21,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from csp11 import pywintypes
 from csp11 import win32cryptcon as con
-from csp11.blobs import PlaintextKeyBlob, parse_key_blob
-from csp11.hashes import PyCRYPTHASH
-from csp11.keys import PyCRYPTKEY
-from csp11.provider import PyCRYPTPROV
+from csp11.formats.blobs import PlaintextKeyBlob, parse_key_blob
+from csp11.win32crypt import PyCRYPTHASH, PyCRYPTKEY, PyCRYPTPROV
 
 from .conftest import REPO
 from .helpers import code_name as _code
@@ -162,7 +160,7 @@ def test_non_exportable_key_stays_and_still_follows_the_rule(ctx: PyCRYPTPROV, a
         with pytest.raises(pywintypes.error) as exc:
             key.CryptExportKey(None, con.PLAINTEXTKEYBLOB)
         assert _code(exc) == "NTE_BAD_KEY_STATE"
-        key.permissions |= con.CRYPT_EXPORT  # csp11's check out of the way: the token says no
+        key._state.permissions |= con.CRYPT_EXPORT  # csp11 steps aside: the token says no
         with pytest.raises(pywintypes.error) as exc:
             key.CryptExportKey(None, con.PLAINTEXTKEYBLOB)
         assert exc.value.ckr == "CKR_KEY_UNEXTRACTABLE"

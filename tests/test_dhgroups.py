@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from csp11.dhgroups import GROUPS
-from csp11.domain import is_probable_prime
+from csp11.formats.dhgroups import GROUPS
+from csp11.formats.domain import is_probable_prime
 
 
 def _arctan_inverse(x: int, scale: int) -> int:

@@ -21,8 +21,8 @@ ACQUIRE = textwrap.dedent(
     try:
         prov = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES,
                                               con.CRYPT_VERIFYCONTEXT)
-        prov.login()
-        info = prov.token.info()
+        prov._state.login()
+        info = prov._state.token.info()
         print(json.dumps({"label": info.label, "serial": info.serial,
                           "random": len(prov.CryptGenRandom(16))}))
     except pywintypes.error as exc:

@@ -8,7 +8,7 @@ import pytest
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.provider import PROV_ENUMALGS, PROV_ENUMALGS_EX, PyCRYPTPROV
+from csp11.win32crypt import PROV_ENUMALGS, PROV_ENUMALGS_EX, PyCRYPTPROV
 
 
 def _all(ctx: PyCRYPTPROV, param: int) -> list[Any]:
@@ -111,8 +111,8 @@ def test_keysize_increments_and_keyspec(
 
 
 def test_every_offer_has_an_algorithm_row() -> None:
-    from csp11.algorithms import ALGORITHMS
-    from csp11.providers import PERSONALITIES
+    from csp11.model.algorithms import ALGORITHMS
+    from csp11.model.providers import PERSONALITIES
 
     for personality in PERSONALITIES:
         for offer in personality.offers:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from csp11 import interop, pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.blobs import (
+from csp11.formats.blobs import (
     DhPrivateBlob,
     DhPublicBlob,
     DssSeed,
@@ -34,7 +34,7 @@ from csp11.blobs import (
     rsa_private_from_blob,
     rsa_public_to_blob,
 )
-from csp11.provider import PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import REPO
 from .helpers import code_name as _code
@@ -107,7 +107,7 @@ def test_imported_private_key_without_exportable_stays_on_the_token(prov: PyCRYP
             key.CryptExportKey(None, con.PRIVATEKEYBLOB)
         assert _code(exc) == "NTE_BAD_KEY_STATE"
         # Even with csp11's own check out of the way the token refuses.
-        key.permissions |= con.CRYPT_EXPORT
+        key._state.permissions |= con.CRYPT_EXPORT
         with pytest.raises(pywintypes.error) as exc:
             key.CryptExportKey(None, con.PRIVATEKEYBLOB)
         assert _code(exc) == "NTE_BAD_KEY_STATE"
@@ -122,7 +122,7 @@ def test_generated_pair_exports_only_when_exportable(prov: PyCRYPTPROV) -> None:
         with pytest.raises(pywintypes.error) as exc:
             key.CryptExportKey(None, con.PRIVATEKEYBLOB)
         assert _code(exc) == "NTE_BAD_KEY_STATE"
-        key.permissions |= con.CRYPT_EXPORT  # the token still says no
+        key._state.permissions |= con.CRYPT_EXPORT  # the token still says no
         with pytest.raises(pywintypes.error) as exc:
             key.CryptExportKey(None, con.PRIVATEKEYBLOB)
         assert exc.value.ckr == "CKR_KEY_UNEXTRACTABLE"
@@ -247,11 +247,11 @@ def test_non_exportable_session_key_never_leaves(prov: PyCRYPTPROV, rsa_keyx: An
             with pytest.raises(pywintypes.error) as exc:
                 key.CryptExportKey(exp, kind)
             assert _code(exc) == "NTE_BAD_KEY_STATE"
-            key.permissions |= con.CRYPT_EXPORT  # csp11 told to allow it: the token refuses
+            key._state.permissions |= con.CRYPT_EXPORT  # csp11 told to allow it: the token refuses
             with pytest.raises(pywintypes.error) as exc:
                 key.CryptExportKey(exp, kind)
             assert exc.value.ckr == "CKR_KEY_UNEXTRACTABLE"
-            key.permissions &= ~con.CRYPT_EXPORT
+            key._state.permissions &= ~con.CRYPT_EXPORT
     kek.CryptDestroyKey()
 
 

@@ -24,10 +24,8 @@ from hypothesis import strategies as st
 
 from csp11 import pywintypes, winerror
 from csp11 import win32cryptcon as con
-from csp11.blobs import PlaintextKeyBlob, parse_key_blob
-from csp11.hashes import PyCRYPTHASH
-from csp11.keys import PyCRYPTKEY
-from csp11.provider import PyCRYPTPROV
+from csp11.formats.blobs import PlaintextKeyBlob, parse_key_blob
+from csp11.win32crypt import PyCRYPTHASH, PyCRYPTKEY, PyCRYPTPROV
 
 from .conftest import REPO, run_python
 from .helpers import code_name as _code
@@ -683,7 +681,7 @@ _MD5_LITTLE_ENDIAN = """
 import hashlib, os
 from csp11 import win32crypt, pywintypes, winerror
 from csp11 import win32cryptcon as con
-from csp11.blobs import PlaintextKeyBlob
+from csp11.formats.blobs import PlaintextKeyBlob
 ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT)
 material = os.urandom(16)
 key = ctx.CryptImportKey(PlaintextKeyBlob(con.CALG_AES_128, material).to_bytes(), None,
@@ -772,7 +770,7 @@ def test_a_hashed_session_key_is_not_kept(prov: PyCRYPTPROV, flag_bits: int) -> 
 
 
 def test_duplicate_replays_up_to_its_limit(prov: PyCRYPTPROV) -> None:
-    from csp11.hashes import REPLAY_LIMIT
+    from csp11.core.engines import REPLAY_LIMIT
 
     piece = os.urandom(REPLAY_LIMIT // 2)
     h = prov.CryptCreateHash(con.CALG_SHA_256)

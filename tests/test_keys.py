@@ -19,10 +19,10 @@ from cryptography.x509.oid import NameOID
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.keygen import public_key_of
-from csp11.keys import PyCRYPTKEY
-from csp11.provider import PyCRYPTPROV
 from csp11.token import Attribute
+from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
+
+from .helpers import public_key_of
 
 VERIFY = con.CRYPT_VERIFYCONTEXT
 
@@ -45,7 +45,7 @@ def _code(info: pytest.ExceptionInfo[pywintypes.error]) -> int:
 
 def _raw(key: PyCRYPTKEY, attr: Attribute, public: bool = False) -> object:
     """Read an attribute through python-pkcs11 itself (not csp11's key state)."""
-    tkey = key.tkey
+    tkey = key._state.tkey
     assert tkey is not None
     obj: Any = tkey.public if public else tkey.obj
     return tkey.token.run_on(tkey.home, "read", lambda s: obj[attr])
@@ -80,10 +80,10 @@ def test_non_exportable_key_resists_another_client(prov: PyCRYPTPROV) -> None:
     """python-pkcs11 used directly, on its own session, can neither read nor wrap it."""
     with prov.CryptGenKey(con.CALG_AES_128, 0) as secret, \
             prov.CryptGenKey(con.AT_KEYEXCHANGE, 0) as kek:
-        assert secret.tkey is not None and kek.tkey is not None
-        token = prov.token
-        handle = secret.tkey.obj.handle  # type: ignore[union-attr]
-        wrapping: Any = kek.tkey.public
+        assert secret._state.tkey is not None and kek._state.tkey is not None
+        token = prov._state.token
+        handle = secret._state.tkey.obj.handle  # type: ignore[union-attr]
+        wrapping: Any = kek._state.tkey.public
 
         def attack(session: pkcs11.Session) -> list[str]:
             outcomes = []
@@ -110,10 +110,10 @@ def test_archivable(prov: PyCRYPTPROV) -> None:
     assert key.CryptGetKeyParam(con.KP_PERMISSIONS) == 0x3B | con.CRYPT_ARCHIVE
     # Exportable through this handle: the token object is extractable ...
     assert _raw(key, Attribute.EXTRACTABLE) is True
-    handle = key.tkey.obj.handle if key.tkey and key.tkey.obj else None
+    handle = key._state.tkey.obj.handle if key._state.tkey and key._state.tkey.obj else None
     key.CryptDestroyKey()
     # ... and gone with the handle.
-    found = prov.token.run("find", lambda s: [o.handle for o in s.get_objects(
+    found = prov._state.token.run("find", lambda s: [o.handle for o in s.get_objects(
         {Attribute.CLASS: pkcs11.ObjectClass.SECRET_KEY})])
     assert handle not in found
 
@@ -182,13 +182,13 @@ def test_destroy_removes_session_objects(prov: PyCRYPTPROV) -> None:
     def count(session: pkcs11.Session) -> int:
         return len(list(session.get_objects({Attribute.TOKEN: False})))
 
-    before = prov.token.run("count", count)
+    before = prov._state.token.run("count", count)
     keys = [prov.CryptGenKey(con.CALG_AES_128, 0), prov.CryptGenKey(con.AT_SIGNATURE, 0)]
-    assert prov.token.run("count", count) == before + 3
+    assert prov._state.token.run("count", count) == before + 3
     for key in keys:
         key.CryptDestroyKey()
         key.CryptDestroyKey()  # twice is harmless
-    assert prov.token.run("count", count) == before
+    assert prov._state.token.run("count", count) == before
     with pytest.raises(pywintypes.error) as info:
         keys[0].CryptGetKeyParam(con.KP_KEYLEN)
     assert _code(info) == winerror.ERROR_INVALID_HANDLE
@@ -201,12 +201,12 @@ def test_dropped_handles_are_released(prov: PyCRYPTPROV) -> None:
     def count(session: pkcs11.Session) -> int:
         return len(list(session.get_objects({Attribute.TOKEN: False})))
 
-    before = prov.token.run("count", count)
+    before = prov._state.token.run("count", count)
     for _ in range(5):
         prov.CryptGenKey(con.CALG_AES_128, 0)  # never destroyed
     gc.collect()
     prov.CryptGenRandom(1)  # the next token call releases them
-    assert prov.token.run("count", count) == before
+    assert prov._state.token.run("count", count) == before
 
 
 def test_duplicate(prov: PyCRYPTPROV) -> None:
@@ -363,7 +363,7 @@ def test_dss_params(dss: PyCRYPTPROV) -> None:
 
 
 def test_dh_uses_published_groups(dss: PyCRYPTPROV) -> None:
-    from csp11.dhgroups import GROUPS
+    from csp11.formats.dhgroups import GROUPS
 
     with dss.CryptGenKey(con.CALG_DH_EPHEM, 4096 << 16) as key:
         assert int.from_bytes(key.CryptGetKeyParam(con.KP_P), "little") == GROUPS[4096].prime

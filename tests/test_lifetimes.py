@@ -6,13 +6,13 @@ from __future__ import annotations
 import gc
 
 from csp11 import win32cryptcon as con
-from csp11.provider import PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTPROV
 
 from .helpers import token_objects as _objects
 
 
 def test_dropped_hashes_give_back_their_sessions(prov: PyCRYPTPROV) -> None:
-    token = prov.token
+    token = prov._state.token
     prov.CryptGenRandom(1)  # settle the pool
     sessions = token.session_count()
     for _ in range(20):

@@ -16,7 +16,7 @@ import pytest
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.provider import PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTPROV
 
 SOFTOKN_CANDIDATES = (
     "/usr/lib/x86_64-linux-gnu/libsoftokn3.so",
@@ -165,8 +165,8 @@ def test_dss_512_where_the_token_can(nss_uri: str) -> None:
 
 def test_two_kinds_of_token_in_one_process(nss_uri: str, prov: PyCRYPTPROV) -> None:
     with _ctx(nss_uri, con.MS_ENHANCED_PROV) as nss:
-        assert nss.token.label == "NSS Generic Crypto Services"
-        assert prov.token.label == "csp11"
+        assert nss._state.token.label == "NSS Generic Crypto Services"
+        assert prov._state.token.label == "csp11"
         with nss.CryptGenKey(con.CALG_RC4, 0), prov.CryptGenKey(con.CALG_AES_128, 0):
             pass
         with pytest.raises(pywintypes.error) as info:
@@ -177,7 +177,7 @@ def test_two_kinds_of_token_in_one_process(nss_uri: str, prov: PyCRYPTPROV) -> N
 
 # ---- RC2 and RC4 encryption (the token has them; SoftHSM2 does not) ----------------
 def _plain_key(ctx: PyCRYPTPROV, algid: int, material: bytes) -> object:
-    from csp11.blobs import PlaintextKeyBlob
+    from csp11.formats.blobs import PlaintextKeyBlob
 
     return ctx.CryptImportKey(PlaintextKeyBlob(algid, material).to_bytes(), None,
                               con.CRYPT_NO_SALT)

@@ -14,7 +14,7 @@ from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.errors import Fail
 from csp11.pins import PinRequest, PinSources, read_pin_source
-from csp11.provider import PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTPROV
 
 VERIFY = con.CRYPT_VERIFYCONTEXT
 WRONG = "wrong-pin-7f3a9c"
@@ -30,11 +30,11 @@ def _acquire(flags: int = VERIFY, token: str | None = None) -> PyCRYPTPROV:
 def logged_out(embedded_pin: str) -> Iterator[None]:
     """Start and end logged out, with the default prompt restored."""
     with _acquire() as ctx:
-        ctx.token.logout()
+        ctx._state.token.logout()
     yield
     csp11.set_pin_prompt(None)
     with _acquire() as ctx:
-        ctx.token.logout()
+        ctx._state.token.logout()
 
 
 def _no_pin_uri(token_uri: str) -> str:
@@ -44,7 +44,7 @@ def _no_pin_uri(token_uri: str) -> str:
 def _login(ctx: PyCRYPTPROV) -> None:
     """Log in through the context, as the key operations will."""
     try:
-        ctx.login()
+        ctx._state.login()
     except Fail as exc:  # internal API: give it the public shape for the tests
         raise pywintypes.error(exc.code, "login", exc.message) from None
 
@@ -53,7 +53,7 @@ def _login(ctx: PyCRYPTPROV) -> None:
 def test_embedded_pin_file_logs_in() -> None:
     with _acquire() as ctx:
         _login(ctx)
-        assert ctx.token.is_logged_in()
+        assert ctx._state.token.is_logged_in()
 
 
 @pytest.mark.usefixtures("logged_out")
@@ -64,10 +64,10 @@ def test_context_pin_comes_first(token_uri: str) -> None:
         with pytest.raises(pywintypes.error) as info:
             _login(ctx)
         assert info.value.winerror == winerror.SCARD_W_WRONG_CHV
-        assert not ctx.token.is_logged_in()
+        assert not ctx._state.token.is_logged_in()
         ctx.CryptSetProvParam(con.PP_SIGNATURE_PIN, None)  # forget it
         _login(ctx)
-        assert ctx.token.is_logged_in()
+        assert ctx._state.token.is_logged_in()
 
 
 @pytest.mark.usefixtures("logged_out")
@@ -78,7 +78,7 @@ def test_uri_pin_value_before_environment(
     uri = _no_pin_uri(token_uri) + "&pin-value=" + embedded_pin
     with _acquire(token=uri) as ctx:
         _login(ctx)
-        assert ctx.token.is_logged_in()
+        assert ctx._state.token.is_logged_in()
 
 
 @pytest.mark.usefixtures("logged_out")
@@ -107,7 +107,7 @@ def test_prompt_is_asked_last_with_a_request(
     csp11.set_pin_prompt(prompt)
     with _acquire(token=_no_pin_uri(token_uri)) as ctx:
         _login(ctx)
-        assert ctx.token.is_logged_in()
+        assert ctx._state.token.is_logged_in()
     assert asked == [PinRequest(token_label="csp11", container=None, reason="login")]
 
 
@@ -136,7 +136,7 @@ def test_silent_context_never_prompts(token_uri: str, monkeypatch: pytest.Monkey
 def test_silent_context_uses_non_interactive_sources(token_uri: str) -> None:
     with _acquire(VERIFY | con.CRYPT_SILENT, token=token_uri) as ctx:
         _login(ctx)
-        assert ctx.token.is_logged_in()
+        assert ctx._state.token.is_logged_in()
 
 
 @pytest.mark.usefixtures("logged_out")
@@ -190,12 +190,12 @@ def test_pins_never_leak(
                 seen.append(repr(ctx))
                 if how == "context":
                     ctx.CryptSetProvParam(con.PP_KEYEXCHANGE_PIN, pin)
-                seen += [repr(ctx), str(ctx), repr(ctx.pins), repr(ctx.token)]
+                seen += [repr(ctx), str(ctx), repr(ctx._state.pins), repr(ctx._state.token)]
                 try:
                     _login(ctx)
                 except pywintypes.error as exc:
                     seen += [str(exc), repr(exc), *map(str, exc.args)]
-                ctx.token.logout()
+                ctx._state.token.logout()
                 ctx.CryptReleaseContext()
             finally:
                 os.environ.pop("CSP11_PIN", None)

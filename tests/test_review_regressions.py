@@ -12,9 +12,9 @@ import pytest
 import csp11
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.keygen import public_key_of
-from csp11.provider import PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTPROV
 
+from .helpers import public_key_of
 from .test_keys import _self_signed_for
 
 
@@ -40,7 +40,7 @@ def test_pool_does_not_grow_while_keys_are_busy(prov: PyCRYPTPROV) -> None:
         try:
             while time.monotonic() < stop:
                 # Reads an attribute through the key's home session, keeping it busy.
-                key.tkey.attribute(csp11.token.Attribute.VALUE_LEN)  # type: ignore[attr-defined]
+                key._state.tkey.attribute(csp11.token.Attribute.VALUE_LEN)  # type: ignore[attr-defined]
         except BaseException as exc:
             errors.append(exc)
 
@@ -59,7 +59,7 @@ def test_pool_does_not_grow_while_keys_are_busy(prov: PyCRYPTPROV) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    assert prov.token.session_count() <= 12
+    assert prov._state.token.session_count() <= 12
     for key in keys:
         key.CryptDestroyKey()
 
@@ -104,7 +104,7 @@ def test_container_certificate_persists_and_is_deleted(embedded_pin: str) -> Non
     again = win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, 0)
     assert again is not None
     assert again.CryptGetUserKey(con.AT_SIGNATURE).CryptGetKeyParam(con.KP_CERTIFICATE) == der
-    token = again.token
+    token = again._state.token
     again.CryptReleaseContext()
     _delete(name)
     found = token.run("find", lambda s: list(s.get_objects(
@@ -115,9 +115,9 @@ def test_container_certificate_persists_and_is_deleted(embedded_pin: str) -> Non
 def test_container_found_after_someone_logged_out(embedded_pin: str) -> None:
     name, ctx = _container()
     ctx.CryptGenKey(con.AT_KEYEXCHANGE, 0).CryptDestroyKey()
-    ctx.token.logout()  # as another component of the process might
+    ctx._state.token.logout()  # as another component of the process might
     assert ctx.CryptGetUserKey(con.AT_KEYEXCHANGE).CryptGetKeyParam(con.KP_KEYLEN) == 1024
-    ctx.token.logout()
+    ctx._state.token.logout()
     reopened = win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, 0)
     assert reopened is not None
     reopened.CryptReleaseContext()
@@ -127,13 +127,13 @@ def test_container_found_after_someone_logged_out(embedded_pin: str) -> None:
 
 def test_unencodable_pin_does_not_travel_in_the_exception(prov: PyCRYPTPROV) -> None:
     secret = "secret-PIN-1234\udcff"
-    prov.token.logout()
-    prov.pins.set_context_pin(secret)
+    prov._state.token.logout()
+    prov._state.pins.set_context_pin(secret)
     try:
         with pytest.raises(csp11.errors.Fail) as info:
-            prov.login()
+            prov._state.login()
     finally:
-        prov.pins.set_context_pin(None)
+        prov._state.pins.set_context_pin(None)
     exc: BaseException | None = info.value
     while exc is not None:  # the whole chain
         assert "secret-PIN" not in repr(exc.args)
@@ -147,7 +147,7 @@ def test_a_dropped_key_that_cannot_be_destroyed_does_not_break_other_calls(
 ) -> None:
     name, ctx = _container()
     ctx.CryptGenKey(con.CALG_AES_128, con.CRYPT_USER_PROTECTED)  # private; handle dropped
-    ctx.token.logout()
+    ctx._state.token.logout()
     gc.collect()
     assert len(ctx.CryptGenRandom(8)) == 8  # drains the graveyard; must not fail
     ctx.CryptReleaseContext()
@@ -184,7 +184,7 @@ def test_user_protected_dh_keys_are_refused(embedded_pin: str) -> None:
 
 def test_key_material_is_not_kept_in_the_template_cache(prov: PyCRYPTPROV) -> None:
     from csp11 import token as token_module
-    from csp11.blobs import PlaintextKeyBlob
+    from csp11.formats.blobs import PlaintextKeyBlob
     from csp11.token import Attribute
 
     secret = bytes(range(100, 132))
@@ -209,7 +209,7 @@ def test_hmac_keeps_its_key_from_creation(prov: PyCRYPTPROV) -> None:
     import hashlib
     import hmac
 
-    from csp11.blobs import PlaintextKeyBlob
+    from csp11.formats.blobs import PlaintextKeyBlob
 
     secret = b"k" * 20
     key = prov.CryptImportKey(PlaintextKeyBlob(con.CALG_RC2, secret).to_bytes(), None,

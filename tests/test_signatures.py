@@ -20,10 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa, utils
 import csp11
 from csp11 import interop, pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.blobs import PlaintextKeyBlob, parse_key_blob
-from csp11.keys import PyCRYPTKEY
+from csp11.formats.blobs import PlaintextKeyBlob, parse_key_blob
 from csp11.pins import PinRequest
-from csp11.provider import PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
 from .conftest import REPO, run_python
 
@@ -547,8 +546,8 @@ def test_user_protected_exchange_key_asks_to_decrypt(
 
 
 def _objects(ctx: PyCRYPTPROV) -> int:
-    ctx.login()
-    _, (found,) = ctx.token.find([{}], ctx.pins)
+    ctx._state.login()
+    _, (found,) = ctx._state.token.find([{}], ctx._state.pins)
     return len(found)
 
 
@@ -607,8 +606,8 @@ ciphertext = key.CryptEncrypt(True, b"m") if OP == "decrypt" else b""
 
 
 def objects():
-    ctx.login()
-    _, (found,) = ctx.token.find([{}], ctx.pins)
+    ctx._state.login()
+    _, (found,) = ctx._state.token.find([{}], ctx._state.pins)
     return len(found)
 
 

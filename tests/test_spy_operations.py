@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent(
         kept.CryptExportKey(None, c.PRIVATEKEYBLOB)
     except pywintypes.error:
         pass
-    kept.permissions |= c.CRYPT_EXPORT                          # csp11's check out of the way
+    kept._state.permissions |= c.CRYPT_EXPORT                  # csp11's check out of the way
     try:
         kept.CryptExportKey(None, c.PRIVATEKEYBLOB)
         raise SystemExit("exported a non-exportable key")

@@ -11,14 +11,14 @@ import pytest
 
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.provider import PyCRYPTPROV
 from csp11.token import Attribute, KeyType, ObjectClass, check_template
+from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import run_python
 
 
 def test_pool_reuses_one_session_when_single_threaded(prov: PyCRYPTPROV) -> None:
-    token = prov.token
+    token = prov._state.token
     before = token.session_count()
     for _ in range(50):
         prov.CryptGenRandom(16)
@@ -26,7 +26,7 @@ def test_pool_reuses_one_session_when_single_threaded(prov: PyCRYPTPROV) -> None
 
 
 def test_lost_session_is_reopened_and_the_call_retried(prov: PyCRYPTPROV) -> None:
-    token = prov.token
+    token = prov._state.token
     pooled = token.acquire()
     handle = pooled.session.handle
     token.release(pooled)
@@ -41,8 +41,8 @@ def test_lost_session_is_reopened_and_the_call_retried(prov: PyCRYPTPROV) -> Non
 
 
 def test_login_again_after_someone_logged_out(prov: PyCRYPTPROV) -> None:
-    token = prov.token
-    prov.login()
+    token = prov._state.token
+    prov._state.login()
     assert token.is_logged_in()
     # Another component logs the token out (login is token-wide in a process).
     pooled = token.acquire()
@@ -58,14 +58,14 @@ def test_login_again_after_someone_logged_out(prov: PyCRYPTPROV) -> None:
     key = token.run(
         "C_GenerateKey",
         lambda s: s.generate_key(KeyType.AES, 128, template=template),
-        pins=prov.pins,
+        pins=prov._state.pins,
     )
     assert token.is_logged_in()
     token.run("C_DestroyObject", lambda s: key.destroy())
 
 
 def test_without_pins_the_failure_is_translated(prov: PyCRYPTPROV) -> None:
-    token = prov.token
+    token = prov._state.token
     token.logout()
     template = {Attribute.TOKEN: False, Attribute.PRIVATE: True}
     with pytest.raises(Fail) as info:
@@ -76,14 +76,14 @@ def test_without_pins_the_failure_is_translated(prov: PyCRYPTPROV) -> None:
 
 
 def test_wrong_pin_reports_retry_state(prov: PyCRYPTPROV) -> None:
-    token = prov.token
+    token = prov._state.token
     token.logout()
-    prov.pins.set_context_pin("not-the-pin")
+    prov._state.pins.set_context_pin("not-the-pin")
     try:
         with pytest.raises(Fail) as info:
-            prov.login()
+            prov._state.login()
     finally:
-        prov.pins.set_context_pin(None)
+        prov._state.pins.set_context_pin(None)
     assert info.value.code == winerror.SCARD_W_WRONG_CHV
     assert "wrong PIN for token 'csp11'" in info.value.message
     assert "(" in info.value.message  # the token's retry state
@@ -125,7 +125,7 @@ def test_token_seen_from_outside_by_pkcs11_tool(
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout
     assert "token label        : csp11" in out
-    assert prov.token.serial in out
+    assert prov._state.token.serial in out
 
 
 THREAD_SCRIPT = textwrap.dedent(
@@ -135,8 +135,8 @@ THREAD_SCRIPT = textwrap.dedent(
     from csp11.token import Attribute, KeyType
 
     prov = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT)
-    prov.login()
-    token = prov.token
+    prov._state.login()
+    token = prov._state.token
     errors, counts = [], []
     stop = time.monotonic() + float(sys.argv[1] if len(sys.argv) > 1 else 3)
     TEMPLATE = {Attribute.TOKEN: False, Attribute.PRIVATE: True, Attribute.SENSITIVE: True,

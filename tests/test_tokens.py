@@ -10,8 +10,9 @@ import pytest
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.keygen import public_key_of
 from csp11.token import load_module
+
+from .helpers import public_key_of
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,8 @@ def test_two_tokens_same_container_name(second_token: str, embedded_pin: str) ->
     second = win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, con.CRYPT_NEWKEYSET,
                                             Token=second_token)
     assert first is not None and second is not None
-    assert first.token is not second.token
-    assert first.token.serial != second.token.serial
+    assert first._state.token is not second._state.token
+    assert first._state.token.serial != second._state.token.serial
     a = first.CryptGenKey(con.AT_SIGNATURE, 0)
     b = second.CryptGenKey(con.AT_SIGNATURE, 0)
     assert public_key_of(a).public_numbers() != public_key_of(b).public_numbers()
@@ -59,17 +60,17 @@ def test_wrong_pin_on_one_token_does_not_affect_the_other(second_token: str) -> 
     embedded = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES,
                                               con.CRYPT_VERIFYCONTEXT)
     assert embedded is not None
-    embedded.login()
+    embedded._state.login()
     bad = second_token.split("&pin-value=", maxsplit=1)[0] + "&pin-value=not-it"
     other = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES,
                                            con.CRYPT_VERIFYCONTEXT, Token=bad)
     assert other is not None
-    other.token.logout()
+    other._state.token.logout()
     with pytest.raises(Exception) as info:
-        other.login()
+        other._state.login()
     assert getattr(info.value, "code", None) == winerror.SCARD_W_WRONG_CHV
-    assert not other.token.is_logged_in()
-    assert embedded.token.is_logged_in()  # login state is per token
+    assert not other._state.token.is_logged_in()
+    assert embedded._state.token.is_logged_in()  # login state is per token
     other.CryptReleaseContext()
     embedded.CryptReleaseContext()
 

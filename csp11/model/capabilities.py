@@ -1,6 +1,6 @@
 """What a provider personality offers on a given token (SPEC §2).
 
-A personality's table (:mod:`csp11.providers`) is intersected with the
+A personality's table (:mod:`csp11.model.providers`) is intersected with the
 token's mechanism list, and key lengths are clipped to what
 ``C_GetMechanismInfo`` reports and to the token's declared quirks.  The
 result drives CryptGenKey's checks and ``PP_ENUMALGS(_EX)``, so the two
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 
-from csp11.algorithms import ALGORITHMS, Algorithm, Family, software_digest_available
-from csp11.providers import Offer, Personality
+from csp11.model.algorithms import ALGORITHMS, Algorithm, Family, software_digest_available
+from csp11.model.providers import Offer, Personality
 from csp11.token import Mechanism, Token
 
 __all__ = ["Capabilities", "capabilities"]

@@ -5,7 +5,7 @@ and generation mechanism make it, what the token must offer for csp11 to
 provide it (SPEC §2: "an algorithm the token lacks → NTE_BAD_ALGID, and it is
 absent from PP_ENUMALGS"), and the facts CryptGetKeyParam reports (block
 length, parity).  Which provider offers which ALG_ID, with which lengths, is
-in :mod:`csp11.providers`.
+in :mod:`csp11.model.providers`.
 """
 
 from __future__ import annotations

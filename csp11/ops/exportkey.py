@@ -21,16 +21,15 @@ SYMMETRICWRAPKEYBLOB   ``C_WrapKey(CKM_AES_KEY_WRAP_PAD)`` with an AES session k
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.algorithms import Family
-from csp11.args import dword, flags
-from csp11.blobs import (
+from csp11.core.key import Key
+from csp11.errors import Fail
+from csp11.formats.blobs import (
     NO_SEED,
     BlobHeader,
     DhPrivateBlob,
@@ -48,14 +47,13 @@ from csp11.blobs import (
     SimpleBlob,
     SymmetricWrapKeyBlob,
 )
-from csp11.errors import Fail
-from csp11.token import MGF, Attribute, Mechanism
-
-if TYPE_CHECKING:
-    from csp11.keys import PyCRYPTKEY
+from csp11.model.algorithms import Family
+from csp11.model.mechanisms import oaep
+from csp11.ops.cipher import encrypt
+from csp11.token import Attribute, Mechanism
 
 __all__ = [
-    "AES_ALGIDS", "EXPORT_FLAGS", "encrypt_private_blob", "export_key", "oaep", "pkcs8_length",
+    "AES_ALGIDS", "EXPORT_FLAGS", "encrypt_private_blob", "export_key", "pkcs8_length",
 ]
 
 # CRYPT_DESTROYKEY concerns OPAQUEKEYBLOBs only and CRYPT_Y_ONLY DH public
@@ -66,20 +64,10 @@ _ALLOWED_TO_EXPORT = con.CRYPT_EXPORT | con.CRYPT_ARCHIVE
 AES_ALGIDS = frozenset({con.CALG_AES_128, con.CALG_AES_192, con.CALG_AES_256})
 
 
-def oaep(use: bool) -> tuple[object, object]:
-    """The RSA mechanism and parameter of a SIMPLEBLOB: PKCS #1 v1.5, or OAEP
-    (SHA-1, MGF1-SHA-1, empty label) with ``CRYPT_OAEP``."""
-    if use:
-        return Mechanism.RSA_PKCS_OAEP, (Mechanism.SHA_1, MGF.SHA1, None)
-    return Mechanism.RSA_PKCS, None
-
-
 def export_key(
-    key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, blob_type: int, flag_bits: int
+    key: Key, exp_key: Key | None, blob_type: int, flag_bits: int
 ) -> bytes:
-    """CryptExportKey (see the module docstring)."""
-    blob_type = dword(blob_type, "BlobType")
-    flag_bits = flags(flag_bits)
+    """CryptExportKey (see the module docstring); arguments normalised."""
     key.live()
     if exp_key is not None:
         exp_key.live()
@@ -94,17 +82,15 @@ def export_key(
     return blob
 
 
-def encrypt_private_blob(blob: bytes, exp_key: PyCRYPTKEY) -> bytes:
+def encrypt_private_blob(blob: bytes, exp_key: Key) -> bytes:
     """A PRIVATEKEYBLOB encrypted under a session key: everything after the
     8-byte BLOBHEADER, as ``CryptEncrypt(Final=True)`` with the key's mode, IV
     and PKCS #5 padding would (Microsoft, "Base Provider Key BLOBs"; the
     mode and padding are not documented — see docs/differences.md)."""
-    from csp11.cipher import encrypt  # noqa: PLC0415 - import cycle
-
     return blob[:BlobHeader.SIZE] + encrypt(exp_key, True, blob[BlobHeader.SIZE:], None, 0)
 
 
-def _may_export(key: PyCRYPTKEY, what: str) -> None:
+def _may_export(key: Key, what: str) -> None:
     if not key.permissions & _ALLOWED_TO_EXPORT:
         raise Fail(
             winerror.NTE_BAD_KEY_STATE,
@@ -112,17 +98,17 @@ def _may_export(key: PyCRYPTKEY, what: str) -> None:
         )
 
 
-def _need_pair(key: PyCRYPTKEY, what: str) -> None:
+def _need_pair(key: Key, what: str) -> None:
     if not key.is_pair:
         raise Fail(winerror.NTE_BAD_KEY, f"{what} needs a key pair, not a session key")
 
 
-def _need_session(key: PyCRYPTKEY, what: str) -> None:
+def _need_session(key: Key, what: str) -> None:
     if key.is_pair:
         raise Fail(winerror.NTE_BAD_KEY, f"{what} takes a session key, not a key pair")
 
 
-def _no_exp_key(exp_key: PyCRYPTKEY | None, what: str) -> None:
+def _no_exp_key(exp_key: Key | None, what: str) -> None:
     if exp_key is not None:
         raise Fail(winerror.NTE_BAD_KEY, f"a {what} is not encrypted: pass ExpKey=None")
 
@@ -132,7 +118,7 @@ def _int(value: bytes) -> int:
 
 
 # ---- PUBLICKEYBLOB -------------------------------------------------------------------
-def _public(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> KeyBlob:
+def _public(key: Key, exp_key: Key | None, flag_bits: int) -> KeyBlob:
     _need_pair(key, "a PUBLICKEYBLOB")
     _no_exp_key(exp_key, "PUBLICKEYBLOB")
     tkey = key.usable()
@@ -215,7 +201,7 @@ def _pkcs8_private_integer(der: bytes) -> int:
     return int.from_bytes(der[value:value_end], "big")
 
 
-def _private(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> KeyBlob:
+def _private(key: Key, exp_key: Key | None, flag_bits: int) -> KeyBlob:
     _need_pair(key, "a PRIVATEKEYBLOB")
     _may_export(key, "PRIVATEKEYBLOB")
     tkey = key.usable()
@@ -227,7 +213,7 @@ def _private(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> Key
             "a PRIVATEKEYBLOB is encrypted under a session key (ExpKey), not a key pair",
         )
     # Exporting a user-protected private key is a use of it: its PIN first.
-    tkey.authorize_use(key.prov.pins, key.prov.container_name)
+    tkey.authorize_use(key.ctx.pins, key.ctx.container_name)
     wrapped = tkey.extract()
     der = wrapped[: pkcs8_length(wrapped)]
     family = key.alg.family
@@ -259,7 +245,7 @@ def _private(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> Key
 
 
 # ---- session keys ----------------------------------------------------------------------
-def _plaintext(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> KeyBlob:
+def _plaintext(key: Key, exp_key: Key | None, flag_bits: int) -> KeyBlob:
     _need_session(key, "a PLAINTEXTKEYBLOB")
     _no_exp_key(exp_key, "PLAINTEXTKEYBLOB")
     _may_export(key, "PLAINTEXTKEYBLOB")
@@ -267,7 +253,7 @@ def _plaintext(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> K
     return PlaintextKeyBlob(key.algid, material[: key.material_size])
 
 
-def _simple(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> KeyBlob:
+def _simple(key: Key, exp_key: Key | None, flag_bits: int) -> KeyBlob:
     _need_session(key, "a SIMPLEBLOB")
     if exp_key is None:
         raise Fail(
@@ -283,7 +269,7 @@ def _simple(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> KeyB
     return SimpleBlob.from_ciphertext(key.algid, exp_key.algid, ciphertext)
 
 
-def _symmetric_wrap(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int) -> KeyBlob:
+def _symmetric_wrap(key: Key, exp_key: Key | None, flag_bits: int) -> KeyBlob:
     _need_session(key, "a SYMMETRICWRAPKEYBLOB")
     if exp_key is None or exp_key.algid not in AES_ALGIDS:
         raise Fail(
@@ -295,7 +281,7 @@ def _symmetric_wrap(key: PyCRYPTKEY, exp_key: PyCRYPTKEY | None, flag_bits: int)
     return SymmetricWrapKeyBlob(key.algid, exp_key.algid, wrapped)
 
 
-_EXPORTERS: dict[int, Callable[[PyCRYPTKEY, PyCRYPTKEY | None, int], KeyBlob]] = {
+_EXPORTERS: dict[int, Callable[[Key, Key | None, int], KeyBlob]] = {
     con.PUBLICKEYBLOB: _public,
     con.PRIVATEKEYBLOB: _private,
     con.PLAINTEXTKEYBLOB: _plaintext,

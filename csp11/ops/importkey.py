@@ -1,6 +1,6 @@
 """CryptImportKey: a CryptoAPI key BLOB onto the token.
 
-The BLOB is parsed by :mod:`csp11.blobs` (malformed input fails there, before
+The BLOB is parsed by :mod:`csp11.formats.blobs` (malformed input fails there, before
 anything touches the token), its numbers are checked (``cryptography`` for
 RSA and DSS, the group rules for DH), and only then is anything created, in
 one step per key: nothing half-made stays on the token when an import fails.
@@ -28,13 +28,16 @@ token once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.algorithms import ALGORITHMS, Algorithm, Family
-from csp11.args import flags
-from csp11.blobs import (
+from csp11.core.context import Context
+from csp11.core.key import Key
+from csp11.core.policy import permissions_for, salt_for
+from csp11.core.templates import material_template, pair_templates
+from csp11.errors import Fail
+from csp11.formats.blobs import (
     BlobHeader,
     DhPrivateBlob,
     DhPrivateBlobV3,
@@ -56,22 +59,15 @@ from csp11.blobs import (
     rsa_private_from_blob,
     rsa_public_from_blob,
 )
-from csp11.errors import Fail
-from csp11.exportkey import AES_ALGIDS, oaep
-from csp11.hashes import hmac_material
-from csp11.keygen import (
-    container_spec,
-    material_template,
-    pair_templates,
-    resolve_algid,
-    salt_for,
-    store_pair,
-)
-from csp11.keys import PyCRYPTKEY, permissions_for
+from csp11.model.algorithms import ALGORITHMS, Algorithm, Family
+from csp11.model.hashes import hmac_material
+from csp11.model.mechanisms import oaep
+from csp11.ops.agreement import agree
+from csp11.ops.cipher import decrypt
+from csp11.ops.exportkey import AES_ALGIDS
+from csp11.ops.keygen import resolve_algid
+from csp11.ops.userkey import container_spec, store_pair
 from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, TokenKey
-
-if TYPE_CHECKING:
-    from csp11.provider import PyCRYPTPROV
 
 __all__ = ["IMPORT_FLAGS", "import_key"]
 
@@ -86,49 +82,41 @@ _Attrs = dict[Any, Any]  # a PKCS#11 template
 
 
 def import_key(
-    prov: PyCRYPTPROV, data: object, pub_key: PyCRYPTKEY | None, flag_bits: int
-) -> PyCRYPTKEY:
-    """CryptImportKey (see the module docstring)."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"Data must be bytes, not {type(data).__name__}")
-    if pub_key is not None and not isinstance(pub_key, PyCRYPTKEY):
-        raise TypeError(f"PubKey must be a PyCRYPTKEY or None, not {type(pub_key).__name__}")
-    flag_bits = flags(flag_bits)
-    prov.check_live()
+    ctx: Context, data: bytes, pub_key: Key | None, flag_bits: int
+) -> Key:
+    """CryptImportKey (see the module docstring); arguments normalised."""
+    ctx.check_live()
     if pub_key is not None:
         pub_key.live()
     if flag_bits & ~IMPORT_FLAGS:
         raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits & ~IMPORT_FLAGS:X}")
-    if flag_bits & _PROTECTION and (prov.silent or prov.verify_only):
+    if flag_bits & _PROTECTION and (ctx.silent or ctx.verify_only):
         raise Fail(
             winerror.NTE_SILENT_CONTEXT,
             "user-protected keys need a context that may prompt (not silent, not "
             "CRYPT_VERIFYCONTEXT)",
         )
-    data = bytes(data)
     header = BlobHeader.from_prefix(data)
     if header.bType == con.PRIVATEKEYBLOB and pub_key is not None and not pub_key.is_pair:
         data = _decrypt_private_blob(data, pub_key)
         pub_key = None
     blob = parse_key_blob(data)
     importer = _IMPORTERS[type(blob)]
-    return importer(prov, blob, pub_key, flag_bits)
+    return importer(ctx, blob, pub_key, flag_bits)
 
 
-def _decrypt_private_blob(data: bytes, session_key: PyCRYPTKEY) -> bytes:
-    """Undo :func:`csp11.exportkey.encrypt_private_blob` (``CryptDecrypt(Final=True)``
+def _decrypt_private_blob(data: bytes, session_key: Key) -> bytes:
+    """Undo :func:`csp11.ops.exportkey.encrypt_private_blob` (``CryptDecrypt(Final=True)``
     of everything after the header); a wrong key gives ``NTE_BAD_DATA``."""
-    from csp11.cipher import decrypt  # noqa: PLC0415 - import cycle
-
     return data[:BlobHeader.SIZE] + decrypt(session_key, True, data[BlobHeader.SIZE:], None, 0)
 
 
-def _algorithm(prov: PyCRYPTPROV, algid: int, family: tuple[Family, ...]) -> Algorithm:
+def _algorithm(ctx: Context, algid: int, family: tuple[Family, ...]) -> Algorithm:
     """The BLOB's ``aiKeyAlg``, which must be of ``family`` and offered here."""
     alg = ALGORITHMS.get(algid)
     if alg is None or alg.family not in family:
         raise Fail(winerror.NTE_BAD_ALGID, f"aiKeyAlg 0x{algid:04X} does not suit this BLOB")
-    resolve_algid(prov, algid)  # the provider offers it and the token can do it
+    resolve_algid(ctx, algid)  # the provider offers it and the token can do it
     return alg
 
 
@@ -245,18 +233,16 @@ def _bits_of(blob: KeyBlob) -> int:
 
 
 def _import_public(
-    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
-) -> PyCRYPTKEY:
+    ctx: Context, blob: KeyBlob, pub_key: Key | None, flag_bits: int
+) -> Key:
     if pub_key is not None:
         if isinstance(blob, (DhPublicBlob, DhPublicBlobV3)):
-            from csp11.agreement import agree  # noqa: PLC0415 - import cycle
-
-            return agree(prov, blob, pub_key, flag_bits)
+            return agree(ctx, blob, pub_key, flag_bits)
         raise Fail(
             winerror.NTE_BAD_KEY,
             "only a Diffie-Hellman PUBLICKEYBLOB takes a PubKey (your DH key, to agree a key)",
         )
-    alg = _algorithm(prov, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
+    alg = _algorithm(ctx, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
     if isinstance(blob, DhPublicBlob):
         raise Fail(
             winerror.NTE_BAD_KEY,
@@ -264,53 +250,53 @@ def _import_public(
             "with PubKey (or use the version 3 layout, which carries P and G)",
         )
     _, public = _pair_templates(alg, _pair_numbers(blob), 0)
-    tkey = prov.token.create_key(public, pins=prov.pins)
+    tkey = ctx.token.create_key(public, pins=ctx.pins)
     # KP_PERMISSIONS as Windows reports it (0x3b); the PUBLICKEYBLOB itself
     # exports regardless.
-    key = PyCRYPTKEY(prov, alg, _bits_of(blob), tkey, permissions=permissions_for(flag_bits))
+    key = Key(ctx, alg, _bits_of(blob), tkey, permissions=permissions_for(flag_bits))
     key.seed = getattr(blob, "seed", None)
     return key
 
 
 def _import_private(
-    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
-) -> PyCRYPTKEY:
+    ctx: Context, blob: KeyBlob, pub_key: Key | None, flag_bits: int
+) -> Key:
     if pub_key is not None:
         raise Fail(
             winerror.NTE_BAD_KEY,
             "a PRIVATEKEYBLOB is decrypted with a session key (PubKey), not a key pair",
         )
-    alg = _algorithm(prov, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
+    alg = _algorithm(ctx, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
     if flag_bits & _PROTECTION and alg.family is Family.DH:
         raise Fail(
             winerror.NTE_BAD_FLAGS,
             "Diffie-Hellman keys cannot be user-protected here (no per-use PIN for them)",
         )
     private, public = _pair_templates(alg, _pair_numbers(blob), flag_bits)
-    spec = container_spec(prov, alg.algid) if prov.container is not None else None
+    spec = container_spec(ctx.personality, alg.algid) if ctx.container is not None else None
     if flag_bits & _PROTECTION or spec is not None:
-        prov.login()
+        ctx.login()
     if spec is None:
-        tkey = prov.token.create_key(private, public, pins=prov.pins)
+        tkey = ctx.token.create_key(private, public, pins=ctx.pins)
     else:
         private[Attribute.PRIVATE] = True
 
         def make(names: dict[Any, object]) -> TokenKey:
-            return prov.token.create_key(
+            return ctx.token.create_key(
                 {**private, Attribute.TOKEN: True, **names},
                 {**public, Attribute.TOKEN: True, **names},
-                pins=prov.pins,
+                pins=ctx.pins,
             )
 
-        tkey = store_pair(prov, spec, make)
-    key = PyCRYPTKEY(prov, alg, _bits_of(blob), tkey, permissions=permissions_for(flag_bits))
+        tkey = store_pair(ctx, spec, make)
+    key = Key(ctx, alg, _bits_of(blob), tkey, permissions=permissions_for(flag_bits))
     key.seed = getattr(blob, "seed", None)
     return key
 
 
 # ---- session keys -------------------------------------------------------------------------
-def _session_alg(prov: PyCRYPTPROV, algid: int) -> Algorithm:
-    return _algorithm(prov, algid, (Family.SESSION,))
+def _session_alg(ctx: Context, algid: int) -> Algorithm:
+    return _algorithm(ctx, algid, (Family.SESSION,))
 
 
 def _secret_template(alg: Algorithm, bits: int, flag_bits: int) -> _Attrs:
@@ -319,9 +305,9 @@ def _secret_template(alg: Algorithm, bits: int, flag_bits: int) -> _Attrs:
     )
 
 
-def _fixed_size(alg: Algorithm, prov: PyCRYPTPROV) -> tuple[int, int]:
+def _fixed_size(alg: Algorithm, ctx: Context) -> tuple[int, int]:
     """(least, most) key bytes a PLAINTEXTKEYBLOB of ``alg`` may carry."""
-    _, offer = resolve_algid(prov, alg.algid)
+    _, offer = resolve_algid(ctx, alg.algid)
     if alg.parity_bits or alg.algid in AES_ALGIDS:
         size = (offer.maximum + alg.parity_bits) // 8
         return size, size
@@ -329,15 +315,15 @@ def _fixed_size(alg: Algorithm, prov: PyCRYPTPROV) -> tuple[int, int]:
 
 
 def _import_plaintext(
-    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
-) -> PyCRYPTKEY:
+    ctx: Context, blob: KeyBlob, pub_key: Key | None, flag_bits: int
+) -> Key:
     assert isinstance(blob, PlaintextKeyBlob)
     if pub_key is not None:
         raise Fail(winerror.NTE_BAD_KEY, "a PLAINTEXTKEYBLOB is imported without PubKey")
     if flag_bits & con.CRYPT_IPSEC_HMAC_KEY and blob.aiKeyAlg == con.CALG_RC2:
-        return _import_hmac_key(prov, blob, flag_bits)
-    alg = _session_alg(prov, blob.aiKeyAlg)
-    least, most = _fixed_size(alg, prov)
+        return _import_hmac_key(ctx, blob, flag_bits)
+    alg = _session_alg(ctx, blob.aiKeyAlg)
+    least, most = _fixed_size(alg, ctx)
     if not least <= len(blob.key) <= most:
         raise Fail(
             winerror.NTE_BAD_DATA,
@@ -346,19 +332,19 @@ def _import_plaintext(
     bits = len(blob.key) * 8 - alg.parity_bits
     template = {**_secret_template(alg, bits, flag_bits), Attribute.VALUE: blob.key}
     if flag_bits & _PROTECTION:
-        prov.login()
-    tkey = prov.token.create_key(template, pins=prov.pins)
-    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=permissions_for(flag_bits),
-                      salt=salt_for(prov, alg, bits, flag_bits))
+        ctx.login()
+    tkey = ctx.token.create_key(template, pins=ctx.pins)
+    return Key(ctx, alg, bits, tkey, permissions=permissions_for(flag_bits),
+                      salt=salt_for(ctx.personality, alg, bits, flag_bits))
 
 
-def _import_hmac_key(prov: PyCRYPTPROV, blob: PlaintextKeyBlob, flag_bits: int) -> PyCRYPTKEY:
+def _import_hmac_key(ctx: Context, blob: PlaintextKeyBlob, flag_bits: int) -> Key:
     """``CRYPT_IPSEC_HMAC_KEY``: a CALG_RC2 PLAINTEXTKEYBLOB of any length that keys
     HMACs (Microsoft: "HMAC algorithms do not have their own algorithm
     identifiers; use CALG_RC2").  On the token it is a generic secret that
     signs and verifies only; it does not encrypt, with RC2 or anything else.
     Shorter than 64 bytes, it is stored zero-padded (see
-    :func:`csp11.hashes.hmac_material`); KP_KEYLEN and PLAINTEXTKEYBLOB give
+    :func:`csp11.model.hashes.hmac_material`); KP_KEYLEN and PLAINTEXTKEYBLOB give
     the key as imported."""
     protected = bool(flag_bits & _PROTECTION)
     template: _Attrs = {
@@ -376,23 +362,23 @@ def _import_hmac_key(prov: PyCRYPTPROV, blob: PlaintextKeyBlob, flag_bits: int) 
         Attribute.VALUE: hmac_material(blob.key),
     }
     if protected:
-        prov.login()
-    tkey = prov.token.create_key(template, pins=prov.pins)
-    key = PyCRYPTKEY(prov, ALGORITHMS[con.CALG_RC2], len(blob.key) * 8, tkey,
+        ctx.login()
+    tkey = ctx.token.create_key(template, pins=ctx.pins)
+    key = Key(ctx, ALGORITHMS[con.CALG_RC2], len(blob.key) * 8, tkey,
                      permissions=permissions_for(flag_bits))
     key.hmac_only = True
     return key
 
 
 def _unwrapped(
-    prov: PyCRYPTPROV, alg: Algorithm, unwrapper: TokenKey, data: bytes, *, mechanism: Any,
+    ctx: Context, alg: Algorithm, unwrapper: TokenKey, data: bytes, *, mechanism: Any,
     param: Any, flag_bits: int,
-) -> PyCRYPTKEY:
-    _, offer = resolve_algid(prov, alg.algid)
+) -> Key:
+    _, offer = resolve_algid(ctx, alg.algid)
     bits = offer.maximum if alg.parity_bits or alg.algid in AES_ALGIDS else offer.default
     template = _secret_template(alg, bits, flag_bits)
     if flag_bits & _PROTECTION:
-        prov.login()
+        ctx.login()
     tkey = unwrapper.unwrap(data, mechanism, param, template)
     try:
         if not alg.parity_bits:
@@ -422,13 +408,13 @@ def _unwrapped(
     except BaseException:
         tkey.release()
         raise
-    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=permissions_for(flag_bits),
-                      salt=salt_for(prov, alg, bits, flag_bits))
+    return Key(ctx, alg, bits, tkey, permissions=permissions_for(flag_bits),
+                      salt=salt_for(ctx.personality, alg, bits, flag_bits))
 
 
 def _import_simple(
-    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
-) -> PyCRYPTKEY:
+    ctx: Context, blob: KeyBlob, pub_key: Key | None, flag_bits: int
+) -> Key:
     assert isinstance(blob, SimpleBlob)
     if pub_key is None or pub_key.alg.family is not Family.RSA or not pub_key.alg.exchange:
         raise Fail(
@@ -440,23 +426,23 @@ def _import_simple(
             f"the SIMPLEBLOB was encrypted to ALG_ID 0x{blob.algid:04X}, PubKey is "
             f"0x{pub_key.algid:04X}",
         )
-    alg = _session_alg(prov, blob.aiKeyAlg)
+    alg = _session_alg(ctx, blob.aiKeyAlg)
     unwrapper = pub_key.usable()
     if unwrapper.obj is None:
         raise Fail(winerror.NTE_BAD_KEY, "PubKey is a public key; decrypting needs the private key")
     if len(blob.encrypted) * 8 != pub_key.bits:
         raise Fail(winerror.NTE_BAD_DATA, "the SIMPLEBLOB is not the size of PubKey's modulus")
-    unwrapper.authorize_use(prov.pins, prov.container_name)
+    unwrapper.authorize_use(ctx.pins, ctx.container_name)
     mechanism, param = oaep(bool(flag_bits & con.CRYPT_OAEP))
     return _unwrapped(
-        prov, alg, unwrapper, blob.ciphertext, mechanism=mechanism, param=param,
+        ctx, alg, unwrapper, blob.ciphertext, mechanism=mechanism, param=param,
         flag_bits=flag_bits,
     )
 
 
 def _import_symmetric_wrap(
-    prov: PyCRYPTPROV, blob: KeyBlob, pub_key: PyCRYPTKEY | None, flag_bits: int
-) -> PyCRYPTKEY:
+    ctx: Context, blob: KeyBlob, pub_key: Key | None, flag_bits: int
+) -> Key:
     assert isinstance(blob, SymmetricWrapKeyBlob)
     if pub_key is None or pub_key.algid not in AES_ALGIDS:
         raise Fail(
@@ -468,14 +454,14 @@ def _import_symmetric_wrap(
             winerror.NTE_BAD_ALGID,
             f"the BLOB was wrapped with ALG_ID 0x{blob.algid:04X}, PubKey is 0x{pub_key.algid:04X}",
         )
-    alg = _session_alg(prov, blob.aiKeyAlg)
+    alg = _session_alg(ctx, blob.aiKeyAlg)
     return _unwrapped(
-        prov, alg, pub_key.usable(), blob.wrapped, mechanism=Mechanism.AES_KEY_WRAP_PAD,
+        ctx, alg, pub_key.usable(), blob.wrapped, mechanism=Mechanism.AES_KEY_WRAP_PAD,
         param=None, flag_bits=flag_bits,
     )
 
 
-_Importer = Callable[["PyCRYPTPROV", KeyBlob, "PyCRYPTKEY | None", int], PyCRYPTKEY]
+_Importer = Callable[["Context", KeyBlob, "Key | None", int], Key]
 _IMPORTERS: dict[type[KeyBlob], _Importer] = {
     **{cls: _import_public for cls in _PUBLIC_BLOBS},
     **{cls: _import_private for cls in _PRIVATE_BLOBS},

@@ -6,7 +6,7 @@ whose docstring names the Microsoft page the layout comes from.  One generic
 reader and one generic writer walk the declarations, so every type is checked
 the same way:
 
-* integers are little-endian (:mod:`csp11.byteorder`), sized by the bit length
+* integers are little-endian (:mod:`csp11.formats.byteorder`), sized by the bit length
   fields exactly as the pages say (RSA: modulus and private exponent
   ``bitlen/8`` bytes, primes and CRT values ``bitlen/16``);
 * a bit length is checked the moment it is read, before anything is sized
@@ -66,8 +66,8 @@ from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.byteorder import be_to_le, int_from_le, int_to_le, le_to_be
 from csp11.errors import Fail
+from csp11.formats.byteorder import be_to_le, int_from_le, int_to_le, le_to_be
 
 __all__ = [
     "DH_BITS",
@@ -731,7 +731,7 @@ class DssPublicBlobV3(_PublicVer3):
         BYTE j[bitlenJ/8]; BYTE y[bitlenP/8];
 
     The Y-less form that ``KP_PUB_PARAMS`` takes is
-    :func:`csp11.domain.parse_pub_params`' business, not this class's.
+    :func:`csp11.formats.domain.parse_pub_params`' business, not this class's.
     """
 
     NAME: ClassVar[str] = "DSS PUBLICKEYBLOB (version 3)"

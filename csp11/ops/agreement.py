@@ -16,26 +16,24 @@ through csp11 (like CryptDeriveKey's), so it is never "never-extractable".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.algorithms import AGREED_KEY, ALGORITHMS, Family
-from csp11.blobs import DhPublicBlob, DhPublicBlobV3
-from csp11.byteorder import int_from_le
+from csp11.core.context import Context
+from csp11.core.key import Key
+from csp11.core.policy import permissions_for
+from csp11.core.templates import material_template
 from csp11.errors import Fail
-from csp11.keygen import key_length, material_template, resolve_algid
-from csp11.keys import PyCRYPTKEY, permissions_for
+from csp11.formats.blobs import DhPublicBlob, DhPublicBlobV3
+from csp11.formats.byteorder import int_from_le
+from csp11.model.algorithms import AGREED_KEY, ALGORITHMS, Family
+from csp11.ops.keygen import key_length, resolve_algid
 from csp11.token import Attribute
-
-if TYPE_CHECKING:
-    from csp11.provider import PyCRYPTPROV
 
 __all__ = ["agree", "choose_algorithm"]
 
 
-def agree(prov: PyCRYPTPROV, blob: DhPublicBlob | DhPublicBlobV3, own: PyCRYPTKEY,
-          flag_bits: int) -> PyCRYPTKEY:
+def agree(ctx: Context, blob: DhPublicBlob | DhPublicBlobV3, own: Key,
+          flag_bits: int) -> Key:
     """The agreed key of ``own`` (a DH private key) and the peer's ``blob``."""
     if own.alg.family is not Family.DH:
         raise Fail(winerror.NTE_BAD_KEY, "key agreement needs your Diffie-Hellman key as PubKey")
@@ -54,26 +52,26 @@ def agree(prov: PyCRYPTPROV, blob: DhPublicBlob | DhPublicBlobV3, own: PyCRYPTKE
     if not 2 <= blob.y <= p - 2:
         raise Fail(winerror.NTE_BAD_DATA, "the peer's public value is not in [2, P-2]")
     size = (p.bit_length() + 7) // 8
-    key = PyCRYPTKEY(prov, AGREED_KEY, bits, None,
+    key = Key(ctx, AGREED_KEY, bits, None,
                      permissions=permissions_for(flag_bits))
     key.agreement = (tkey.share(), blob.y.to_bytes(size, "big"), flag_bits)
     key.attach_finalizer()
     return key
 
 
-def choose_algorithm(key: PyCRYPTKEY, algid: int) -> None:
+def choose_algorithm(key: Key, algid: int) -> None:
     """``KP_ALGID`` on an agreed key: make it a session key of ``algid``."""
     assert key.agreement is not None
     alg = ALGORITHMS.get(algid)
     if alg is None or alg.family is not Family.SESSION:
         raise Fail(winerror.NTE_BAD_ALGID, f"ALG_ID 0x{algid:04X} is not a session key algorithm")
-    alg, offer = resolve_algid(key.prov, algid)
+    alg, offer = resolve_algid(key.ctx, algid)
     bits = key_length(alg, offer, 0)
     size = (bits + alg.parity_bits) // 8
     own, peer, flag_bits = key.agreement
     # A user-protected DH key (made by another tool: csp11 refuses to make
     # one) is refused here: the token cannot check its PIN per use.
-    own.authorize_use(key.prov.pins, key.prov.container_name)
+    own.authorize_use(key.ctx.pins, key.ctx.container_name)
     z = own.agree(peer, len(peer))
     if size > len(z):
         raise Fail(winerror.NTE_BAD_LEN, f"the shared secret is too short for {alg.name}")
@@ -82,7 +80,7 @@ def choose_algorithm(key: PyCRYPTKEY, algid: int) -> None:
         **material_template(alg, bits, bool(flag_bits & con.CRYPT_EXPORTABLE), False),
         Attribute.VALUE: material,
     }
-    key.tkey = key.prov.token.create_key(template, pins=key.prov.pins)
+    key.tkey = key.ctx.token.create_key(template, pins=key.ctx.pins)
     key.agreement = None
     own.release()
     key.alg, key.algid, key.bits = alg, alg.algid, bits

@@ -12,8 +12,8 @@ import struct
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.byteorder import int_from_le
 from csp11.errors import Fail
+from csp11.formats.byteorder import int_from_le
 
 __all__ = ["check_domain_value", "is_probable_prime", "parse_pub_params", "verify_domain"]
 

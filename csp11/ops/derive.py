@@ -18,20 +18,20 @@ however it is flagged.  Without ``CRYPT_EXPORTABLE`` it is not extractable.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.algorithms import ALGORITHMS, Family
-from csp11.args import dword, flags
+from csp11.core.context import Context
+from csp11.core.hash import Hash
+from csp11.core.key import Key
+from csp11.core.policy import SALT_BYTES, permissions_for, salt_for
+from csp11.core.templates import material_template
 from csp11.errors import Fail
-from csp11.hashes import PyCRYPTHASH, digest_once
-from csp11.keygen import SALT_BYTES, key_length, material_template, resolve_algid, salt_for
-from csp11.keys import PyCRYPTKEY, permissions_for
+from csp11.model.algorithms import ALGORITHMS, Family
+from csp11.ops.hashing import digest_once
+from csp11.ops.keygen import key_length, resolve_algid
 from csp11.token import Attribute
-
-if TYPE_CHECKING:
-    from csp11.provider import PyCRYPTPROV
 
 __all__ = ["DERIVE_FLAGS", "derive_key", "key_material"]
 
@@ -59,34 +59,31 @@ def key_material(algid: int, hash_algid: int, value: bytes, size: int,
     return value[:size]
 
 
-def derive_key(prov: PyCRYPTPROV, Algid: int, BaseData: object, Flags: int) -> PyCRYPTKEY:
-    """CryptDeriveKey (see the module docstring)."""
-    algid = dword(Algid, "Algid")
-    if not isinstance(BaseData, PyCRYPTHASH):
-        raise TypeError(f"BaseData must be a PyCRYPTHASH, not {type(BaseData).__name__}")
-    flag_bits = flags(Flags)
-    prov.check_live()
-    BaseData.live()
+def derive_key(ctx: Context, algid: int, base: Hash, flag_bits: int) -> Key:
+    """CryptDeriveKey (see the module docstring); arguments normalised."""
+    ctx.check_live()
+    base.live()
     low, field = flag_bits & 0xFFFF, flag_bits >> 16
     if low & ~DERIVE_FLAGS:
         raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{low & ~DERIVE_FLAGS:X}")
     alg = ALGORITHMS.get(algid)
     if alg is None or alg.family is not Family.SESSION:
         raise Fail(winerror.NTE_BAD_ALGID, f"ALG_ID 0x{algid:04X} is not a session key algorithm")
-    alg, offer = resolve_algid(prov, algid)
+    alg, offer = resolve_algid(ctx, algid)
     bits = key_length(alg, offer, field)
     size = (bits + alg.parity_bits) // 8
-    value = BaseData.finish()
-    hash_algid = BaseData.signed_algid
+    value = base.finish()
+    hash_algid = base.signed_algid
 
     def digest(data: bytes) -> bytes:
-        return digest_once(prov.token, hash_algid, data)
+        return digest_once(ctx.token, hash_algid, data)
 
     material = key_material(algid, hash_algid, value, size, digest)
     extractable = bool(low & con.CRYPT_EXPORTABLE)
     template = {**material_template(alg, bits, extractable, False), Attribute.VALUE: material}
-    tkey = prov.token.create_key(template, pins=prov.pins)
+    tkey = ctx.token.create_key(template, pins=ctx.pins)
     # CRYPT_CREATE_SALT: the hash bytes after the key (rsaenh, Windows-tested).
-    salt = salt_for(prov, alg, bits, low, created=lambda: value[size : size + SALT_BYTES])
+    salt = salt_for(ctx.personality, alg, bits, low,
+                    created=lambda: value[size : size + SALT_BYTES])
     permissions = permissions_for(low)
-    return PyCRYPTKEY(prov, alg, bits, tkey, permissions=permissions, salt=salt)
+    return Key(ctx, alg, bits, tkey, permissions=permissions, salt=salt)

@@ -13,19 +13,15 @@ for every signature; the token checks it (``C_Login(CKU_CONTEXT_SPECIFIC)``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.algorithms import Family
-from csp11.args import dword, flags
+from csp11.core.hash import Hash
+from csp11.core.key import Key
 from csp11.errors import Fail
-from csp11.hashes import HASHES
+from csp11.model.algorithms import Family
+from csp11.model.hashes import HASHES
+from csp11.ops.userkey import open_stored
 from csp11.token import Mechanism
-
-if TYPE_CHECKING:
-    from csp11.hashes import PyCRYPTHASH
-    from csp11.keys import PyCRYPTKEY
 
 __all__ = ["sign_hash", "verify_signature"]
 
@@ -33,7 +29,7 @@ _SIGN_FLAGS = con.CRYPT_NOHASHOID | con.CRYPT_TYPE2_FORMAT  # TYPE2: "not used"
 _DSS_HALF = 20
 
 
-def _encoded(hash_: PyCRYPTHASH, value: bytes, with_oid: bool) -> bytes:
+def _encoded(hash_: Hash, value: bytes, with_oid: bool) -> bytes:
     if not with_oid:
         return value
     row = HASHES.get(hash_.signed_algid)
@@ -43,10 +39,9 @@ def _encoded(hash_: PyCRYPTHASH, value: bytes, with_oid: bool) -> bytes:
     return prefix + value
 
 
-def sign_hash(hash_: PyCRYPTHASH, key_spec: int, flag_bits: int) -> bytes:
+def sign_hash(hash_: Hash, key_spec: int, flag_bits: int) -> bytes:
     """CryptSignHash with the context's ``key_spec`` key (see the module docstring)."""
-    spec = dword(key_spec, "KeySpec")
-    flag_bits = flags(flag_bits)
+    spec = key_spec
     hash_.live()
     if flag_bits & ~_SIGN_FLAGS:
         raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits & ~_SIGN_FLAGS:X}")
@@ -54,25 +49,23 @@ def sign_hash(hash_: PyCRYPTHASH, key_spec: int, flag_bits: int) -> bytes:
         raise Fail(
             winerror.NTE_BAD_ALGID, f"KeySpec {spec} is neither AT_KEYEXCHANGE nor AT_SIGNATURE"
         )
-    prov = hash_.prov
-    if prov.container is None:
+    ctx = hash_.ctx
+    if ctx.container is None:
         raise Fail(winerror.NTE_NO_KEY, "a CRYPT_VERIFYCONTEXT context has no key to sign with")
-    from csp11.keygen import open_stored  # noqa: PLC0415 - import cycle
-
-    key = open_stored(prov, spec)
+    key = open_stored(ctx, spec)
     try:
         return _sign_with(key, hash_, flag_bits)
     finally:
         key.close()
 
 
-def _sign_with(key: PyCRYPTKEY, hash_: PyCRYPTHASH, flag_bits: int) -> bytes:
+def _sign_with(key: Key, hash_: Hash, flag_bits: int) -> bytes:
     tkey = key.usable()
     if key.alg.family is Family.DSA:
         if hash_.signed_algid != con.CALG_SHA1:
             raise Fail(winerror.NTE_BAD_ALGID, "DSS signs SHA-1 hashes only")
         value = hash_.finish()
-        pin = tkey.key_use_pin(key.prov.pins, key.prov.container_name)
+        pin = tkey.key_use_pin(key.ctx.pins, key.ctx.container_name)
         rs = tkey.sign(value, Mechanism.DSA, pin)
         return rs[:_DSS_HALF][::-1] + rs[_DSS_HALF:][::-1]
     if key.alg.family is not Family.RSA:
@@ -83,14 +76,13 @@ def _sign_with(key: PyCRYPTKEY, hash_: PyCRYPTHASH, flag_bits: int) -> bytes:
     data = _encoded(hash_, value, not flag_bits & con.CRYPT_NOHASHOID)
     if len(data) > key.bits // 8 - 11:
         raise Fail(winerror.NTE_BAD_LEN, f"a {key.bits}-bit key cannot sign {len(data)} bytes")
-    pin = tkey.key_use_pin(key.prov.pins, key.prov.container_name)
+    pin = tkey.key_use_pin(key.ctx.pins, key.ctx.container_name)
     return tkey.sign(data, Mechanism.RSA_PKCS, pin)[::-1]
 
 
-def verify_signature(hash_: PyCRYPTHASH, signature: bytes, pub_key: PyCRYPTKEY,
+def verify_signature(hash_: Hash, signature: bytes, pub_key: Key,
                      flag_bits: int) -> None:
     """CryptVerifySignature; ``NTE_BAD_SIGNATURE`` when it does not verify."""
-    flag_bits = flags(flag_bits)
     hash_.live()
     pub_key.live()
     if flag_bits & ~_SIGN_FLAGS:

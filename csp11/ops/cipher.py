@@ -28,23 +28,17 @@ little-endian: the byte reversal of PKCS #1's.
 
 from __future__ import annotations
 
-import ctypes
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.algorithms import Family
-from csp11.args import flags
+from csp11.core.blockcipher import block_call, block_size, cipher_key, pad, unpad
+from csp11.core.hash import Hash
+from csp11.core.key import Key
 from csp11.errors import Fail
-from csp11.exportkey import oaep
-from csp11.token import KeyType, Mechanism, TokenKey
+from csp11.model.algorithms import Family
+from csp11.model.mechanisms import RC4, oaep
+from csp11.token import KeyType
 
-if TYPE_CHECKING:
-    from csp11.hashes import PyCRYPTHASH
-    from csp11.keys import PyCRYPTKEY
-
-__all__ = ["block_mechanisms", "decrypt", "encrypt", "pad", "unpad"]
+__all__ = ["decrypt", "encrypt"]
 
 _CRYPT_FLAGS = con.CRYPT_OAEP
 _OAEP_OVERHEAD = 42  # 2 * SHA-1 size + 2
@@ -54,74 +48,7 @@ _PKCS1_OVERHEAD = 11
 _NO_COPY = 64 * 1024
 
 
-@dataclass(frozen=True)
-class _Mechanisms:
-    """The unpadded ECB and CBC mechanisms of a key type."""
-
-    ecb: Any
-    cbc: Any
-
-
-_BLOCK_MECHANISMS: dict[Any, _Mechanisms] = {
-    KeyType.AES: _Mechanisms(Mechanism.AES_ECB, Mechanism.AES_CBC),
-    KeyType.DES3: _Mechanisms(Mechanism.DES3_ECB, Mechanism.DES3_CBC),
-    KeyType.DES2: _Mechanisms(Mechanism.DES3_ECB, Mechanism.DES3_CBC),
-    KeyType._DES: _Mechanisms(Mechanism._DES_ECB, Mechanism._DES_CBC),
-    KeyType._RC2: _Mechanisms(Mechanism._RC2_ECB, Mechanism._RC2_CBC),
-}
-_RC4 = Mechanism._RC4
-
-
-class _RC2Params(ctypes.Structure):
-    """CK_RC2_CBC_PARAMS (pkcs11t.h); CK_RC2_PARAMS is its first member alone."""
-
-    _fields_ = (("ulEffectiveBits", ctypes.c_ulong), ("iv", ctypes.c_ubyte * 8))
-
-
-def _rc2_param(effective_bits: int, iv: bytes | None) -> bytes:
-    """The mechanism parameter of CKM_RC2_ECB (no IV) or CKM_RC2_CBC.
-
-    ECB's is CK_RC2_PARAMS, the effective length alone; NSS reads a whole
-    CK_RC2_CBC_PARAMS for both, so ECB gets that with a zero IV (the first
-    member is the same either way).
-    """
-    return bytes(_RC2Params(effective_bits, (ctypes.c_ubyte * 8)(*(iv or bytes(8)))))
-
-
-def block_call(key: PyCRYPTKEY, tkey: TokenKey, data: bytes, *, ecb: bool, iv: bytes,
-               encrypting: bool) -> bytes:
-    """One unpadded ECB or CBC call with ``key``'s cipher (``tkey`` its objects).
-
-    RC2 goes through csp11's own calls, with its effective key length in the
-    mechanism parameter (python-pkcs11 does not pack ``CK_RC2_CBC_PARAMS``).
-    """
-    mechanisms = _BLOCK_MECHANISMS[key.alg.key_type]
-    mechanism = mechanisms.ecb if ecb else mechanisms.cbc
-    if key.alg.key_type == KeyType._RC2:
-        param = _rc2_param(key.effective_keylen or key.bits, None if ecb else iv)
-        return tkey.crypt_once("encrypt" if encrypting else "decrypt", mechanism, param, data)
-    if encrypting:
-        return tkey.encrypt(data, mechanism, None if ecb else iv)
-    return tkey.decrypt(data, mechanism, None if ecb else iv)
-
-
-def pad(data: bytes, size: int) -> bytes:
-    """PKCS #5 padding to a multiple of ``size``: 1..size bytes of the count."""
-    count = size - len(data) % size
-    return data + bytes([count]) * count
-
-
-def unpad(data: bytes, size: int) -> bytes | None:
-    """``data`` without its PKCS #5 padding, or None when the padding is wrong."""
-    if not data or len(data) % size:
-        return None
-    count = data[-1]
-    if not 1 <= count <= size or data[-count:] != bytes([count]) * count:
-        return None
-    return data[:-count]
-
-
-def _check(key: PyCRYPTKEY, hash_: PyCRYPTHASH | None, flag_bits: int, permission: int,
+def _check(key: Key, hash_: Hash | None, flag_bits: int, permission: int,
            what: str) -> None:
     key.live()
     if flag_bits & ~_CRYPT_FLAGS:
@@ -132,10 +59,9 @@ def _check(key: PyCRYPTKEY, hash_: PyCRYPTHASH | None, flag_bits: int, permissio
         hash_.check_updatable()
 
 
-def encrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None,
+def encrypt(key: Key, final: bool, data: bytes, hash_: Hash | None,
             flag_bits: int) -> bytes:
     """CryptEncrypt (see the module docstring)."""
-    flag_bits = flags(flag_bits)
     _check(key, hash_, flag_bits, con.CRYPT_ENCRYPT, "encryption")
     if key.alg.family is Family.RSA:
         return _rsa_encrypt(key, data, hash_, flag_bits)
@@ -143,7 +69,7 @@ def encrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None
         if hash_ is not None:
             hash_.update(data)
         return _stream(key, data, final)
-    block = _block_size(key)
+    block = block_size(key)
     if not final and len(data) % block:
         raise Fail(
             winerror.NTE_BAD_DATA,
@@ -166,10 +92,9 @@ def encrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None
                 key.chain = None
 
 
-def decrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None,
+def decrypt(key: Key, final: bool, data: bytes, hash_: Hash | None,
             flag_bits: int) -> bytes:
     """CryptDecrypt (see the module docstring)."""
-    flag_bits = flags(flag_bits)
     _check(key, hash_, flag_bits, con.CRYPT_DECRYPT, "decryption")
     if key.alg.family is Family.RSA:
         return _rsa_decrypt(key, data, hash_, flag_bits)
@@ -178,7 +103,7 @@ def decrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None
         if hash_ is not None:
             hash_.update(plain)
         return plain
-    block = _block_size(key)
+    block = block_size(key)
     if len(data) % block or (final and not data):
         raise Fail(
             winerror.NTE_BAD_DATA,
@@ -201,48 +126,17 @@ def decrypt(key: PyCRYPTKEY, final: bool, data: bytes, hash_: PyCRYPTHASH | None
     return plain
 
 
-def _cipher_key(key: PyCRYPTKEY) -> None:
-    """Refuse keys csp11 does not encrypt with."""
-    if key.is_pair:
-        raise Fail(winerror.NTE_BAD_KEY, f"{key.alg.name} keys do not encrypt data")
-    if key.hmac_only:
-        raise Fail(winerror.NTE_BAD_KEY, "a CRYPT_IPSEC_HMAC_KEY key only keys HMACs")
-    if key.salt:
-        # The cipher key would be key ‖ salt, made on the token only by
-        # deriving (CKM_CONCATENATE_BASE_AND_DATA), which needs CKA_DERIVE on
-        # the key: then any PKCS#11 client could derive an extractable key
-        # from a non-exportable one.  docs/differences.md.
-        raise Fail(
-            winerror.NTE_BAD_KEY,
-            f"csp11 does not encrypt with salted {key.alg.name} keys (make 40-bit keys with "
-            "CRYPT_NO_SALT, or use 56 bits or more)",
-        )
-
-
-def block_mechanisms(key: PyCRYPTKEY) -> _Mechanisms:
-    """The token's unpadded ECB and CBC mechanisms for a block cipher key."""
-    _cipher_key(key)
-    found = _BLOCK_MECHANISMS.get(key.alg.key_type)
-    if found is None or not key.alg.block_bits:
-        raise Fail(
-            winerror.NTE_BAD_KEY,
-            f"{key.alg.name} keys do not encrypt data (block ciphers: DES, 3DES, AES, RC2; "
-            "stream: RC4)",
-        )
-    return found
-
-
-def _stream(key: PyCRYPTKEY, data: bytes, final: bool) -> bytes:
+def _stream(key: Key, data: bytes, final: bool) -> bytes:
     """RC4: one keystream for encryption and decryption alike, kept across calls
     (a ``C_EncryptUpdate`` operation on a session of its own) and started
     again after ``Final``, as rsaenh does."""
-    _cipher_key(key)
+    cipher_key(key)
     tkey = key.usable()
     with key.cipher_lock:
         try:
             running = key.stream
             if running is None:
-                running = key.stream = tkey.token.operation("encrypt", _RC4, tkey.obj)
+                running = key.stream = tkey.token.operation("encrypt", RC4, tkey.obj)
             out = running.crypt(data) if data else b""
             if final:
                 key.stream = None
@@ -255,12 +149,7 @@ def _stream(key: PyCRYPTKEY, data: bytes, final: bool) -> bytes:
             raise
 
 
-def _block_size(key: PyCRYPTKEY) -> int:
-    block_mechanisms(key)
-    return key.alg.block_bits // 8
-
-
-def _run(key: PyCRYPTKEY, data: bytes, *, encrypting: bool) -> bytes:
+def _run(key: Key, data: bytes, *, encrypting: bool) -> bytes:
     """One call's worth of blocks in the key's mode, moving its chaining value on."""
     tkey = key.usable()
     chain = key.chain if key.chain is not None else key.iv
@@ -275,7 +164,7 @@ def _run(key: PyCRYPTKEY, data: bytes, *, encrypting: bool) -> bytes:
     raise Fail(winerror.NTE_BAD_ALGID, f"cipher mode {key.mode} does not encrypt")
 
 
-def _cfb8(key: PyCRYPTKEY, data: bytes, chain: bytes, *, encrypting: bool) -> bytes:
+def _cfb8(key: Key, data: bytes, chain: bytes, *, encrypting: bool) -> bytes:
     """8-bit CFB from ECB: each byte is XORed with the first byte of E(register),
     and the register shifts the ciphertext byte in."""
     tkey = key.usable()
@@ -298,12 +187,12 @@ def _cfb8(key: PyCRYPTKEY, data: bytes, chain: bytes, *, encrypting: bool) -> by
 
 
 # ---- RSA ------------------------------------------------------------------------------
-def _rsa_exchange(key: PyCRYPTKEY) -> None:
+def _rsa_exchange(key: Key) -> None:
     if not key.alg.exchange:
         raise Fail(winerror.NTE_BAD_KEY, "only a key exchange key encrypts with RSA")
 
 
-def _rsa_encrypt(key: PyCRYPTKEY, data: bytes, hash_: PyCRYPTHASH | None,
+def _rsa_encrypt(key: Key, data: bytes, hash_: Hash | None,
                  flag_bits: int) -> bytes:
     _rsa_exchange(key)
     use_oaep = bool(flag_bits & con.CRYPT_OAEP)
@@ -320,7 +209,7 @@ def _rsa_encrypt(key: PyCRYPTKEY, data: bytes, hash_: PyCRYPTHASH | None,
     return key.usable().encrypt(data, mechanism, param)[::-1]
 
 
-def _rsa_decrypt(key: PyCRYPTKEY, data: bytes, hash_: PyCRYPTHASH | None,
+def _rsa_decrypt(key: Key, data: bytes, hash_: Hash | None,
                  flag_bits: int) -> bytes:
     _rsa_exchange(key)
     tkey = key.usable()
@@ -329,7 +218,7 @@ def _rsa_decrypt(key: PyCRYPTKEY, data: bytes, hash_: PyCRYPTHASH | None,
     if len(data) != key.bits // 8:
         raise Fail(winerror.NTE_BAD_DATA, f"RSA ciphertext must be {key.bits // 8} bytes")
     mechanism, param = oaep(bool(flag_bits & con.CRYPT_OAEP))
-    pin = tkey.key_use_pin(key.prov.pins, key.prov.container_name)
+    pin = tkey.key_use_pin(key.ctx.pins, key.ctx.container_name)
     try:
         plain = tkey.decrypt(data[::-1], mechanism, param, pin)
     except Fail as exc:

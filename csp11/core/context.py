@@ -1,0 +1,139 @@
+"""The state of a provider context: personality, token, PINs, container, references.
+
+A :class:`Context` is plain state, as rsaenh's ``KEYCONTAINER`` is: the
+public ``PyCRYPTPROV`` (:mod:`csp11.win32crypt`) holds one and the
+operations (:mod:`csp11.ops`) act on it.  Contexts are reference counted
+as on Windows: ``CryptContextAddRef`` adds a reference,
+``CryptReleaseContext`` drops one, and the context is released when none is
+left; a released context answers every call with ``NTE_BAD_UID``, and the
+key and hash states it made are released with it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import weakref
+from typing import Protocol
+
+from csp11 import win32cryptcon as con
+from csp11 import winerror
+from csp11.args import DWORD_MAX
+from csp11.core.store import ContainerName
+from csp11.errors import Fail
+from csp11.model.providers import Personality
+from csp11.pins import PinSources
+from csp11.token import Token
+
+__all__ = ["Context", "Owned"]
+
+_handles = itertools.count(1)
+
+
+class Owned(Protocol):
+    """A key or hash state that a context releases with itself."""
+
+    def close(self) -> None:
+        """Release the state's token objects and operations (idempotent)."""
+
+
+class Context:
+    """A provider context (``HCRYPTPROV``): which rules, which token, which container."""
+
+    def __init__(
+        self,
+        personality: Personality,
+        token: Token,
+        pins: PinSources,
+        *,
+        container: ContainerName | None,
+        flags: int,
+        token_description: str,
+    ) -> None:
+        self.personality = personality
+        self.token = token
+        self.pins = pins
+        self.container = container
+        self.flags = flags
+        self.token_description = token_description
+        self.refs = 1
+        self.lock = threading.Lock()
+        self.handle = next(_handles)
+        # Live key and hash states: released with the context, as Windows
+        # frees a context's keys with it.
+        self._owned: weakref.WeakSet[Owned] = weakref.WeakSet()
+        self.enum_index = -1  # PP_ENUMALGS(_EX) position
+        self.enum_containers: list[str] = []  # PP_ENUMCONTAINERS snapshot
+        self.enum_index_containers = -1
+
+    def __repr__(self) -> str:
+        state = "released" if self.refs == 0 else f"refs={self.refs}"
+        return (
+            f"<PyCRYPTPROV {self.handle} {self.personality.name!r} "
+            f"container={self.container_name!r} token={self.token.label!r} {state}>"
+        )
+
+    @property
+    def silent(self) -> bool:
+        """Whether the context was acquired with ``CRYPT_SILENT`` (never prompts)."""
+        return bool(self.flags & con.CRYPT_SILENT)
+
+    @property
+    def verify_only(self) -> bool:
+        """Whether the context was acquired with ``CRYPT_VERIFYCONTEXT``."""
+        return bool(self.flags & con.CRYPT_VERIFYCONTEXT & DWORD_MAX)
+
+    @property
+    def container_name(self) -> str | None:
+        """The container's name, for prompts and messages."""
+        return self.container.name if self.container is not None else None
+
+    def check_live(self) -> None:
+        """Fail with ``NTE_BAD_UID`` once the context is released."""
+        if self.refs == 0:
+            raise Fail(winerror.NTE_BAD_UID, "the provider context has been released")
+
+    def adopt(self, owned: Owned) -> None:
+        """Track a key or hash state of this context (released with it)."""
+        with self.lock:
+            self.check_live()
+            self._owned.add(owned)
+
+    def login(self) -> None:
+        """Log in to the token if not already (prompting only where allowed)."""
+        self.check_live()
+        self.token.ensure_login(self.pins, self.container_name)
+
+    def add_ref(self) -> None:
+        """One more reference (``CryptContextAddRef``)."""
+        with self.lock:
+            self.check_live()
+            self.refs += 1
+
+    def release_ref(self) -> None:
+        """Drop one reference; the last one releases the context (harmless after)."""
+        with self.lock:
+            if self.refs > 0:
+                self.refs -= 1
+            last = self.refs == 0
+        if last:
+            self.close()
+
+    def close(self) -> None:
+        """Release the context and every key and hash state it made.
+
+        Every state is released even when one fails; the first failure is
+        raised afterwards.
+        """
+        with self.lock:
+            self.refs = 0
+            owned = list(self._owned)
+            self._owned.clear()
+        failures = []
+        for state in owned:
+            try:
+                state.close()
+            except Fail as exc:  # keep going: every other key must still go
+                failures.append(exc)
+        if failures:
+            raise failures[0]

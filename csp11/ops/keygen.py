@@ -1,0 +1,279 @@
+"""CryptGenKey: from an ALG_ID, flags and a length to key objects on the token.
+
+The rules, in the order they are checked (seed, SPEC §2-4, WINDOWS-FACTS):
+
+1. flags: bits outside the seed's table → ``NTE_BAD_FLAGS``; a length in the
+   upper 16 bits *and* a different ``KeyLen`` → ``NTE_BAD_FLAGS``;
+2. ``AT_KEYEXCHANGE``/``AT_SIGNATURE`` become the provider's ALG_IDs;
+3. an ALG_ID the provider does not offer, or the token cannot make →
+   ``NTE_BAD_ALGID`` (the same rows as ``PP_ENUMALGS``);
+4. ``CRYPT_USER_PROTECTED``/``CRYPT_FORCE_KEY_PROTECTION_HIGH`` on a silent or
+   verify-only context → ``NTE_SILENT_CONTEXT``;
+5. the length: 0 → the provider's default; outside min..max →
+   ``ERROR_INVALID_PARAMETER``; off the provider's step → ``NTE_BAD_FLAGS``.
+
+Templates come from :mod:`csp11.core.templates`; a container's pair is
+stored through :func:`csp11.ops.userkey.store_pair`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from csp11 import win32cryptcon as con
+from csp11 import winerror
+from csp11.core.context import Context
+from csp11.core.key import Key
+from csp11.core.policy import PROTECTION, SALT_BYTES, extractable, permissions_for, salt_for
+from csp11.core.templates import pair_templates, session_template
+from csp11.errors import Fail
+from csp11.formats.byteorder import le_to_be
+from csp11.formats.dhgroups import GROUPS
+from csp11.model.algorithms import ALGORITHMS, Algorithm, Family
+from csp11.model.capabilities import capabilities
+from csp11.model.providers import Offer
+from csp11.ops.userkey import container_spec, store_pair
+from csp11.token import Attribute, TokenKey
+
+__all__ = ["GENKEY_FLAGS", "finish_pregen", "generate", "key_length", "resolve_algid"]
+
+# Every flag of the seed's table; CRYPT_RECIPIENT == CRYPT_NO_SALT and
+# CRYPT_INITIATOR == CRYPT_PREGEN share bits.  The "not used" ones are
+# accepted and ignored.  Anything else in the low word is NTE_BAD_FLAGS.
+GENKEY_FLAGS = (
+    con.CRYPT_ARCHIVABLE | con.CRYPT_CREATE_IV | con.CRYPT_CREATE_SALT | con.CRYPT_DATA_KEY
+    | con.CRYPT_EXPORTABLE | con.CRYPT_FORCE_KEY_PROTECTION_HIGH | con.CRYPT_KEK
+    | con.CRYPT_INITIATOR | con.CRYPT_NO_SALT | con.CRYPT_ONLINE | con.CRYPT_PREGEN
+    | con.CRYPT_RECIPIENT | con.CRYPT_SF | con.CRYPT_SGCKEY | con.CRYPT_USER_PROTECTED
+    | con.CRYPT_VOLATILE
+)
+_RSA_EXPONENT = b"\x01\x00\x01"  # 65537, as Microsoft's providers use
+
+
+def generate(ctx: Context, algid: int, requested_flags: int, keylen: int) -> Key:
+    """CryptGenKey (see the module docstring for the rules); arguments normalised."""
+    ctx.check_live()
+    low, field = requested_flags & 0xFFFF, requested_flags >> 16
+    if low & ~GENKEY_FLAGS:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{low & ~GENKEY_FLAGS:X}")
+    if field and keylen and field != keylen:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            f"key length {field} in Flags differs from KeyLen {keylen}",
+        )
+    alg, offer = resolve_algid(ctx, algid)
+    if low & PROTECTION and (ctx.silent or ctx.verify_only):
+        raise Fail(
+            winerror.NTE_SILENT_CONTEXT,
+            "user-protected keys need a context that may prompt (not silent, not "
+            "CRYPT_VERIFYCONTEXT)",
+        )
+    if low & PROTECTION and alg.family is Family.DH:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            "Diffie-Hellman keys cannot be user-protected here: no PKCS#11 operation of a DH "
+            "key takes a per-use PIN, so it could not be asked for",
+        )
+    bits = key_length(alg, offer, field or keylen)
+    permissions = permissions_for(low)
+    if alg.family is Family.SESSION:
+        return _session_key(ctx, alg, bits, low, permissions)
+    if alg.family in (Family.DSA, Family.DH) and low & con.CRYPT_PREGEN:
+        key = Key(ctx, alg, bits, None, permissions=permissions, pregen=True)
+        key.gen_flags = low
+        return key
+    key = Key(
+        ctx, alg, bits, _key_pair(ctx, alg, bits, low, domain={}),
+        permissions=permissions,
+    )
+    key.gen_flags = low
+    return key
+
+
+def resolve_algid(ctx: Context, algid: int) -> tuple[Algorithm, Offer]:
+    """The algorithm and its (token-clipped) offer, or ``NTE_BAD_ALGID``."""
+    personality = ctx.personality
+    if algid in (con.AT_KEYEXCHANGE, con.AT_SIGNATURE):
+        spec = algid
+        algid = (
+            personality.exchange_algid if spec == con.AT_KEYEXCHANGE
+            else personality.signature_algid
+        )
+        if not algid:
+            raise Fail(
+                winerror.NTE_BAD_ALGID,
+                f"{personality.name} has no {'exchange' if spec == 1 else 'signature'} keys",
+            )
+    alg = ALGORITHMS.get(algid)
+    if alg is None or alg.family in (Family.HASH, Family.MAC):
+        raise Fail(winerror.NTE_BAD_ALGID, f"ALG_ID 0x{algid:04X} is not a generatable key")
+    offer = capabilities(personality, ctx.token).offer(algid)
+    if offer is None:
+        if personality.offer(algid) is None:
+            raise Fail(
+                winerror.NTE_BAD_ALGID, f"{personality.name} does not offer {alg.name}"
+            )
+        raise Fail(
+            winerror.NTE_BAD_ALGID,
+            f"the token cannot make {alg.name} keys (mechanisms or sizes missing)",
+        )
+    return alg, offer
+
+
+def key_length(alg: Algorithm, offer: Offer, requested: int) -> int:
+    """The key length in bits (without parity) for a requested length (0: default)."""
+    if alg.parity_bits:
+        # DES family: the length without parity (56, 112, 168) or with (64, 128, 192).
+        if requested in (0, offer.maximum, offer.maximum + alg.parity_bits):
+            return offer.maximum
+        raise Fail(
+            winerror.ERROR_INVALID_PARAMETER,
+            f"{alg.name} keys are {offer.maximum} bits "
+            f"({offer.maximum + alg.parity_bits} with parity), not {requested}",
+        )
+    if requested == 0:
+        return offer.default
+    if not offer.minimum <= requested <= offer.maximum:
+        raise Fail(
+            winerror.ERROR_INVALID_PARAMETER,
+            f"{alg.name} key length {requested} is outside {offer.minimum}..{offer.maximum}",
+        )
+    if offer.step and (requested - offer.minimum) % offer.step:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            f"{alg.name} key lengths go in steps of {offer.step} from {offer.minimum}",
+        )
+    return requested
+
+
+def _session_key(
+    ctx: Context, alg: Algorithm, bits: int, low: int, permissions: int
+) -> Key:
+    protected = bool(low & PROTECTION)
+    if protected:
+        ctx.login()
+    template = session_template(alg, bits, extractable(low), protected)
+    tkey = ctx.token.generate_key(
+        alg.key_type, bits + alg.parity_bits,
+        mechanism=alg.gen_mechanism, template=template, pins=ctx.pins,
+    )
+    return Key(
+        ctx, alg, bits, tkey, permissions=permissions, salt=_salt(ctx, alg, bits, low)
+    )
+
+
+def _salt(ctx: Context, alg: Algorithm, bits: int, low: int) -> bytes:
+    def random_salt() -> bytes:
+        salt = ctx.token.generate_random(SALT_BYTES)
+        while not any(salt):
+            salt = ctx.token.generate_random(SALT_BYTES)
+        return salt
+
+    return salt_for(ctx.personality, alg, bits, low, created=random_salt)
+
+
+# ---- key pairs -----------------------------------------------------------------------
+def _domain_for(ctx: Context, alg: Algorithm, bits: int) -> dict[str, bytes]:
+    """Domain parameters (little-endian P, G and, for DSS, Q) for a new pair."""
+    if alg.family is Family.DH:
+        group = GROUPS.get(bits)
+        if group is not None:
+            return {
+                "P": group.prime.to_bytes(bits // 8, "little"),
+                "G": group.generator.to_bytes(bits // 8, "little"),
+            }
+    made = ctx.token.generate_domain_parameters(alg.key_type, bits)
+    values = {"P": made[int(Attribute.PRIME)], "G": made[int(Attribute.BASE)]}
+    if alg.family is Family.DSA:
+        values["Q"] = made[int(Attribute.SUBPRIME)]
+    return {name: le_to_be(value) for name, value in values.items()}
+
+
+def _key_pair(
+    ctx: Context, alg: Algorithm, bits: int, low: int, domain: dict[str, bytes]
+) -> TokenKey:
+    protected = bool(low & PROTECTION)
+    private, public = pair_templates(alg, protected=protected, extractable=extractable(low))
+    if alg.family is Family.RSA:
+        public[Attribute.MODULUS_BITS] = bits
+        public[Attribute.PUBLIC_EXPONENT] = _RSA_EXPONENT
+    else:
+        if not domain:
+            domain.update(_domain_for(ctx, alg, bits))
+        public[Attribute.PRIME] = le_to_be(domain["P"]).lstrip(b"\0")
+        public[Attribute.BASE] = le_to_be(domain["G"]).lstrip(b"\0")
+        if alg.family is Family.DSA:
+            public[Attribute.SUBPRIME] = le_to_be(domain["Q"]).lstrip(b"\0")
+    spec = _container_spec(ctx, alg)
+    if spec is None:
+        if protected:
+            ctx.login()
+        return ctx.token.generate_key_pair(
+            alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
+            pins=ctx.pins,
+        )
+    return _stored_pair(ctx, alg, bits, low, spec, public=public, private=private)
+
+
+def _container_spec(ctx: Context, alg: Algorithm) -> int | None:
+    """The container slot a new pair goes to (None: a session pair, e.g. DH_EPHEM)."""
+    if ctx.container is None:
+        return None
+    return container_spec(ctx.personality, alg.algid)
+
+
+def _stored_pair(
+    ctx: Context, alg: Algorithm, bits: int, low: int, spec: int, *,
+    public: dict[Any, object], private: dict[Any, object],
+) -> TokenKey:
+    """Generate a container's key pair as token objects and make it current atomically.
+
+    ``CRYPT_ARCHIVABLE`` (without ``CRYPT_EXPORTABLE``): the pair is generated
+    as extractable *session* objects, which this handle uses and exports, and
+    copied to the token as non-extractable objects.  The extractable copies
+    die with the handle, or with the process however it ends, so the stored
+    key is never extractable by anyone.
+    """
+    archive_only = bool(low & con.CRYPT_ARCHIVABLE) and not low & con.CRYPT_EXPORTABLE
+    private[Attribute.PRIVATE] = True
+
+    def make(names: dict[Any, object]) -> TokenKey:
+        if not archive_only:
+            public.update({Attribute.TOKEN: True, **names})
+            private.update({Attribute.TOKEN: True, **names})
+        tkey = ctx.token.generate_key_pair(
+            alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
+            pins=ctx.pins,
+        )
+        if archive_only:
+            try:
+                tkey.copy(tkey.obj, {Attribute.TOKEN: True, Attribute.EXTRACTABLE: False, **names})
+                tkey.copy(tkey.public, {Attribute.TOKEN: True, **names})
+            except BaseException:
+                tkey.release()  # the extractable session pair
+                raise
+        return tkey
+
+    def undo(tkey: TokenKey) -> None:
+        if archive_only:
+            tkey.release()  # the extractable session pair
+
+    return store_pair(ctx, spec, make, undo)
+
+
+def finish_pregen(key: Key) -> None:
+    """``KP_X`` with ``None`` on a ``CRYPT_PREGEN`` key: generate it from P, G (Q)."""
+    needed = ("P", "Q", "G") if key.alg.family is Family.DSA else ("P", "G")
+    missing = [name for name in needed if name not in key.domain]
+    if missing:
+        raise Fail(
+            winerror.NTE_BAD_KEY_STATE,
+            f"set {', '.join('KP_' + m for m in missing)} before KP_X",
+        )
+    domain = {name: key.domain[name] for name in needed}
+    key.tkey = _key_pair(key.ctx, key.alg, key.bits, key.gen_flags, domain)
+    key.pregen = False
+    key.attach_finalizer()
+
+
+

@@ -1,0 +1,237 @@
+"""The provider functions: acquiring a context, its parameters (``PP_*``), random bytes.
+
+``CryptAcquireContext`` here takes normalised arguments and returns a
+:class:`csp11.core.context.Context`; the public function that checks them is
+in :mod:`csp11.win32crypt`.  ``CryptGetProvParam`` is a table,
+:data:`_PROV_PARAMS`, plus the two enumerations (``PP_ENUMALGS(_EX)``,
+``PP_ENUMCONTAINERS``).
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from csp11 import win32cryptcon as con
+from csp11 import winerror
+from csp11.args import DWORD_MAX
+from csp11.core.context import Context
+from csp11.core.store import ContainerName, containers_of
+from csp11.errors import Fail
+from csp11.model.algorithms import ALGORITHMS
+from csp11.model.capabilities import capabilities
+from csp11.model.providers import choose
+from csp11.pins import PinSources
+from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE
+from csp11.token_choice import choose_token
+
+__all__ = [
+    "ACQUIRE_FLAGS", "PROV_ENUMALGS", "PROV_ENUMALGS_EX", "acquire", "gen_random",
+    "get_prov_param", "set_prov_param",
+]
+
+_VERIFY = con.CRYPT_VERIFYCONTEXT & DWORD_MAX  # pywin32 spells it signed
+ACQUIRE_FLAGS = (
+    _VERIFY
+    | con.CRYPT_NEWKEYSET
+    | con.CRYPT_DELETEKEYSET
+    | con.CRYPT_MACHINE_KEYSET
+    | con.CRYPT_SILENT
+    | con.CRYPT_DEFAULT_CONTAINER_OPTIONAL
+)
+
+
+class PROV_ENUMALGS(NamedTuple):
+    """An algorithm as ``PP_ENUMALGS`` reports it (pywin32's field names)."""
+
+    aiAlgid: int
+    dwBitLen: int
+    szName: str
+
+
+class PROV_ENUMALGS_EX(NamedTuple):
+    """An algorithm as ``PP_ENUMALGS_EX`` reports it (pywin32's field names)."""
+
+    aiAlgid: int
+    dwDefaultLen: int
+    dwMinLen: int
+    dwMaxLen: int
+    dwProtocols: int
+    szName: str
+    szLongName: str
+
+
+def acquire(
+    container: str | None, provider: str | None, prov_type: int, flag_bits: int,
+    token_uri: str | None,
+) -> Context | None:
+    """CryptAcquireContext (arguments normalised; see :mod:`csp11.win32crypt`)."""
+    if flag_bits & ~ACQUIRE_FLAGS & DWORD_MAX or 0 < flag_bits & _VERIFY < _VERIFY:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits:08X}")
+    personality = choose(provider, prov_type)
+    name = container or None
+    if flag_bits & con.CRYPT_NEWKEYSET and flag_bits & con.CRYPT_DELETEKEYSET:
+        raise Fail(winerror.NTE_BAD_FLAGS, "CRYPT_NEWKEYSET and CRYPT_DELETEKEYSET together")
+    if flag_bits & _VERIFY:
+        if name is not None:
+            raise Fail(
+                winerror.NTE_BAD_FLAGS, "CRYPT_VERIFYCONTEXT takes no container name"
+            )
+        if flag_bits & (con.CRYPT_NEWKEYSET | con.CRYPT_DELETEKEYSET):
+            raise Fail(
+                winerror.NTE_BAD_FLAGS,
+                "CRYPT_VERIFYCONTEXT cannot be combined with CRYPT_NEWKEYSET/CRYPT_DELETEKEYSET",
+            )
+    elif name is None:
+        # Windows' default container is named after the user.
+        name = getpass.getuser()
+    chosen = choose_token(token_uri)
+    pins = PinSources(
+        uri_pin=chosen.pin_value,
+        uri_pin_source=chosen.pin_source,
+        silent=bool(flag_bits & con.CRYPT_SILENT),
+    )
+    scope = "machine" if flag_bits & con.CRYPT_MACHINE_KEYSET else "user"
+    cname = ContainerName(scope, name) if name is not None else None
+    ctx = Context(
+        personality, chosen.token, pins,
+        container=cname, flags=flag_bits, token_description=chosen.description,
+    )
+    if cname is None:
+        return ctx
+    try:
+        ctx.login()
+        store = containers_of(chosen.token)
+        if flag_bits & con.CRYPT_DELETEKEYSET:
+            store.delete(cname, pins)
+            ctx.release_ref()
+            return None
+        if flag_bits & con.CRYPT_NEWKEYSET:
+            store.create(cname, pins)
+        else:
+            # NTE_BAD_KEYSET if it does not exist; tidies crash debris if it does.
+            store.tidy(cname, pins)
+    except BaseException:
+        ctx.release_ref()
+        raise
+    return ctx
+
+
+def gen_random(ctx: Context, length: int, seed: bytes | None) -> bytes:
+    """CryptGenRandom: ``length`` bytes from the token (``C_GenerateRandom``).
+
+    ``seed``, like the initial buffer contents on Windows, is extra seed
+    material: it goes to ``C_SeedRandom`` where the token takes seed (many
+    HSMs don't and ignore it, which is what Windows allows too).
+    """
+    ctx.check_live()
+    if not 0 <= length <= DWORD_MAX:
+        raise Fail(winerror.ERROR_INVALID_PARAMETER, f"Len out of range: {length}")
+    if seed:
+        ctx.token.seed_random(seed)
+    return ctx.token.generate_random(length)
+
+
+def get_prov_param(ctx: Context, param: int, flag_bits: int) -> Any:
+    """CryptGetProvParam: a table of parameters plus the two enumerations."""
+    ctx.check_live()
+    if param in (con.PP_ENUMALGS, con.PP_ENUMALGS_EX):
+        return _enum_algs(ctx, param, flag_bits)
+    if param == con.PP_ENUMCONTAINERS:
+        return _enum_containers_next(ctx, flag_bits)
+    getter = _PROV_PARAMS.get(param)
+    if getter is None:
+        raise Fail(winerror.NTE_BAD_TYPE, f"unknown provider parameter {param}")
+    if flag_bits != 0:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"dwFlags must be 0 for parameter {param}")
+    return getter(ctx)
+
+
+def set_prov_param(ctx: Context, param: int, data: object, flag_bits: int) -> None:
+    """CryptSetProvParam: ``PP_KEYEXCHANGE_PIN`` / ``PP_SIGNATURE_PIN`` (str or None).
+
+    The PIN is used for this context's logins before any other source and is
+    never shown in a ``repr`` or message.  ``None`` forgets it.
+    """
+    ctx.check_live()
+    if param in (con.PP_KEYEXCHANGE_PIN, con.PP_SIGNATURE_PIN):
+        if data is not None and not isinstance(data, str):
+            raise TypeError("a PIN must be a str or None")
+        if flag_bits != 0:
+            raise Fail(winerror.NTE_BAD_FLAGS, "dwFlags must be 0 for a PIN")
+        ctx.pins.set_context_pin(data)
+        return
+    raise Fail(winerror.NTE_BAD_TYPE, f"unknown or read-only provider parameter {param}")
+
+
+def _enum_containers_next(ctx: Context, flag_bits: int) -> str:
+    allowed = con.CRYPT_FIRST | con.CRYPT_NEXT | con.CRYPT_MACHINE_KEYSET
+    if flag_bits & ~allowed:
+        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits:X} for PP_ENUMCONTAINERS")
+    if flag_bits & con.CRYPT_FIRST or ctx.enum_index_containers < 0:
+        ctx.login()
+        scope = "machine" if flag_bits & con.CRYPT_MACHINE_KEYSET else "user"
+        names = containers_of(ctx.token).names(scope, ctx.pins)
+        with ctx.lock:
+            ctx.enum_containers = names
+            ctx.enum_index_containers = -1
+    with ctx.lock:
+        index = ctx.enum_index_containers + 1
+        if index >= len(ctx.enum_containers):
+            raise Fail(winerror.ERROR_NO_MORE_ITEMS, "no more containers")
+        ctx.enum_index_containers = index
+        return ctx.enum_containers[index]
+
+
+def _enum_algs(ctx: Context, param: int, flag_bits: int) -> PROV_ENUMALGS | PROV_ENUMALGS_EX:
+    if flag_bits & ~(con.CRYPT_FIRST | con.CRYPT_NEXT | con.CRYPT_SGC_ENUM):
+        raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits:X} for PP_ENUMALGS")
+    offers = capabilities(ctx.personality, ctx.token).offers
+    with ctx.lock:
+        index = 0 if flag_bits & con.CRYPT_FIRST else ctx.enum_index + 1
+        if index >= len(offers):
+            raise Fail(winerror.ERROR_NO_MORE_ITEMS, "no more algorithms")
+        ctx.enum_index = index
+    offer = offers[index]
+    alg = ALGORITHMS[offer.algid]
+    if param == con.PP_ENUMALGS:
+        return PROV_ENUMALGS(offer.algid, offer.default, alg.name)
+    return PROV_ENUMALGS_EX(
+        offer.algid, offer.default, offer.minimum, offer.maximum, alg.protocols,
+        alg.name, alg.long_name,
+    )
+
+
+def _imptype(ctx: Context) -> int:
+    slot_flags = ctx.token.info().slot_flags
+    kind = con.CRYPT_IMPL_HARDWARE if slot_flags & CKF_HW_SLOT else con.CRYPT_IMPL_SOFTWARE
+    if slot_flags & CKF_REMOVABLE_DEVICE:
+        kind |= con.CRYPT_IMPL_REMOVABLE
+    return kind
+
+
+def _unique_container(ctx: Context) -> str:
+    cname = ctx.container
+    if cname is None:
+        return ""
+    return f"csp11:{ctx.token.serial}:{cname.scope}/{cname.name}"
+
+
+def _keyset_type(ctx: Context) -> int:
+    cname = ctx.container
+    return con.CRYPT_MACHINE_KEYSET if cname is not None and cname.scope == "machine" else 0
+
+
+_PROV_PARAMS: dict[int, Callable[[Context], Any]] = {
+    con.PP_CONTAINER: lambda ctx: ctx.container_name or "",
+    con.PP_UNIQUE_CONTAINER: _unique_container,
+    con.PP_KEYSET_TYPE: _keyset_type,
+    con.PP_SIG_KEYSIZE_INC: lambda ctx: ctx.personality.keysize_inc,
+    con.PP_KEYX_KEYSIZE_INC: lambda ctx: ctx.personality.keysize_inc,
+    con.PP_KEYSPEC: lambda ctx: ctx.personality.keyspec,
+    con.PP_NAME: lambda ctx: ctx.personality.name,
+    con.PP_PROVTYPE: lambda ctx: ctx.personality.prov_type,
+    con.PP_IMPTYPE: _imptype,
+    con.PP_VERSION: lambda ctx: ctx.personality.version,
+}

@@ -1,0 +1,152 @@
+"""The keys of a container: storing a pair, opening it (CryptGetUserKey), its public half.
+
+A container's pair is stored as token objects of a new *generation* and
+made current by the container's marker in one step (:mod:`csp11.core.store`),
+so a crash never leaves half a pair in use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
+
+from csp11 import win32cryptcon as con
+from csp11 import winerror
+from csp11.core.context import Context
+from csp11.core.key import Key
+from csp11.core.policy import permissions_for
+from csp11.core.store import SPEC_NAMES, ContainerName, containers_of
+from csp11.errors import Fail
+from csp11.model.algorithms import ALGORITHMS, Family
+from csp11.model.providers import Personality
+from csp11.token import Attribute, KeyType, ObjectClass, Token, TokenKey
+
+__all__ = ["container_spec", "get_user_key", "open_stored", "public_key_of", "store_pair"]
+
+
+def store_pair(
+    ctx: Context,
+    spec: int,
+    make: Callable[[dict[Any, object]], TokenKey],
+    undo: Callable[[TokenKey], None] | None = None,
+) -> TokenKey:
+    """Put a new pair in the context's container as its ``spec`` key, atomically.
+
+    ``make(names)`` creates the token objects (generated or imported) with the
+    ``CKA_LABEL``/``CKA_ID`` in ``names``; the container's marker then
+    switches to the new generation in one step.  On any failure the new
+    objects are destroyed (and ``undo`` called), so the container keeps its
+    previous key and nothing half-made stays on the token.
+    """
+    cname = ctx.container
+    assert cname is not None
+    ctx.login()
+    store = containers_of(ctx.token)
+    token = ctx.token
+    # The store lock covers creation through commit: a reader tidying the
+    # container meanwhile would take the new pair for debris of a crash.
+    with token.store_locked():
+        generation = store.new_generation(cname, ctx.pins)
+        label, ident = cname.key_label(spec), cname.key_id(spec, generation)
+        try:
+            tkey = make({Attribute.ID: ident, Attribute.LABEL: label})
+        except BaseException:
+            _discard_generation(token, cname, spec, ident, ctx)
+            raise
+        try:
+            store.commit(cname, spec, generation, ctx.pins)
+        except BaseException:
+            _discard_generation(token, cname, spec, ident, ctx)
+            if undo is not None:
+                undo(tkey)
+            raise
+    tkey.stored_as = (label, ident)
+    return tkey
+
+
+def container_spec(personality: Personality, algid: int) -> int | None:
+    """The container slot (AT_*) a pair of ``algid`` belongs in, or None (e.g. DH_EPHEM)."""
+    if algid == personality.exchange_algid:
+        return con.AT_KEYEXCHANGE
+    if algid == personality.signature_algid:
+        return con.AT_SIGNATURE
+    return None
+
+
+def _discard_generation(
+    token: Token, cname: ContainerName, spec: int, ident: bytes, ctx: Context
+) -> None:
+    """Destroy the stored objects of a generation that was never committed."""
+    try:
+        home, found = token.find(
+            [{Attribute.CLASS: cls, Attribute.ID: ident, Attribute.TOKEN: True}
+             for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY)], ctx.pins
+        )
+        token.destroy_objects(home, [o for group in found for o in group])
+    except Fail:
+        pass  # what is left is tidied as another generation when the container is next used
+
+
+def get_user_key(ctx: Context, spec: int) -> Key:
+    """CryptGetUserKey: a new state for the container's ``AT_KEYEXCHANGE`` or
+    ``AT_SIGNATURE`` pair; ``NTE_NO_KEY`` when there is none (and always in a
+    verify-only context)."""
+    ctx.check_live()
+    if spec not in (con.AT_KEYEXCHANGE, con.AT_SIGNATURE):
+        raise Fail(winerror.NTE_BAD_KEY, "KeySpec must be AT_KEYEXCHANGE or AT_SIGNATURE")
+    if ctx.container is None:
+        raise Fail(winerror.NTE_NO_KEY, "a verify-only context has no stored keys")
+    return open_stored(ctx, spec)
+
+
+def open_stored(ctx: Context, spec: int) -> Key:
+    """CryptGetUserKey: a new handle to the container's pair of ``spec``."""
+    cname = ctx.container
+    assert cname is not None
+    ctx.login()
+    tkey = containers_of(ctx.token).find_pair(cname, spec, ctx.pins)
+    if tkey is None:
+        raise Fail(
+            winerror.NTE_NO_KEY, f"container {cname.name!r} has no {SPEC_NAMES[spec]} key"
+        )
+    facts = tkey.attributes([Attribute.KEY_TYPE, Attribute.EXTRACTABLE])
+    key_type = facts[Attribute.KEY_TYPE]
+    if key_type == KeyType.RSA:
+        algid = con.CALG_RSA_KEYX if spec == con.AT_KEYEXCHANGE else con.CALG_RSA_SIGN
+        size = len(bytes(tkey.attribute(Attribute.MODULUS, tkey.public).lstrip(b"\0"))) * 8
+    elif key_type in (KeyType.DSA, KeyType.DH):
+        algid = con.CALG_DSS_SIGN if key_type == KeyType.DSA else con.CALG_DH_SF
+        prime = bytes(tkey.attribute(Attribute.PRIME, tkey.public)).lstrip(b"\0")
+        size = int.from_bytes(prime, "big").bit_length()
+    else:
+        raise Fail(winerror.NTE_BAD_KEYSET, f"unexpected key type {key_type!r} in the container")
+    permissions = permissions_for(con.CRYPT_EXPORTABLE if facts[Attribute.EXTRACTABLE] else 0)
+    return Key(ctx, ALGORITHMS[algid], size, tkey, permissions=permissions)
+
+
+def public_key_of(key: Key) -> Any:
+    """The ``cryptography`` public key object of a key pair, read from the token."""
+    tkey = key.usable()
+    public = tkey.public
+    if public is None:
+        raise Fail(winerror.NTE_BAD_KEY, "not a key pair")
+    if key.alg.family is Family.RSA:
+        attrs = tkey.attributes([Attribute.MODULUS, Attribute.PUBLIC_EXPONENT], public)
+        return rsa.RSAPublicNumbers(
+            int.from_bytes(attrs[Attribute.PUBLIC_EXPONENT], "big"),
+            int.from_bytes(attrs[Attribute.MODULUS], "big"),
+        ).public_key()
+    wanted = [Attribute.PRIME, Attribute.BASE, Attribute.VALUE]
+    if key.alg.family is Family.DSA:
+        wanted.append(Attribute.SUBPRIME)
+    attrs = {k: int.from_bytes(v, "big") for k, v in tkey.attributes(wanted, public).items()}
+    if key.alg.family is Family.DSA:
+        params = dsa.DSAParameterNumbers(
+            attrs[Attribute.PRIME], attrs[Attribute.SUBPRIME], attrs[Attribute.BASE]
+        )
+        return dsa.DSAPublicNumbers(attrs[Attribute.VALUE], params).public_key()
+    dh_params = dh.DHParameterNumbers(attrs[Attribute.PRIME], attrs[Attribute.BASE])
+    return dh.DHPublicNumbers(attrs[Attribute.VALUE], dh_params).public_key()
+
