@@ -18,8 +18,9 @@ shows the layers.
 
 from __future__ import annotations
 
+import abc
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
@@ -98,18 +99,23 @@ def _no_flags(value: object) -> None:
         raise Fail(winerror.NTE_BAD_FLAGS, "dwFlags must be 0")
 
 
-class PyCRYPTPROV:
-    """A CryptoAPI provider context (``HCRYPTPROV``) whose keys live on a token."""
+_S = TypeVar("_S", Context, Key, Hash)
+_H = TypeVar("_H", bound="_Handle[Any]")
+
+
+class _Handle(abc.ABC, Generic[_S]):
+    """What the three handles share: a reference to their state, its repr, ``with``."""
 
     __slots__ = ("__weakref__", "_state")
+    _state: _S
 
-    def __init__(self, state: Context) -> None:
+    def __init__(self, state: _S) -> None:
         self._state = state
 
     def __repr__(self) -> str:
         return repr(self._state)
 
-    def __enter__(self) -> PyCRYPTPROV:
+    def __enter__(self: _H) -> _H:
         return self
 
     def __exit__(
@@ -120,8 +126,19 @@ class PyCRYPTPROV:
     ) -> None:
         self._close()
 
+    @abc.abstractmethod
+    def _close(self) -> None:
+        """Release the handle as ``with`` does (each handle says how)."""
+
+
+class PyCRYPTPROV(_Handle[Context]):
+    """A CryptoAPI provider context (``HCRYPTPROV``) whose keys live on a token."""
+
+    __slots__ = ()
+
     @api("CryptReleaseContext")
     def _close(self) -> None:
+        # ``with`` drops every reference at once, as the context's owner would.
         self._state.close()
 
     @property
@@ -230,26 +247,12 @@ class PyCRYPTPROV:
         provider_ops.set_prov_param(self._state, dword(Param, "Param"), Data, flags(Flags))
 
 
-class PyCRYPTKEY:
+class PyCRYPTKEY(_Handle[Key]):
     """A CryptoAPI key handle (``HCRYPTKEY``) whose key lives on a token."""
 
-    __slots__ = ("__weakref__", "_state")
+    __slots__ = ()
 
-    def __init__(self, state: Key) -> None:
-        self._state = state
-
-    def __repr__(self) -> str:
-        return repr(self._state)
-
-    def __enter__(self) -> PyCRYPTKEY:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _close(self) -> None:
         self.CryptDestroyKey()
 
     @property
@@ -329,22 +332,12 @@ def _hash_state(value: object) -> Hash | None:
     return value._state
 
 
-class PyCRYPTHASH:
+class PyCRYPTHASH(_Handle[Hash]):
     """A CryptoAPI hash object (``HCRYPTHASH``)."""
 
-    __slots__ = ("__weakref__", "_state")
+    __slots__ = ()
 
-    def __init__(self, state: Hash) -> None:
-        self._state = state
-
-    def __repr__(self) -> str:
-        return repr(self._state)
-
-    def __enter__(self) -> PyCRYPTHASH:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def _close(self) -> None:
         self.CryptDestroyHash()
 
     @property
