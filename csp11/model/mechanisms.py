@@ -13,7 +13,10 @@ from typing import Any
 
 from csp11.token import MGF, KeyType, Mechanism
 
-__all__ = ["BLOCK_MECHANISMS", "RC4", "BlockMechanisms", "oaep", "rc2_param"]
+__all__ = [
+    "BLOCK_MECHANISMS", "DSS_SIGN", "RC4", "RSA_SIGN", "SYMMETRIC_WRAP", "BlockMechanisms",
+    "oaep", "rc2_param",
+]
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,12 @@ BLOCK_MECHANISMS: dict[Any, BlockMechanisms] = {
     KeyType._RC2: BlockMechanisms(Mechanism._RC2_ECB, Mechanism._RC2_CBC),
 }
 RC4 = Mechanism._RC4
+# CryptSignHash: PKCS #1 v1.5 over the DigestInfo (csp11 adds it), and DSA
+# over a SHA-1 value.
+RSA_SIGN = Mechanism.RSA_PKCS
+DSS_SIGN = Mechanism.DSA
+# SYMMETRICWRAPKEYBLOB: RFC 5649 AES key wrap with padding.
+SYMMETRIC_WRAP = Mechanism.AES_KEY_WRAP_PAD
 
 
 def oaep(use: bool) -> tuple[object, object]:

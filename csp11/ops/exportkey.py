@@ -48,9 +48,9 @@ from csp11.formats.blobs import (
     SymmetricWrapKeyBlob,
 )
 from csp11.model.algorithms import Family
-from csp11.model.mechanisms import oaep
+from csp11.model.mechanisms import SYMMETRIC_WRAP, oaep
 from csp11.ops.cipher import encrypt
-from csp11.token import Attribute, Mechanism
+from csp11.token import Attribute
 
 __all__ = [
     "AES_ALGIDS", "EXPORT_FLAGS", "encrypt_private_blob", "export_key", "pkcs8_length",
@@ -277,7 +277,7 @@ def _symmetric_wrap(key: Key, exp_key: Key | None, flag_bits: int) -> KeyBlob:
             "csp11 wraps SYMMETRICWRAPKEYBLOBs with AES session keys only (ExpKey)",
         )
     _may_export(key, "SYMMETRICWRAPKEYBLOB")
-    wrapped = exp_key.usable().wrap(key.usable(), Mechanism.AES_KEY_WRAP_PAD)
+    wrapped = exp_key.usable().wrap(key.usable(), SYMMETRIC_WRAP)
     return SymmetricWrapKeyBlob(key.algid, exp_key.algid, wrapped)
 
 

@@ -61,13 +61,13 @@ from csp11.formats.blobs import (
 )
 from csp11.model.algorithms import ALGORITHMS, Algorithm, Family
 from csp11.model.hashes import hmac_material
-from csp11.model.mechanisms import oaep
+from csp11.model.mechanisms import SYMMETRIC_WRAP, oaep
 from csp11.ops.agreement import agree
 from csp11.ops.cipher import decrypt
 from csp11.ops.exportkey import AES_ALGIDS
 from csp11.ops.keygen import resolve_algid
 from csp11.ops.userkey import container_spec, store_pair
-from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, TokenKey
+from csp11.token import Attribute, KeyType, ObjectClass, TokenKey
 
 __all__ = ["IMPORT_FLAGS", "import_key"]
 
@@ -456,7 +456,7 @@ def _import_symmetric_wrap(
         )
     alg = _session_alg(ctx, blob.aiKeyAlg)
     return _unwrapped(
-        ctx, alg, pub_key.usable(), blob.wrapped, mechanism=Mechanism.AES_KEY_WRAP_PAD,
+        ctx, alg, pub_key.usable(), blob.wrapped, mechanism=SYMMETRIC_WRAP,
         param=None, flag_bits=flag_bits,
     )
 

@@ -20,8 +20,8 @@ from csp11.core.key import Key
 from csp11.errors import Fail
 from csp11.model.algorithms import Family
 from csp11.model.hashes import HASHES
+from csp11.model.mechanisms import DSS_SIGN, RSA_SIGN
 from csp11.ops.userkey import open_stored
-from csp11.token import Mechanism
 
 __all__ = ["sign_hash", "verify_signature"]
 
@@ -66,7 +66,7 @@ def _sign_with(key: Key, hash_: Hash, flag_bits: int) -> bytes:
             raise Fail(winerror.NTE_BAD_ALGID, "DSS signs SHA-1 hashes only")
         value = hash_.finish()
         pin = tkey.key_use_pin(key.ctx.pins, key.ctx.container_name)
-        rs = tkey.sign(value, Mechanism.DSA, pin)
+        rs = tkey.sign(value, DSS_SIGN, pin)
         return rs[:_DSS_HALF][::-1] + rs[_DSS_HALF:][::-1]
     if key.alg.family is not Family.RSA:
         raise Fail(winerror.NTE_BAD_KEY, f"{key.alg.name} keys do not sign")
@@ -77,7 +77,7 @@ def _sign_with(key: Key, hash_: Hash, flag_bits: int) -> bytes:
     if len(data) > key.bits // 8 - 11:
         raise Fail(winerror.NTE_BAD_LEN, f"a {key.bits}-bit key cannot sign {len(data)} bytes")
     pin = tkey.key_use_pin(key.ctx.pins, key.ctx.container_name)
-    return tkey.sign(data, Mechanism.RSA_PKCS, pin)[::-1]
+    return tkey.sign(data, RSA_SIGN, pin)[::-1]
 
 
 def verify_signature(hash_: Hash, signature: bytes, pub_key: Key,
@@ -95,7 +95,7 @@ def verify_signature(hash_: Hash, signature: bytes, pub_key: Key,
             raise Fail(winerror.NTE_BAD_SIGNATURE, "a DSS signature is 40 bytes")
         value = hash_.finish()
         rs = signature[:_DSS_HALF][::-1] + signature[_DSS_HALF:][::-1]
-        if not tkey.verify(value, rs, Mechanism.DSA):
+        if not tkey.verify(value, rs, DSS_SIGN):
             raise Fail(winerror.NTE_BAD_SIGNATURE, "the signature does not verify")
         return
     if pub_key.alg.family is not Family.RSA:
@@ -108,6 +108,6 @@ def verify_signature(hash_: Hash, signature: bytes, pub_key: Key,
     if not flag_bits & con.CRYPT_NOHASHOID:
         candidates.insert(0, _encoded(hash_, value, with_oid=True))
     for data in dict.fromkeys(candidates):
-        if tkey.verify(data, big_endian, Mechanism.RSA_PKCS):
+        if tkey.verify(data, big_endian, RSA_SIGN):
             return
     raise Fail(winerror.NTE_BAD_SIGNATURE, "the signature does not verify")
