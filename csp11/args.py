@@ -12,9 +12,13 @@ from __future__ import annotations
 from csp11 import winerror
 from csp11.errors import Fail
 
-__all__ = ["DWORD_MAX", "bytes_arg", "dword", "flags", "optional_bytes", "optional_str"]
+__all__ = [
+    "DWORD_MAX", "MAX_PATH", "bytes_arg", "container_name", "dword", "flags", "optional_bytes",
+    "optional_str",
+]
 
 DWORD_MAX = 0xFFFFFFFF
+MAX_PATH = 260  # Windows' limit on a key container's name, terminator included
 
 
 def dword(value: object, name: str, code: int = winerror.ERROR_INVALID_PARAMETER) -> int:
@@ -52,3 +56,31 @@ def bytes_arg(value: object, name: str) -> bytes:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"{name} must be bytes, not {type(value).__name__}")
     return bytes(value)
+
+
+def container_name(value: object) -> str | None:
+    """A key container's name: text without NUL, shorter than ``MAX_PATH``.
+
+    What Windows cannot name a container with is ``NTE_BAD_KEYSET_PARAM``
+    before anything reaches the token: a lone surrogate (text that came from
+    undecodable bytes), an embedded NUL (a C string would end there), or 260
+    characters or more.
+    """
+    name = optional_str(value, "Container")
+    if name is None:
+        return None
+    if "\0" in name:
+        raise Fail(winerror.NTE_BAD_KEYSET_PARAM, "the container name holds a NUL character")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Fail(
+            winerror.NTE_BAD_KEYSET_PARAM,
+            "the container name is not valid text (it came from bytes that are not UTF-8)",
+        ) from None
+    if len(name) >= MAX_PATH:
+        raise Fail(
+            winerror.NTE_BAD_KEYSET_PARAM,
+            f"the container name is {len(name)} characters; the limit is {MAX_PATH - 1}",
+        )
+    return name

@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.args import bytes_arg, dword, flags, optional_bytes, optional_str
+from csp11.args import bytes_arg, container_name, dword, flags, optional_bytes, optional_str
 from csp11.core.context import Context
 from csp11.core.hash import Hash
 from csp11.core.key import Key
@@ -68,7 +68,7 @@ def CryptAcquireContext(
     returns ``None``; see docs/mapping.md), and opening it logs in.
     """
     ctx = provider_ops.acquire(
-        optional_str(Container, "Container"),
+        container_name(Container),
         optional_str(Provider, "Provider"),
         dword(ProvType, "ProvType"),
         flags(Flags),

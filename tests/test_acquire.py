@@ -76,11 +76,45 @@ def test_verify_context_with_container_is_bad_flags() -> None:
     assert _code(info) == winerror.NTE_BAD_FLAGS
 
 
-@pytest.mark.parametrize("flags", [0x1, 0x80000000, VERIFY | 0x100, VERIFY | con.CRYPT_NEWKEYSET])
+@pytest.mark.parametrize(
+    "flags", [0x1, 0x80000000, VERIFY | 0x100, VERIFY | con.CRYPT_DELETEKEYSET]
+)
 def test_bad_acquire_flags(flags: int) -> None:
     with pytest.raises(pywintypes.error) as info:
         win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, flags)
     assert _code(info) == winerror.NTE_BAD_FLAGS
+
+
+def test_verify_context_with_newkeyset_as_windows_takes_it() -> None:
+    """rsaenh accepts CRYPT_VERIFYCONTEXT | CRYPT_NEWKEYSET without a name (programs
+    written for pywin32 pass both); with a name it is NTE_BAD_FLAGS."""
+    both = VERIFY | con.CRYPT_NEWKEYSET
+    for name in (None, ""):
+        ctx = win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_FULL, both)
+        assert ctx is not None
+        assert ctx.CryptGetProvParam(con.PP_CONTAINER) == ""
+        ctx.CryptReleaseContext()
+    with pytest.raises(pywintypes.error) as info:
+        win32crypt.CryptAcquireContext("mine", None, con.PROV_RSA_FULL, both)
+    assert _code(info) == winerror.NTE_BAD_FLAGS
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("\udcff", "not valid text"), ("a\0b", "NUL"), ("x" * 260, "limit is 259")],
+)
+def test_container_names_windows_cannot_take(name: str, why: str) -> None:
+    for flags in (0, con.CRYPT_NEWKEYSET, con.CRYPT_DELETEKEYSET):
+        for _ in range(2):  # a second call once crashed the process
+            with pytest.raises(pywintypes.error) as info:
+                win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, flags)
+            assert _code(info) == winerror.NTE_BAD_KEYSET_PARAM
+            assert why in info.value.strerror
+    ctx = win32crypt.CryptAcquireContext("x" * 259, None, con.PROV_RSA_AES, con.CRYPT_NEWKEYSET)
+    assert ctx is not None
+    ctx.CryptReleaseContext()
+    assert win32crypt.CryptAcquireContext("x" * 259, None, con.PROV_RSA_AES,
+                                          con.CRYPT_DELETEKEYSET) is None
 
 
 @pytest.mark.parametrize(

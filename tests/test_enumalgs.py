@@ -34,9 +34,10 @@ def test_aes_provider_on_softhsm2() -> None:
         rows = _all(ctx, con.PP_ENUMALGS_EX)
         assert all(isinstance(r, PROV_ENUMALGS_EX) for r in rows)
         by_id = {r.aiAlgid: r for r in rows}
-        # SoftHSM2 has no RC2/RC4 and no MD2 (and hashlib here has no MD2).
+        # SoftHSM2 has no RC2/RC4; MD2 and MD4 are computed in software, as every
+        # PROV_RSA_FULL/PROV_RSA_AES provider offers them.
         assert con.CALG_RC2 not in by_id and con.CALG_RC4 not in by_id
-        assert con.CALG_MD2 not in by_id
+        assert con.CALG_MD2 in by_id and con.CALG_MD4 in by_id
         assert by_id[con.CALG_AES_256] == PROV_ENUMALGS_EX(
             con.CALG_AES_256, 256, 256, 256, 0, "AES-256", "Advanced Encryption Standard (AES-256)"
         )

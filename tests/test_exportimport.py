@@ -404,6 +404,7 @@ def test_malformed_blobs_long_run(prov: PyCRYPTPROV, data: bytes) -> None:
 def test_private_blob_encrypted_under_a_session_key(prov: PyCRYPTPROV) -> None:
     blob = _blobs()["abPlainPrivateKey"]
     before = _objects(prov)
+    outer, prov = prov, _ctx()
     with prov.CryptImportKey(blob, None, con.CRYPT_EXPORTABLE) as key, \
             prov.CryptGenKey(con.CALG_AES_128, con.CRYPT_EXPORTABLE) as session:
         encrypted = key.CryptExportKey(session, con.PRIVATEKEYBLOB)
@@ -423,7 +424,9 @@ def test_private_blob_encrypted_under_a_session_key(prov: PyCRYPTPROV) -> None:
         with pytest.raises(pywintypes.error) as exc:
             key.CryptExportKey(key, con.PRIVATEKEYBLOB)
         assert _code(exc) == "NTE_BAD_KEY"
-    assert _objects(prov) == before
+    assert _objects(outer) == before + 2  # the imported pair, in the context's slot
+    prov.CryptReleaseContext()
+    assert _objects(outer) == before
 
 
 # ---- Diffie-Hellman agreement -----------------------------------------------------------------

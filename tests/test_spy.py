@@ -28,6 +28,9 @@ SCRIPT = textwrap.dedent(
     rsa.CryptGenKey(c.AT_KEYEXCHANGE, c.CRYPT_EXPORTABLE).CryptDestroyKey()
     dss.CryptGenKey(c.AT_SIGNATURE, 0).CryptDestroyKey()
     dss.CryptGenKey(c.AT_KEYEXCHANGE, 0).CryptDestroyKey()
+    # The verify contexts' AT_* slots hold the last pairs until release.
+    rsa.CryptReleaseContext()
+    dss.CryptReleaseContext()
     """
 )
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import itertools
 import threading
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from csp11 import win32cryptcon as con
@@ -21,11 +23,12 @@ from csp11 import winerror
 from csp11.args import DWORD_MAX
 from csp11.core.store import ContainerName
 from csp11.errors import Fail
+from csp11.model.algorithms import Algorithm
 from csp11.model.providers import Personality
 from csp11.pins import PinSources
-from csp11.token import Token
+from csp11.token import Token, TokenKey
 
-__all__ = ["Context", "Owned"]
+__all__ = ["Context", "Owned", "UserKey"]
 
 _handles = itertools.count(1)
 
@@ -35,6 +38,32 @@ class Owned(Protocol):
 
     def close(self) -> None:
         """Release the state's token objects and operations (idempotent)."""
+
+
+@dataclass(frozen=True)
+class UserKey:
+    """A key pair in one slot (``AT_KEYEXCHANGE``/``AT_SIGNATURE``) of a verify
+    context's ephemeral container; ``tkey`` is a reference the context owns."""
+
+    alg: Algorithm
+    bits: int
+    permissions: int
+    tkey: TokenKey
+
+
+def _releaser(slots: dict[int, UserKey]) -> Callable[[], None]:
+    """What lets a dropped context's ephemeral key pairs go (their session objects)."""
+    def release() -> None:
+        failure: Fail | None = None
+        while slots:
+            _, user_key = slots.popitem()
+            try:
+                user_key.tkey.release()
+            except Fail as exc:  # every other pair must still go
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+    return release
 
 
 class Context:
@@ -65,6 +94,12 @@ class Context:
         self.enum_index = -1  # PP_ENUMALGS(_EX) position
         self.enum_containers: list[str] = []  # PP_ENUMCONTAINERS snapshot
         self.enum_index_containers = -1
+        # A verify context is an ephemeral, nameless container (WINDOWS-FACTS):
+        # the key pairs generated or imported in it fill these slots until it
+        # is released.  Dropped without release, its pairs go at the token's
+        # next call (finalizers only queue).
+        self._user_keys: dict[int, UserKey] = {}
+        self._finalizer = weakref.finalize(self, token.later, _releaser(self._user_keys))
 
     def __repr__(self) -> str:
         state = "released" if self.refs == 0 else f"refs={self.refs}"
@@ -104,6 +139,21 @@ class Context:
         self.check_live()
         self.token.ensure_login(self.pins, self.container_name)
 
+    def user_key(self, spec: int) -> UserKey | None:
+        """The verify context's key pair of ``spec`` (AT_*), if one was made or imported."""
+        with self.lock:
+            return self._user_keys.get(spec)
+
+    def fill(self, spec: int, user_key: UserKey) -> None:
+        """Make ``user_key`` the verify context's ``spec`` pair, replacing (and
+        letting go of) the previous one; handles to the old pair keep working."""
+        with self.lock:
+            self.check_live()
+            old = self._user_keys.get(spec)
+            self._user_keys[spec] = user_key
+        if old is not None:
+            old.tkey.release()
+
     def add_ref(self) -> None:
         """One more reference (``CryptContextAddRef``)."""
         with self.lock:
@@ -135,5 +185,9 @@ class Context:
                 state.close()
             except Fail as exc:  # keep going: every other key must still go
                 failures.append(exc)
+        try:
+            _releaser(self._user_keys)()
+        except Fail as exc:
+            failures.append(exc)
         if failures:
             raise failures[0]

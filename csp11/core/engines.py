@@ -22,7 +22,6 @@ duplicated (``NTE_NOT_SUPPORTED``), nor one that hashed a key.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -30,6 +29,8 @@ from csp11 import winerror
 from csp11.core.blockcipher import block_call, block_mechanisms, pad
 from csp11.core.key import Key
 from csp11.errors import Fail
+from csp11.formats import legacy_digests
+from csp11.formats.legacy_digests import Digest
 from csp11.token import Operation, Token, TokenKey
 
 __all__ = [
@@ -178,11 +179,12 @@ class TokenDigest:
 
 
 class SoftwareDigest:
-    """A plain digest the token does not have, in hashlib (documented)."""
+    """A plain digest the token does not have, in software (hashlib, or csp11's
+    own MD2/MD4 where OpenSSL lacks them; documented)."""
 
     def __init__(self, name: str, size: int) -> None:
         self.size = size
-        self._hash = hashlib.new(name)
+        self._hash: Digest = legacy_digests.new(name)
 
     def update(self, data: bytes) -> None:
         self._hash.update(data)

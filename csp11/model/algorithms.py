@@ -11,11 +11,11 @@ in :mod:`csp11.model.providers`.
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from csp11 import win32cryptcon as con
+from csp11.formats import legacy_digests
 from csp11.token import KeyType, Mechanism
 
 __all__ = ["AGREED_KEY", "ALGORITHMS", "Algorithm", "Family", "software_digest_available"]
@@ -150,10 +150,11 @@ AGREED_KEY = Algorithm(con.CALG_AGREEDKEY_ANY, Family.SESSION, "AGREEDKEY_ANY",
 
 
 def software_digest_available(name: str) -> bool:
-    """Whether Python's hashlib computes ``name`` here (``md5+sha1``: both)."""
+    """Whether csp11 computes ``name`` in software here (hashlib, or csp11's own
+    MD2/MD4); ``md5+sha1``: both."""
     try:
         for part in name.split("+"):
-            hashlib.new(part)
+            legacy_digests.new(part)
     except ValueError:
         return False
     return True

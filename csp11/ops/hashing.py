@@ -91,9 +91,16 @@ def hash_session_key(hash_: Hash, key: Key, flag_bits: int) -> None:
             try:
                 hash_.running().digest_key(tkey)
                 return
-            except Fail:
+            except Fail as exc:
                 if not exportable:
-                    raise
+                    raise Fail(
+                        winerror.NTE_BAD_KEY_STATE,
+                        f"the token does not digest this key with {hash_.alg.name} "
+                        "(C_DigestKey refused), and the key is not exportable, so csp11 "
+                        "cannot hash its bytes either (docs/differences.md lists what each "
+                        "token digests)",
+                        ckr=exc.ckr,
+                    ) from None
             hash_.running().update_secret(tkey.extract()[: key.material_size])
             return
         if not exportable:

@@ -66,7 +66,7 @@ from csp11.ops.agreement import agree
 from csp11.ops.cipher import decrypt
 from csp11.ops.exportkey import AES_ALGIDS
 from csp11.ops.keygen import resolve_algid
-from csp11.ops.userkey import container_spec, store_pair
+from csp11.ops.userkey import container_spec, fill_verify_slot, store_pair
 from csp11.token import Attribute, KeyType, ObjectClass, TokenKey
 
 __all__ = ["IMPORT_FLAGS", "import_key"]
@@ -255,6 +255,7 @@ def _import_public(
     # exports regardless.
     key = Key(ctx, alg, _bits_of(blob), tkey, permissions=permissions_for(flag_bits))
     key.seed = getattr(blob, "seed", None)
+    fill_verify_slot(key)
     return key
 
 
@@ -291,6 +292,7 @@ def _import_private(
         tkey = store_pair(ctx, spec, make)
     key = Key(ctx, alg, _bits_of(blob), tkey, permissions=permissions_for(flag_bits))
     key.seed = getattr(blob, "seed", None)
+    fill_verify_slot(key)
     return key
 
 

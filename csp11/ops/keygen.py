@@ -32,7 +32,7 @@ from csp11.formats.dhgroups import GROUPS
 from csp11.model.algorithms import ALGORITHMS, Algorithm, Family
 from csp11.model.capabilities import capabilities
 from csp11.model.providers import Offer
-from csp11.ops.userkey import container_spec, store_pair
+from csp11.ops.userkey import container_spec, fill_verify_slot, store_pair
 from csp11.token import Attribute, TokenKey
 
 __all__ = ["GENKEY_FLAGS", "finish_pregen", "generate", "key_length", "resolve_algid"]
@@ -87,6 +87,7 @@ def generate(ctx: Context, algid: int, requested_flags: int, keylen: int) -> Key
         permissions=permissions,
     )
     key.gen_flags = low
+    fill_verify_slot(key)
     return key
 
 
@@ -274,6 +275,7 @@ def finish_pregen(key: Key) -> None:
     key.tkey = _key_pair(key.ctx, key.alg, key.bits, key.gen_flags, domain)
     key.pregen = False
     key.attach_finalizer()
+    fill_verify_slot(key)
 
 
 

@@ -78,10 +78,12 @@ def acquire(
             raise Fail(
                 winerror.NTE_BAD_FLAGS, "CRYPT_VERIFYCONTEXT takes no container name"
             )
-        if flag_bits & (con.CRYPT_NEWKEYSET | con.CRYPT_DELETEKEYSET):
+        # CRYPT_NEWKEYSET is accepted and changes nothing (a verify context is
+        # always a new, nameless container), as Windows' providers do.
+        if flag_bits & con.CRYPT_DELETEKEYSET:
             raise Fail(
                 winerror.NTE_BAD_FLAGS,
-                "CRYPT_VERIFYCONTEXT cannot be combined with CRYPT_NEWKEYSET/CRYPT_DELETEKEYSET",
+                "CRYPT_VERIFYCONTEXT cannot be combined with CRYPT_DELETEKEYSET",
             )
     elif name is None:
         # Windows' default container is named after the user.

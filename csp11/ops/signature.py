@@ -41,18 +41,15 @@ def _encoded(hash_: Hash, value: bytes, with_oid: bool) -> bytes:
 
 def sign_hash(hash_: Hash, key_spec: int, flag_bits: int) -> bytes:
     """CryptSignHash with the context's ``key_spec`` key (see the module docstring)."""
-    spec = key_spec
     hash_.live()
     if flag_bits & ~_SIGN_FLAGS:
         raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{flag_bits & ~_SIGN_FLAGS:X}")
-    if spec not in (con.AT_KEYEXCHANGE, con.AT_SIGNATURE):
+    if key_spec not in (con.AT_KEYEXCHANGE, con.AT_SIGNATURE):
         raise Fail(
-            winerror.NTE_BAD_ALGID, f"KeySpec {spec} is neither AT_KEYEXCHANGE nor AT_SIGNATURE"
+            winerror.NTE_BAD_ALGID,
+            f"KeySpec {key_spec} is neither AT_KEYEXCHANGE nor AT_SIGNATURE",
         )
-    ctx = hash_.ctx
-    if ctx.container is None:
-        raise Fail(winerror.NTE_NO_KEY, "a CRYPT_VERIFYCONTEXT context has no key to sign with")
-    key = open_stored(ctx, spec)
+    key = open_stored(hash_.ctx, key_spec)
     try:
         return _sign_with(key, hash_, flag_bits)
     finally:

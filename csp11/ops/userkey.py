@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.core.context import Context
+from csp11.core.context import Context, UserKey
 from csp11.core.key import Key
 from csp11.core.policy import permissions_for
 from csp11.core.store import SPEC_NAMES, ContainerName, containers_of
@@ -23,7 +23,10 @@ from csp11.model.algorithms import ALGORITHMS, Family
 from csp11.model.providers import Personality
 from csp11.token import Attribute, KeyType, ObjectClass, Token, TokenKey
 
-__all__ = ["container_spec", "get_user_key", "open_stored", "public_key_of", "store_pair"]
+__all__ = [
+    "container_spec", "fill_verify_slot", "get_user_key", "open_stored", "public_key_of",
+    "store_pair",
+]
 
 
 def store_pair(
@@ -96,15 +99,37 @@ def get_user_key(ctx: Context, spec: int) -> Key:
     ctx.check_live()
     if spec not in (con.AT_KEYEXCHANGE, con.AT_SIGNATURE):
         raise Fail(winerror.NTE_BAD_KEY, "KeySpec must be AT_KEYEXCHANGE or AT_SIGNATURE")
-    if ctx.container is None:
-        raise Fail(winerror.NTE_NO_KEY, "a verify-only context has no stored keys")
     return open_stored(ctx, spec)
 
 
+def fill_verify_slot(key: Key) -> None:
+    """In a verify context, a new pair of the exchange or signature algorithm
+    becomes that slot's key, as Windows' ephemeral container has it; elsewhere
+    (a named container stores its pairs itself) nothing happens."""
+    ctx = key.ctx
+    if ctx.container is not None or key.tkey is None or key.tkey.obj is None:
+        return
+    spec = container_spec(ctx.personality, key.algid)
+    if spec is None:
+        return
+    # A CryptGetUserKey handle is another handle: CRYPT_ARCHIVE ends with this one.
+    permissions = key.permissions & ~con.CRYPT_ARCHIVE
+    ctx.fill(spec, UserKey(key.alg, key.bits, permissions, key.tkey.share()))
+
+
 def open_stored(ctx: Context, spec: int) -> Key:
-    """CryptGetUserKey: a new handle to the container's pair of ``spec``."""
+    """CryptGetUserKey: a new state for the container's pair of ``spec``."""
     cname = ctx.container
-    assert cname is not None
+    if cname is None:
+        user_key = ctx.user_key(spec)
+        if user_key is None:
+            raise Fail(
+                winerror.NTE_NO_KEY,
+                f"this CRYPT_VERIFYCONTEXT context has no {SPEC_NAMES[spec]} key (generate or "
+                "import one in it)",
+            )
+        return Key(ctx, user_key.alg, user_key.bits, user_key.tkey.share(),
+                   permissions=user_key.permissions)
     ctx.login()
     tkey = containers_of(ctx.token).find_pair(cname, spec, ctx.pins)
     if tkey is None:
