@@ -228,9 +228,9 @@ def exchange_key(prov: PyCRYPTPROV, *, create: bool = False) -> PyCRYPTKEY:
             raise
     # Generating replaces a stored pair: two first uses at once must not both
     # generate, or files encrypted under the first key become undecryptable.
-    # The lock is the token's container-store lock (state below the handle:
+    # The lock is the container's own, on the token (state below the handle:
     # the one place this application reaches under the public surface).
-    with prov._state.token.store_locked():
+    with prov._state.container_locked():
         try:
             return prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
         except error as exc:

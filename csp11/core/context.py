@@ -14,14 +14,15 @@ from __future__ import annotations
 import itertools
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.args import DWORD_MAX
-from csp11.core.store import ContainerName
+from csp11.core.store import ContainerName, containers_of
 from csp11.errors import Fail
 from csp11.model.algorithms import Algorithm
 from csp11.model.providers import Personality
@@ -138,6 +139,18 @@ class Context:
         """Log in to the token if not already (prompting only where allowed)."""
         self.check_live()
         self.token.ensure_login(self.pins, self.container_name)
+
+    @contextmanager
+    def container_locked(self) -> Iterator[None]:
+        """Hold the named container's lock (across processes and hosts) for a
+        sequence of calls that must not interleave with another writer's, such
+        as "use the exchange key, or make it if there is none"."""
+        if self.container is None:
+            yield
+            return
+        self.login()
+        with containers_of(self.token).locked(self.container, self.pins):
+            yield
 
     def user_key(self, spec: int) -> UserKey | None:
         """The verify context's key pair of ``spec`` (AT_*), if one was made or imported."""

@@ -1,33 +1,34 @@
-"""Key containers on a token: how a CryptoAPI keyset maps onto PKCS#11 objects.
+"""Key containers on a token, safe for many processes on many hosts (docs/containers.md).
 
 A container ``NAME`` of scope ``user`` (or ``machine``, with
-``CRYPT_MACHINE_KEYSET``) is:
+``CRYPT_MACHINE_KEYSET``) is, on the token:
 
-* a **marker**: a private token ``CKO_DATA`` object, ``CKA_APPLICATION`` =
-  ``"csp11"``, ``CKA_LABEL`` = ``"csp11 user/NAME"``, whose ``CKA_VALUE`` is a
-  small JSON record (scope, name, and which generation of each key pair is
-  current);
-* per key spec, a **key pair** (and optionally a certificate) whose
-  ``CKA_LABEL`` is ``"csp11 user/NAME AT_KEYEXCHANGE"`` (or ``AT_SIGNATURE``)
-  and whose ``CKA_ID`` ties private key, public key and certificate together:
-  ``b"csp11"`` ‖ 12 bytes of SHA-256(scope/name) ‖ key spec ‖ generation.
+* **markers**: private token ``CKO_DATA`` objects, ``CKA_APPLICATION`` =
+  ``"csp11"``, ``CKA_LABEL`` = ``"csp11 user/NAME"``, whose ``CKA_VALUE`` is
+  a small JSON record: a sequence number and which *generation* of each key
+  pair is current.  Markers are never changed, only created and destroyed;
+  the one with the highest sequence number is the container's state.
+* per key spec, **key pairs** (and a certificate) labelled
+  ``"csp11 user/NAME AT_KEYEXCHANGE"`` (or ``AT_SIGNATURE``) whose ``CKA_ID``
+  is ``b"csp11"`` ‖ 12 bytes of SHA-256(scope/name) ‖ key spec ‖ generation.
+* **claims** (``CKA_APPLICATION`` = ``"csp11-lock"``): the container's lock,
+  held by whoever's claim is the only one on the token.
+* **intents** (``CKA_APPLICATION`` = ``"csp11-pending"``, labelled
+  ``"csp11 user/NAME AT_KEYEXCHANGE (being made)"``): "generation G of this
+  key spec is being made", so that nobody tidies it away meanwhile.
 
-User and machine containers of the same name never collide (the scope is in
-the label and the ID).  Objects are only ever looked up by exact label, ID
-and class, and a lookup that finds more than one object fails loudly
-(``NTE_FAIL``) instead of choosing; objects other tools made are never
-touched.
-
-Replacing a key pair is atomic: the new pair is made under a fresh
-generation number (while the store lock is held), a new marker naming it is
-created with one ``C_CreateObject`` (SoftHSM2 keeps ``CKA_VALUE`` of data
-objects read-only, so a marker is replaced, not updated), and only then are
-the old marker and the old pair destroyed.  A process killed at any point
-leaves a marker naming a complete pair, old or new (of two markers, the one
-with the higher sequence number is current); pairs of other generations are
-removed the next time the container is used.  Across processes the store
-lock exists only where csp11 owns the store (the embedded token): containers
-on a shared HSM must have one writer at a time.
+The token offers no lock and no compare-and-swap, only atomic creation and
+destruction of objects, and the callers may be on different hosts (p11-kit
+RPC).  Every change of a marker happens while holding the container's lock,
+taken with the flag protocol: create your claim, then read all claims; the
+claim that sees only itself holds the lock (two claimants cannot both see
+only themselves, docs/containers.md has the argument); the older claim
+waits, the younger withdraws and retries, so the oldest claimant wins.  A
+claim or intent whose owner is dead (same host: its process is gone) or has
+outlived the lease (another host) is removed by whoever finds it.  Key pairs
+are made outside the lock, under an intent, and switched in by one marker
+creation inside it, so a crash at any point leaves a state the next call
+reads and repairs.
 """
 
 from __future__ import annotations
@@ -35,9 +36,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import random
 import secrets
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -48,12 +53,42 @@ from csp11.errors import Fail
 from csp11.pins import PinSources
 from csp11.token import Attribute, ObjectClass, Token, TokenKey
 
-__all__ = ["SPEC_NAMES", "ContainerName", "Containers", "containers_of"]
+__all__ = [
+    "LEASE_SECONDS", "SPEC_NAMES", "ContainerName", "Containers", "Owner", "containers_of",
+    "set_step_hook", "step",
+]
 
 SPEC_NAMES = {con.AT_KEYEXCHANGE: "AT_KEYEXCHANGE", con.AT_SIGNATURE: "AT_SIGNATURE"}
 _log = logging.getLogger("csp11")
 _APPLICATION = "csp11"
+_CLAIM = "csp11-lock"
+_INTENT = "csp11-pending"
 _MARKER_VERSION = 1
+# How long a claim or intent of another host counts as live.  Critical
+# sections are a few token calls; key generation (under an intent) may take
+# a minute for the largest RSA keys.  Hosts' clocks must agree within it.
+LEASE_SECONDS = 300.0
+# How long a call waits for a container's lock before giving up.
+_LOCK_PATIENCE = 120.0
+# A read that raced a writer (an object gone between finding and reading it)
+# is retried this many times.
+_READ_TRIES = 20
+_GONE = frozenset({"CKR_OBJECT_HANDLE_INVALID", "CKR_KEY_HANDLE_INVALID"})
+
+# Tests force interleavings and crashes at named steps (docs/containers.md).
+_step_hook: Callable[[str], None] | None = None
+
+
+def set_step_hook(hook: Callable[[str], None] | None) -> None:
+    """Call ``hook(step)`` at each named step of a container change (tests only)."""
+    global _step_hook  # noqa: PLW0603 - one process-wide test hook
+    _step_hook = hook
+
+
+def step(name: str) -> None:
+    """Mark a named step of a container change (where tests interleave or crash)."""
+    if _step_hook is not None:
+        _step_hook(name)
 
 
 @dataclass(frozen=True)
@@ -72,10 +107,74 @@ class ContainerName:
         """The CKA_LABEL of the key pair of ``spec``."""
         return f"{self.label} {SPEC_NAMES[spec]}"
 
+    def intent_label(self, spec: int) -> str:
+        """The CKA_LABEL of intents to make a new key pair of ``spec``."""
+        return f"{self.key_label(spec)} (being made)"
+
     def key_id(self, spec: int, generation: int) -> bytes:
         """The CKA_ID of generation ``generation`` of the key pair of ``spec``."""
         digest = hashlib.sha256(f"{self.scope}/{self.name}".encode()).digest()[:12]
         return b"csp11" + digest + bytes([spec]) + generation.to_bytes(4, "big")
+
+
+# ---- who holds a claim or intent -------------------------------------------------------
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip()
+    except OSError:
+        return socket.gethostname()
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (field 22 of /proc/PID/stat), None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process behind a claim or intent: boot, pid and start time, wall-clock time."""
+
+    boot: str
+    pid: int
+    start: str
+    time: float
+
+    @staticmethod
+    def me() -> Owner:
+        """This process, now (computed at each use: a forked child is another owner)."""
+        pid = os.getpid()
+        return Owner(_boot_id(), pid, _start_time(pid) or "", time.time())
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields stored in the object's CKA_VALUE."""
+        return {"boot": self.boot, "pid": self.pid, "start": self.start, "time": self.time}
+
+    @staticmethod
+    def from_json(record: dict[str, Any]) -> Owner:
+        """The owner recorded in an object (ValueError/KeyError/TypeError if damaged)."""
+        return Owner(str(record["boot"]), int(record["pid"]), str(record["start"]),
+                     float(record["time"]))
+
+    def dead(self) -> bool:
+        """Whether the owner is certainly gone: its process ended (same host), or
+        its lease ran out (another host, or a process that cannot be checked)."""
+        if self.boot == _boot_id():
+            return _start_time(self.pid) != self.start
+        return time.time() - self.time > LEASE_SECONDS
+
+
+@dataclass
+class _Found:
+    """A csp11 data object found on the token, with its parsed record."""
+
+    obj: Any
+    record: dict[str, Any]
 
 
 class Containers:
@@ -83,73 +182,157 @@ class Containers:
 
     def __init__(self, token: Token) -> None:
         self.token = token
+        # Within the process, one thread at a time per container (and
+        # re-entrant): the claim on the token is the process's, not a thread's.
+        self._locks: dict[ContainerName, threading.RLock] = {}
+        self._locks_lock = threading.Lock()
+        self._depth = threading.local()
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        # The token's store lock (re-entrant; across processes where csp11
-        # owns the store, the embedded token), so container changes never
-        # interleave.
-        with self.token.store_locked():
-            yield
+    # ---- reading csp11's data objects ------------------------------------------------------
+    def _find_records(
+        self, application: str, label: str, pins: PinSources
+    ) -> tuple[Any, list[_Found]]:
+        """The data objects of ``application`` labelled ``label``, with their JSON
+        records; objects destroyed while being read are left out, damaged records
+        raise ``NTE_FAIL`` (never guessed at)."""
+        with self.token.store_locked():  # see _create: SoftHSM2 and threads
+            return self._find_records_now(application, label, pins)
 
-    # ---- markers -------------------------------------------------------------------
-    def _marker_template(self, cname: ContainerName) -> dict[Any, object]:
-        return {
-            Attribute.CLASS: ObjectClass.DATA,
-            Attribute.APPLICATION: _APPLICATION,
-            Attribute.LABEL: cname.label,
-            Attribute.TOKEN: True,
-        }
-
-    def _marker(self, cname: ContainerName, pins: PinSources) -> tuple[Any, Any, dict[str, Any]]:
-        """The marker object and its record (the newest, if a crash left two)."""
-        pooled, (found,) = self.token.find([self._marker_template(cname)], pins)
-        if not found and not self.token.is_logged_in():
+    def _find_records_now(
+        self, application: str, label: str, pins: PinSources
+    ) -> tuple[Any, list[_Found]]:
+        template = {Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: application,
+                    Attribute.LABEL: label, Attribute.TOKEN: True}
+        pooled, (found,) = self.token.find([template], pins)
+        if not found and application == _APPLICATION and not self.token.is_logged_in():
             # Someone logged the token out: C_FindObjects does not fail, it
             # just does not see private objects.  Log in again and look again.
-            self.token.login(pins, cname.name)
-            pooled, (found,) = self.token.find([self._marker_template(cname)], pins)
-        if not found:
-            raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist")
-        records = []
-        for marker in found:
+            self.token.login(pins, label)
+            pooled, (found,) = self.token.find([template], pins)
+        out = []
+        for obj in found:
+            raw = _value_of(self.token, pooled, obj)
+            if raw is None:
+                continue  # destroyed since it was found
             try:
-                record = json.loads(_value_of(self.token, pooled, marker).decode("utf-8"))
-                if not isinstance(record, dict) or record.get("version") != _MARKER_VERSION:
-                    raise ValueError("version")
-                records.append((int(record["seq"]), marker, record))
-            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                record = json.loads(raw.decode("utf-8"))
+                if not isinstance(record, dict):
+                    raise ValueError("not a record")
+            except (ValueError, UnicodeDecodeError):
+                raise Fail(
+                    winerror.NTE_FAIL,
+                    f"an object labelled {label!r} is not csp11's; csp11 will not guess which "
+                    "object is meant",
+                ) from None
+            out.append(_Found(obj, record))
+        return pooled, out
+
+    def _markers(self, cname: ContainerName, pins: PinSources) -> tuple[Any, list[_Found]]:
+        """The container's markers, newest (highest ``seq``) last."""
+        pooled, found = self._find_records(_APPLICATION, cname.label, pins)
+        for item in found:
+            if item.record.get("version") != _MARKER_VERSION or not isinstance(
+                item.record.get("seq"), int
+            ):
                 raise Fail(
                     winerror.NTE_FAIL,
                     f"an object labelled {cname.label!r} is not a csp11 container marker; "
                     "csp11 will not guess which object is meant",
-                ) from None
-        records.sort(key=lambda item: item[0])
-        seq, marker, record = records[-1]
-        if len(records) > 1 and records[-2][0] == seq:
-            raise Fail(
-                winerror.NTE_FAIL,
-                f"two markers of {cname.label!r} claim the same sequence number; "
-                "csp11 will not guess which is current",
-            )
-        stale = [item[1] for item in records[:-1]]
-        if stale:
-            # A process died between writing a new marker and removing the
-            # old one: the newest record is the truth.
-            with self._locked():
-                self.token.destroy_objects(pooled, stale)
-        return pooled, marker, record
+                )
+        found.sort(key=lambda item: (item.record["seq"], _order_key(item.record)))
+        return pooled, found
 
-    def _write_marker(self, cname: ContainerName, record: dict[str, Any], pins: PinSources) -> None:
-        template = dict(self._marker_template(cname))
-        template[Attribute.PRIVATE] = True
-        template[Attribute.VALUE] = json.dumps(record, sort_keys=True).encode()
-        self.token.create_object(template, pins)
+    def _state(self, cname: ContainerName, pins: PinSources) -> dict[str, Any]:
+        """The container's current record; ``NTE_BAD_KEYSET`` if it does not exist.
 
+        Lock-free: markers are immutable and a change creates the new marker
+        before it destroys the old, so the newest marker seen is a state the
+        container was in.  Two markers of one sequence number cannot be made
+        under the lock; if an older csp11 left such a pair, it is repaired.
+        """
+        _pooled, markers = self._markers(cname, pins)
+        if not markers:
+            raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist")
+        newest = markers[-1]
+        if len(markers) > 1 and markers[-2].record["seq"] == newest.record["seq"]:
+            with self.locked(cname, pins):
+                self._repair(cname, pins)
+            return self._state(cname, pins)
+        return newest.record
+
+    # ---- the lock ---------------------------------------------------------------------------
+    @contextmanager
+    def locked(self, cname: ContainerName, pins: PinSources) -> Iterator[None]:
+        """Hold the container's lock: across threads, processes and hosts.
+
+        Re-entrant within a thread.  Where csp11 owns the token's store (the
+        embedded token) the store's file lock is taken too (it also keeps
+        SoftHSM2's file rewrites apart).
+        """
+        with self._locks_lock:
+            local = self._locks.setdefault(cname, threading.RLock())
+        depths: dict[ContainerName, int] = self._depth.__dict__.setdefault("by_name", {})
+        with self.token.store_locked(), local:
+            depths[cname] = depths.get(cname, 0) + 1
+            claim = None
+            try:
+                if depths[cname] == 1:
+                    claim = self._claim(cname, pins)
+                yield
+            finally:
+                depths[cname] -= 1
+                if claim is not None:
+                    self._destroy(claim[0], [claim[1]])
+
+    def _claim(self, cname: ContainerName, pins: PinSources) -> tuple[Any, Any]:
+        """Take the container's claim (see the module docstring); returns (home, object)."""
+        # Older claims win: the nonce starts with the time the first claim was
+        # made, so a claimant keeps its place however often it withdraws.
+        nonce = f"{time.time_ns():020d}-{secrets.token_hex(8)}"
+        deadline = time.monotonic() + _LOCK_PATIENCE
+        pause = 0.002
+        mine: tuple[Any, Any] | None = None
+        while True:
+            if mine is None:
+                self._create(_CLAIM, cname.label, {"nonce": nonce, **Owner.me().to_json()},
+                             pins)
+                step("claim-created")
+                mine = self._find_own_claim(cname, nonce, pins)
+            pooled, claims = self._find_records(_CLAIM, cname.label, pins)
+            step("claims-read")
+            others = [c for c in claims if c.record.get("nonce") != nonce]
+            live = [c for c in others if not _dead(c.record)]
+            if len(live) < len(others):
+                self._destroy(pooled, [c.obj for c in others if _dead(c.record)])
+            if not live:
+                return mine
+            if time.monotonic() > deadline:
+                self._destroy(mine[0], [mine[1]])
+                raise Fail(
+                    winerror.ERROR_BUSY,
+                    f"key container {cname.name!r} stayed locked by another process for "
+                    f"{_LOCK_PATIENCE:.0f} s",
+                )
+            if any(str(c.record.get("nonce")) < nonce for c in live):
+                # An older claimant is waiting: withdraw, so that it gets in.
+                self._destroy(mine[0], [mine[1]])
+                mine = None
+            time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - back-off jitter
+            pause = min(pause * 2, 0.1)
+
+    def _find_own_claim(self, cname: ContainerName, nonce: str,
+                        pins: PinSources) -> tuple[Any, Any]:
+        pooled, claims = self._find_records(_CLAIM, cname.label, pins)
+        for claim in claims:
+            if claim.record.get("nonce") == nonce:
+                return pooled, claim.obj
+        raise Fail(winerror.NTE_FAIL, "the token lost the container's lock object just made")
+
+    # ---- creating and deleting containers ---------------------------------------------------
     def exists(self, cname: ContainerName, pins: PinSources) -> bool:
         """Whether the container exists."""
         try:
-            self._marker(cname, pins)
+            self._state(cname, pins)
         except Fail as exc:
             if exc.code == winerror.NTE_BAD_KEYSET:
                 return False
@@ -158,71 +341,60 @@ class Containers:
 
     def create(self, cname: ContainerName, pins: PinSources) -> None:
         """``CRYPT_NEWKEYSET``: a new, empty container (``NTE_EXISTS`` if it exists)."""
-        with self._locked():
+        with self.locked(cname, pins):
             if self.exists(cname, pins):
                 raise Fail(winerror.NTE_EXISTS, f"key container {cname.name!r} already exists")
-            for spec in SPEC_NAMES:
-                # Objects a crashed CRYPT_DELETEKEYSET left behind.
-                home, found = self.token.find(self._objects_of(cname, spec), pins)
-                self.token.destroy_objects(home, [o for group in found for o in group])
-            record = {"version": _MARKER_VERSION, "seq": 1, "scope": cname.scope,
-                      "name": cname.name, "keys": {}}
-            self._write_marker(cname, record, pins)
+            # Objects a crashed CRYPT_DELETEKEYSET left behind.
+            self._tidy_all(cname, {}, pins)
+            step("create-tidied")
+            self._create(_APPLICATION, cname.label, _new_record(cname, 1, {}), pins)
+            step("create-marker-written")
 
     def delete(self, cname: ContainerName, pins: PinSources) -> None:
-        """``CRYPT_DELETEKEYSET``: the marker and every object of the container."""
-        with self._locked():
-            pooled, marker, _record = self._marker(cname, pins)
-            # The marker first: if the process dies half-way, the container
-            # is gone and what is left are objects no marker names, which a
-            # new container of that name tidies away.
-            self.token.destroy_objects(pooled, [marker])
-            for spec in SPEC_NAMES:
-                home, found = self.token.find(self._objects_of(cname, spec), pins)
-                self.token.destroy_objects(home, [o for group in found for o in group])
+        """``CRYPT_DELETEKEYSET``: the markers, then every object of the container."""
+        with self.locked(cname, pins):
+            pooled, markers = self._markers(cname, pins)
+            if not markers:
+                raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist")
+            # The markers first: from then on the container is gone, and what
+            # is left is debris no marker names, tidied by whoever comes next.
+            self._destroy(pooled, [m.obj for m in markers])
+            step("delete-markers-destroyed")
+            self._tidy_all(cname, {}, pins)
+            step("delete-tidied")
 
     def names(self, scope: str, pins: PinSources) -> list[str]:
         """The names of the containers of ``scope`` on the token, sorted."""
         template = {Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: _APPLICATION,
                     Attribute.TOKEN: True}
         pooled, (markers,) = self.token.find([template], pins)
-        names = []
+        names = set()
         for marker in markers:
             raw = _value_of(self.token, pooled, marker)
+            if raw is None:
+                continue
             try:
-                record = json.loads(bytes(raw).decode("utf-8"))
+                record = json.loads(raw.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
                 continue  # not ours after all, or damaged: never listed, never touched
             if isinstance(record, dict) and record.get("scope") == scope:
-                names.append(str(record.get("name")))
+                names.add(str(record.get("name")))
         return sorted(names)
 
-    # ---- key pairs ---------------------------------------------------------------------
-    def _objects_of(self, cname: ContainerName, spec: int) -> list[dict[Any, object]]:
+    # ---- key pairs --------------------------------------------------------------------------
+    def find_pair(self, cname: ContainerName, spec: int, pins: PinSources) -> TokenKey | None:
+        """The container's current key pair of ``spec`` (lock-free; a read that
+        raced a replacement is read again)."""
+        with self.token.store_locked():  # see _create: SoftHSM2 and threads
+            return self._find_pair(cname, spec, pins)
+
+    def _find_pair(self, cname: ContainerName, spec: int, pins: PinSources) -> TokenKey | None:
         label = cname.key_label(spec)
-        return [
-            {Attribute.CLASS: cls, Attribute.LABEL: label, Attribute.TOKEN: True}
-            for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE)
-        ]
-
-    def find_pair(
-        self, cname: ContainerName, spec: int, pins: PinSources, *, tidy: bool = False
-    ) -> TokenKey | None:
-        """The container's current key pair of ``spec`` (one search by label and ID).
-
-        ``tidy`` also removes pairs of other generations (left by a process
-        that died while replacing a key); it is done when a container is
-        opened and after a key is replaced, not on every lookup.
-        """
-        with self._locked():
-            _pooled, _marker, record = self._marker(cname, pins)
-            generation = record["keys"].get(str(spec))
-            if tidy:
-                self._tidy(cname, spec, generation, pins)
+        for _ in range(_READ_TRIES):
+            generation = self._state(cname, pins)["keys"].get(str(spec))
             if generation is None:
                 return None
             ident = cname.key_id(spec, generation)
-            label = cname.key_label(spec)
             home, (private, public, cert) = self.token.find(
                 [{Attribute.CLASS: cls, Attribute.LABEL: label, Attribute.ID: ident,
                   Attribute.TOKEN: True}
@@ -230,47 +402,38 @@ class Containers:
                              ObjectClass.CERTIFICATE)],
                 pins,
             )
-            if len(private) != 1 or len(public) != 1:
+            if len(private) == 1 and len(public) == 1 and len(cert) <= 1:
+                key = TokenKey(self.token, home, private[0], public[0], token_object=True)
+                key.certificate = cert[0] if cert else None
+                key.stored_as = (label, ident)
+                return key
+            if len(private) > 1 or len(public) > 1 or len(cert) > 1:
                 raise Fail(
                     winerror.NTE_FAIL,
-                    f"{label!r}: expected one private and one public key, "
-                    f"found {len(private)} and {len(public)}",
+                    f"{label!r}: {len(private)} private keys, {len(public)} public keys and "
+                    f"{len(cert)} certificates of one generation; csp11 will not guess",
                 )
-            if len(cert) > 1:
-                raise Fail(
-                    winerror.NTE_FAIL, f"{label!r}: {len(cert)} certificates; csp11 will not guess"
-                )
-            key = TokenKey(self.token, home, private[0], public[0], token_object=True)
-            key.certificate = cert[0] if cert else None
-            key.stored_as = (label, ident)
-            return key
+            # Replaced or deleted meanwhile: read the container again.
+        raise Fail(winerror.NTE_FAIL, f"{label!r}: the key pair the container names is missing")
 
-    def _tidy(
-        self, cname: ContainerName, spec: int, generation: int | None, pins: PinSources
-    ) -> None:
-        keep = cname.key_id(spec, generation) if generation is not None else None
-        home, groups = self.token.find(self._objects_of(cname, spec), pins)
-        stale = [o for group in groups for o in group
-                 if _object_id(self.token, home, o) != keep]
-        if stale:
-            # The marker decides which generation is current; the others go.
-            self.token.destroy_objects(home, stale)
-
-    def tidy(self, cname: ContainerName, pins: PinSources) -> None:
-        """Remove debris of crashed key replacements from the whole container."""
-        with self._locked():
-            _pooled, _marker, record = self._marker(cname, pins)
-            for spec in SPEC_NAMES:
-                self._tidy(cname, spec, record["keys"].get(str(spec)), pins)
+    def intend(self, cname: ContainerName, spec: int, generation: int, pins: PinSources) -> None:
+        """Announce that ``generation`` of ``spec`` is being made (before making it)."""
+        self._create(_INTENT, cname.intent_label(spec),
+                     {"generation": generation, **Owner.me().to_json()}, pins)
+        step("intent-created")
 
     def commit(self, cname: ContainerName, spec: int, generation: int, pins: PinSources) -> None:
         """Make ``generation`` the container's key pair of ``spec``; drop the old one.
 
-        The switch is the creation of a new marker (one ``C_CreateObject``,
-        atomic); the old marker and the old pair are removed after it.
+        Under the lock: the container must still exist (``NTE_BAD_KEYSET``)
+        and the new pair be complete; the switch is the creation of one new
+        marker; the old markers, the intent and the old pair go after it.
         """
-        with self._locked():
-            pooled, marker, record = self._marker(cname, pins)
+        with self.locked(cname, pins):
+            pooled, markers = self._markers(cname, pins)
+            if not markers:
+                raise Fail(winerror.NTE_BAD_KEYSET,
+                           f"key container {cname.name!r} was deleted meanwhile")
             ident = cname.key_id(spec, generation)
             _home, found = self.token.find(
                 [{Attribute.CLASS: cls, Attribute.ID: ident, Attribute.TOKEN: True}
@@ -278,33 +441,158 @@ class Containers:
             )
             if [len(group) for group in found] != [1, 1]:
                 raise Fail(winerror.NTE_FAIL, "the new key pair is not complete on the token")
-            record = dict(record, seq=int(record["seq"]) + 1,
-                          keys=dict(record["keys"], **{str(spec): generation}))
-            self._write_marker(cname, record, pins)
+            record = markers[-1].record
+            keys = dict(record["keys"], **{str(spec): generation})
+            self._create(_APPLICATION, cname.label,
+                         _new_record(cname, int(record["seq"]) + 1, keys), pins)
+            step("commit-marker-written")
+            self._destroy(pooled, [m.obj for m in markers])
+            step("commit-old-markers-destroyed")
+            self._drop_intent(cname, spec, generation, pins)
             try:
-                self.token.destroy_objects(pooled, [marker])
-                self.find_pair(cname, spec, pins, tidy=True)  # removes the old generation
+                self._tidy_all(cname, keys, pins)
             except Fail as exc:
-                # The switch is made; tidying up is retried whenever the
-                # container is next used.
-                _log.warning("tidying container %r after a new key: %s", cname.name, exc.message)
+                # The switch is made; tidying up is done by whoever comes next.
+                _log.warning("tidying container %r after a new key: %s", cname.name,
+                             exc.message)
 
-    def new_generation(self, cname: ContainerName, pins: PinSources) -> int:
-        """A fresh generation number for a new key pair (random, never the current one)."""
-        _pooled, _marker, record = self._marker(cname, pins)
-        taken = {int(g) for g in record["keys"].values()}
-        while True:
-            generation = secrets.randbits(32)
-            if generation not in taken:
-                return generation
+    def abandon(self, cname: ContainerName, spec: int, generation: int,
+                pins: PinSources) -> None:
+        """Remove a generation that will not be committed, and its intent."""
+        ident = cname.key_id(spec, generation)
+        home, found = self.token.find(
+            [{Attribute.CLASS: cls, Attribute.ID: ident, Attribute.TOKEN: True}
+             for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY,
+                         ObjectClass.CERTIFICATE)], pins
+        )
+        self._destroy(home, [o for group in found for o in group])
+        self._drop_intent(cname, spec, generation, pins)
+
+    def _drop_intent(self, cname: ContainerName, spec: int, generation: int,
+                     pins: PinSources) -> None:
+        pooled, intents = self._find_records(_INTENT, cname.intent_label(spec), pins)
+        self._destroy(pooled, [i.obj for i in intents
+                               if i.record.get("generation") == generation])
+
+    def tidy(self, cname: ContainerName, pins: PinSources) -> None:
+        """Check that the container exists (``NTE_BAD_KEYSET``) and remove debris of
+        crashed changes from it: objects of generations no marker names and no
+        live intent announces, dead claims and intents."""
+        with self.locked(cname, pins):
+            self._tidy_all(cname, self._state(cname, pins)["keys"], pins)
+
+    def new_generation(self) -> int:
+        """A fresh generation number for a new key pair (random: never reused in practice)."""
+        return secrets.randbits(32)
+
+    # ---- repair -----------------------------------------------------------------------------
+    def _repair(self, cname: ContainerName, pins: PinSources) -> None:
+        """Under the lock: leave one newest marker (debris of an older csp11 that
+        wrote two of one sequence number).  The one whose pairs exist wins; among
+        equals the record that sorts first, so every process picks the same."""
+        pooled, markers = self._markers(cname, pins)
+        if len(markers) < 2 or markers[-2].record["seq"] != markers[-1].record["seq"]:
+            return
+        top = markers[-1].record["seq"]
+        tied = [m for m in markers if m.record["seq"] == top]
+        tied.sort(key=lambda m: (not self._complete(cname, m.record, pins),
+                                 _order_key(m.record)))
+        self._destroy(pooled, [m.obj for m in markers if m is not tied[0]])
+        self._tidy_all(cname, tied[0].record["keys"], pins)
+
+    def _complete(self, cname: ContainerName, record: dict[str, Any], pins: PinSources) -> bool:
+        for spec_text, generation in record["keys"].items():
+            ident = cname.key_id(int(spec_text), generation)
+            _home, found = self.token.find(
+                [{Attribute.CLASS: cls, Attribute.ID: ident, Attribute.TOKEN: True}
+                 for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY)], pins
+            )
+            if [len(group) for group in found] != [1, 1]:
+                return False
+        return True
+
+    def _tidy_all(self, cname: ContainerName, keys: dict[str, int], pins: PinSources) -> None:
+        """Remove every key object of the container that ``keys`` does not name and
+        no live intent announces; remove dead intents."""
+        for spec in SPEC_NAMES:
+            label = cname.key_label(spec)
+            pooled, intents = self._find_records(_INTENT, cname.intent_label(spec), pins)
+            dead = [i for i in intents if _dead(i.record)]
+            pending = {i.record.get("generation") for i in intents if i not in dead}
+            current = keys.get(str(spec))
+            keep = {cname.key_id(spec, g) for g in (current, *pending) if isinstance(g, int)}
+            home, groups = self.token.find(
+                [{Attribute.CLASS: cls, Attribute.LABEL: label, Attribute.TOKEN: True}
+                 for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY,
+                             ObjectClass.CERTIFICATE)], pins
+            )
+            stale = [o for group in groups for o in group
+                     if _object_id(self.token, home, o) not in keep]
+            self._destroy(home, stale)
+            self._destroy(pooled, [i.obj for i in dead])
+
+    # ---- object primitives ------------------------------------------------------------------
+    # Token-object writes hold the token's store lock (a process-wide lock,
+    # and on the embedded token a file lock): SoftHSM2 answers
+    # CKR_GENERAL_ERROR to two threads of one process writing token objects at
+    # once (its file locks are per process).
+    def _create(self, application: str, label: str, record: dict[str, Any],
+                pins: PinSources) -> None:
+        with self.token.store_locked():
+            self._create_now(application, label, record, pins)
+
+    def _create_now(self, application: str, label: str, record: dict[str, Any],
+                    pins: PinSources) -> None:
+        self.token.create_object({
+            Attribute.CLASS: ObjectClass.DATA,
+            Attribute.APPLICATION: application,
+            Attribute.LABEL: label,
+            Attribute.TOKEN: True,
+            Attribute.PRIVATE: True,
+            Attribute.VALUE: json.dumps(record, sort_keys=True).encode(),
+        }, pins)
+
+    def _destroy(self, pooled: Any, objects: list[Any]) -> None:
+        if objects:
+            with self.token.store_locked():
+                self.token.destroy_objects(pooled, objects)
 
 
-def _value_of(token: Token, home: Any, obj: Any) -> bytes:
-    return bytes(token.run_on(home, "C_GetAttributeValue", lambda s: obj[Attribute.VALUE]))
+def _new_record(cname: ContainerName, seq: int, keys: dict[str, int]) -> dict[str, Any]:
+    return {"version": _MARKER_VERSION, "seq": seq, "scope": cname.scope, "name": cname.name,
+            "keys": keys, "writer": secrets.token_hex(8)}
 
 
-def _object_id(token: Token, home: Any, obj: Any) -> bytes:
-    return bytes(token.run_on(home, "C_GetAttributeValue", lambda s: obj[Attribute.ID]))
+def _order_key(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True)
+
+
+def _dead(record: dict[str, Any]) -> bool:
+    """Whether a claim's or intent's owner is gone (damaged records count as dead:
+    they can only be debris)."""
+    try:
+        return Owner.from_json(record).dead()
+    except (KeyError, TypeError, ValueError):
+        return True
+
+
+def _value_of(token: Token, home: Any, obj: Any) -> bytes | None:
+    """An object's CKA_VALUE; None if it was destroyed since it was found."""
+    try:
+        return bytes(token.run_on(home, "C_GetAttributeValue", lambda s: obj[Attribute.VALUE]))
+    except Fail as exc:
+        if exc.ckr in _GONE:
+            return None
+        raise
+
+
+def _object_id(token: Token, home: Any, obj: Any) -> bytes | None:
+    try:
+        return bytes(token.run_on(home, "C_GetAttributeValue", lambda s: obj[Attribute.ID]))
+    except Fail as exc:
+        if exc.ckr in _GONE:
+            return None
+        raise
 
 
 _registry: dict[Token, Containers] = {}
@@ -318,4 +606,3 @@ def containers_of(token: Token) -> Containers:
         if found is None:
             found = _registry[token] = Containers(token)
         return found
-

@@ -7,6 +7,7 @@ so a crash never leaves half a pair in use.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,11 +18,18 @@ from csp11 import winerror
 from csp11.core.context import Context, UserKey
 from csp11.core.key import Key
 from csp11.core.policy import permissions_for
-from csp11.core.store import SPEC_NAMES, ContainerName, containers_of
+from csp11.core.store import SPEC_NAMES, ContainerName, Containers, containers_of
+from csp11.core.store import step as _step
 from csp11.errors import Fail
 from csp11.model.algorithms import ALGORITHMS, Family
 from csp11.model.providers import Personality
-from csp11.token import Attribute, KeyType, ObjectClass, Token, TokenKey
+from csp11.token import Attribute, KeyType, TokenKey
+
+_log = logging.getLogger("csp11")
+# A read that raced a writer (objects replaced between finding and reading
+# them) is made again this many times.
+_READ_TRIES = 20
+_GONE = frozenset({"CKR_OBJECT_HANDLE_INVALID", "CKR_KEY_HANDLE_INVALID"})
 
 __all__ = [
     "container_spec", "fill_verify_slot", "get_user_key", "open_stored", "public_key_of",
@@ -47,26 +55,38 @@ def store_pair(
     assert cname is not None
     ctx.login()
     store = containers_of(ctx.token)
-    token = ctx.token
-    # The store lock covers creation through commit: a reader tidying the
-    # container meanwhile would take the new pair for debris of a crash.
-    with token.store_locked():
-        generation = store.new_generation(cname, ctx.pins)
-        label, ident = cname.key_label(spec), cname.key_id(spec, generation)
-        try:
+    # The new pair is made outside the container's lock, under an intent
+    # that keeps anyone tidying the container from taking it for debris;
+    # the switch happens under the lock (docs/containers.md).
+    generation = store.new_generation()
+    label, ident = cname.key_label(spec), cname.key_id(spec, generation)
+    store.intend(cname, spec, generation, ctx.pins)
+    try:
+        with ctx.token.store_locked():  # token-object writes, one thread at a time
             tkey = make({Attribute.ID: ident, Attribute.LABEL: label})
-        except BaseException:
-            _discard_generation(token, cname, spec, ident, ctx)
-            raise
-        try:
-            store.commit(cname, spec, generation, ctx.pins)
-        except BaseException:
-            _discard_generation(token, cname, spec, ident, ctx)
-            if undo is not None:
-                undo(tkey)
-            raise
+    except BaseException:
+        _abandon(store, cname, spec, generation, ctx)
+        raise
+    _step("pair-made")
+    try:
+        store.commit(cname, spec, generation, ctx.pins)
+    except BaseException:
+        _abandon(store, cname, spec, generation, ctx)
+        if undo is not None:
+            undo(tkey)
+        raise
     tkey.stored_as = (label, ident)
     return tkey
+
+
+def _abandon(store: Containers, cname: ContainerName, spec: int, generation: int,
+             ctx: Context) -> None:
+    """Remove a generation that will not be committed (what is left, if this
+    fails too, is tidied once its intent is seen dead)."""
+    try:
+        store.abandon(cname, spec, generation, ctx.pins)
+    except Fail:
+        _log.debug("could not remove an abandoned key pair of %r", cname.name)
 
 
 def container_spec(personality: Personality, algid: int) -> int | None:
@@ -76,20 +96,6 @@ def container_spec(personality: Personality, algid: int) -> int | None:
     if algid == personality.signature_algid:
         return con.AT_SIGNATURE
     return None
-
-
-def _discard_generation(
-    token: Token, cname: ContainerName, spec: int, ident: bytes, ctx: Context
-) -> None:
-    """Destroy the stored objects of a generation that was never committed."""
-    try:
-        home, found = token.find(
-            [{Attribute.CLASS: cls, Attribute.ID: ident, Attribute.TOKEN: True}
-             for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY)], ctx.pins
-        )
-        token.destroy_objects(home, [o for group in found for o in group])
-    except Fail:
-        pass  # what is left is tidied as another generation when the container is next used
 
 
 def get_user_key(ctx: Context, spec: int) -> Key:
@@ -131,11 +137,26 @@ def open_stored(ctx: Context, spec: int) -> Key:
         return Key(ctx, user_key.alg, user_key.bits, user_key.tkey.share(),
                    permissions=user_key.permissions)
     ctx.login()
-    tkey = containers_of(ctx.token).find_pair(cname, spec, ctx.pins)
-    if tkey is None:
-        raise Fail(
-            winerror.NTE_NO_KEY, f"container {cname.name!r} has no {SPEC_NAMES[spec]} key"
-        )
+    for _ in range(_READ_TRIES):
+        tkey = containers_of(ctx.token).find_pair(cname, spec, ctx.pins)
+        if tkey is None:
+            raise Fail(
+                winerror.NTE_NO_KEY, f"container {cname.name!r} has no {SPEC_NAMES[spec]} key"
+            )
+        try:
+            algid, size, extractable = _facts(tkey, spec)
+        except Fail as exc:
+            if exc.ckr in _GONE:
+                continue  # replaced by another writer since it was found: look again
+            raise
+        permissions = permissions_for(con.CRYPT_EXPORTABLE if extractable else 0)
+        return Key(ctx, ALGORITHMS[algid], size, tkey, permissions=permissions)
+    raise Fail(winerror.NTE_FAIL,
+               f"container {cname.name!r}: its {SPEC_NAMES[spec]} key kept changing")
+
+
+def _facts(tkey: TokenKey, spec: int) -> tuple[int, int, bool]:
+    """(ALG_ID, bits, extractable) of a stored pair, from its attributes."""
     facts = tkey.attributes([Attribute.KEY_TYPE, Attribute.EXTRACTABLE])
     key_type = facts[Attribute.KEY_TYPE]
     if key_type == KeyType.RSA:
@@ -147,8 +168,7 @@ def open_stored(ctx: Context, spec: int) -> Key:
         size = int.from_bytes(prime, "big").bit_length()
     else:
         raise Fail(winerror.NTE_BAD_KEYSET, f"unexpected key type {key_type!r} in the container")
-    permissions = permissions_for(con.CRYPT_EXPORTABLE if facts[Attribute.EXTRACTABLE] else 0)
-    return Key(ctx, ALGORITHMS[algid], size, tkey, permissions=permissions)
+    return algid, size, bool(facts[Attribute.EXTRACTABLE])
 
 
 def public_key_of(key: Key) -> Any:
