@@ -23,10 +23,9 @@ from csp11.args import DWORD_MAX, dword, flags, optional_bytes
 from csp11.capabilities import capabilities
 from csp11.containers import ContainerName, containers_of
 from csp11.errors import Fail, api
-from csp11.pins import PinSources
 from csp11.providers import Personality
 from csp11.pywintypes import error
-from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, Token
+from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, PinSources, Token
 
 if TYPE_CHECKING:
     from csp11.hashes import PyCRYPTHASH

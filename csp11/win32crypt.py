@@ -17,10 +17,9 @@ from csp11 import winerror
 from csp11.args import DWORD_MAX, dword, flags, optional_str
 from csp11.containers import ContainerName, containers_of
 from csp11.errors import Fail, api
-from csp11.pins import PinSources
 from csp11.provider import PyCRYPTPROV
 from csp11.providers import choose
-from csp11.token_choice import choose_token
+from csp11.token import PinSources, choose_token
 
 __all__ = ["CryptAcquireContext", "PyCRYPTPROV"]
 

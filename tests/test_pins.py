@@ -13,8 +13,8 @@ import csp11
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.errors import Fail
-from csp11.pins import PinRequest, PinSources, read_pin_source
 from csp11.provider import PyCRYPTPROV
+from csp11.token import PinRequest, PinSources, read_pin_source
 
 VERIFY = con.CRYPT_VERIFYCONTEXT
 WRONG = "wrong-pin-7f3a9c"

@@ -22,8 +22,8 @@ from csp11 import interop, pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.blobs import PlaintextKeyBlob, parse_key_blob
 from csp11.keys import PyCRYPTKEY
-from csp11.pins import PinRequest
 from csp11.provider import PyCRYPTPROV
+from csp11.token import PinRequest
 
 from .conftest import REPO, run_python
 

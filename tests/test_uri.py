@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from csp11.pywintypes import error
-from csp11.uri import Pkcs11Uri, parse_uri
+from csp11.token import Pkcs11Uri, parse_uri
 
 ERROR_INVALID_PARAMETER = 87
 

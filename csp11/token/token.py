@@ -46,8 +46,8 @@ from pkcs11 import _pkcs11
 
 from csp11 import winerror
 from csp11.errors import CKR_NAMES, Fail, fail_from_ckr
-from csp11.pins import PinRequest, PinSources
-from csp11.quirks import Quirks, quirks_for
+from csp11.token.pins import PinRequest, PinSources
+from csp11.token.quirks import Quirks, quirks_for
 
 __all__ = [
     "DEFAULT",
@@ -549,7 +549,7 @@ class Module:
         """Tokens whose attributes match ``want``.
 
         Keys: ``label``, ``serial``, ``manufacturer``, ``model`` (as
-        :meth:`csp11.uri.Pkcs11Uri.token_filter` names them),
+        :meth:`csp11.token.uri.Pkcs11Uri.token_filter` names them),
         ``slot_id``, ``slot_description``, ``slot_manufacturer``.  Tokens are
         matched by what they report, never by position.
         """
