@@ -1,4 +1,4 @@
-"""csp11.uri: RFC 7512 PKCS#11 URIs, the PIN kept out of every message."""
+"""csp11.token.uri: RFC 7512 PKCS#11 URIs, the PIN kept out of every message."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from csp11 import winerror
 from csp11.errors import Fail
 from csp11.token.embedded import find_softhsm2, open_embedded
-from csp11.token.token import Token, load_module
+from csp11.token.module import load_module
+from csp11.token.token import Token
 from csp11.token.uri import Pkcs11Uri, parse_uri
 
 __all__ = ["ChosenToken", "choose_token"]
