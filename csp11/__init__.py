@@ -10,7 +10,7 @@ plus :func:`set_pin_prompt` and :class:`PinRequest` for PIN entry.
 from __future__ import annotations
 
 from csp11 import pywintypes, win32crypt, win32cryptcon, winerror
-from csp11.pins import PinRequest, set_pin_prompt
+from csp11.token import PinRequest, set_pin_prompt
 
 __all__ = [
     "PinRequest",

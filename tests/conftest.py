@@ -34,7 +34,7 @@ for _name in ("CSP11_TOKEN", "CSP11_PIN", "CSP11_MODULE", "CSP11_SOFTHSM2_MODULE
 os.environ["CSP11_HOME"] = str(_RUN_DIR / "home")
 
 from csp11 import win32crypt, win32cryptcon  # noqa: E402
-from csp11.embedded import find_softhsm2  # noqa: E402
+from csp11.token import find_softhsm2  # noqa: E402
 from csp11.win32crypt import PyCRYPTPROV  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

@@ -85,7 +85,7 @@ def test_pin_file_readable_by_others_is_refused(tmp_path: Path) -> None:
 def test_missing_softhsm2_names_the_package(tmp_path: Path) -> None:
     code = textwrap.dedent(
         """
-        import csp11.embedded as e
+        import csp11.token.embedded as e
         e.SOFTHSM2_MODULE_CANDIDATES = ("/nonexistent/libsofthsm2.so",)
         """
     ) + ACQUIRE

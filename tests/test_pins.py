@@ -13,7 +13,7 @@ import csp11
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.errors import Fail
-from csp11.pins import PinRequest, PinSources, read_pin_source
+from csp11.token import PinRequest, PinSources, read_pin_source
 from csp11.win32crypt import PyCRYPTPROV
 
 VERIFY = con.CRYPT_VERIFYCONTEXT

@@ -21,7 +21,7 @@ import csp11
 from csp11 import interop, pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.formats.blobs import PlaintextKeyBlob, parse_key_blob
-from csp11.pins import PinRequest
+from csp11.token import PinRequest
 from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
 from .conftest import REPO, run_python

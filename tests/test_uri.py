@@ -1,4 +1,4 @@
-"""csp11.uri: RFC 7512 PKCS#11 URIs, the PIN kept out of every message."""
+"""csp11.token.uri: RFC 7512 PKCS#11 URIs, the PIN kept out of every message."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from csp11.pywintypes import error
-from csp11.uri import Pkcs11Uri, parse_uri
+from csp11.token import Pkcs11Uri, parse_uri
 
 ERROR_INVALID_PARAMETER = 87
 

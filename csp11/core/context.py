@@ -26,8 +26,7 @@ from csp11.core.store import ContainerName, containers_of
 from csp11.errors import Fail
 from csp11.model.algorithms import Algorithm
 from csp11.model.providers import Personality
-from csp11.pins import PinSources
-from csp11.token import Token, TokenKey
+from csp11.token import PinSources, Token, TokenKey
 
 __all__ = ["Context", "Owned", "UserKey"]
 

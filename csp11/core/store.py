@@ -50,8 +50,7 @@ from typing import Any
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.pins import PinSources
-from csp11.token import Attribute, ObjectClass, Token, TokenKey
+from csp11.token import Attribute, ObjectClass, PinSources, Token, TokenKey
 
 __all__ = [
     "LEASE_SECONDS", "SPEC_NAMES", "ContainerName", "Containers", "Owner", "containers_of",

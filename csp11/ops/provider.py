@@ -22,9 +22,7 @@ from csp11.errors import Fail
 from csp11.model.algorithms import ALGORITHMS
 from csp11.model.capabilities import capabilities
 from csp11.model.providers import choose
-from csp11.pins import PinSources
-from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE
-from csp11.token_choice import choose_token
+from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, PinSources, choose_token
 
 __all__ = [
     "ACQUIRE_FLAGS", "PROV_ENUMALGS", "PROV_ENUMALGS_EX", "acquire", "gen_random",

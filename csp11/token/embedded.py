@@ -33,7 +33,8 @@ from pathlib import Path
 
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token import Module, Token, load_module
+from csp11.token.module import Module, load_module
+from csp11.token.token import Token
 
 __all__ = ["EMBEDDED_LABEL", "EmbeddedToken", "data_home", "find_softhsm2", "open_embedded"]
 

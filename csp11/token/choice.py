@@ -2,7 +2,7 @@
 
 ``Token=`` or else ``CSP11_TOKEN``: an RFC 7512 PKCS#11 URI whose path
 attributes select the token and whose query gives the module and the PIN.
-Neither: the embedded default token (:mod:`csp11.embedded`).
+Neither: the embedded default token (:mod:`csp11.token.embedded`).
 
 The query attribute ``x-init-reserved`` is passed to ``C_Initialize`` as
 ``pReserved`` (NSS softokn's configuration string, as in p11-kit's module
@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csp11 import winerror
-from csp11.embedded import find_softhsm2, open_embedded
 from csp11.errors import Fail
-from csp11.token import Token, load_module
-from csp11.uri import Pkcs11Uri, parse_uri
+from csp11.token.embedded import find_softhsm2, open_embedded
+from csp11.token.module import load_module
+from csp11.token.token import Token
+from csp11.token.uri import Pkcs11Uri, parse_uri
 
 __all__ = ["ChosenToken", "choose_token"]
 

@@ -1,0 +1,415 @@
+"""A key on a token: its python-pkcs11 objects (a secret key, or a private and
+public key), the session they live in, and every use of them (encrypt,
+sign, wrap, extract, agree, attributes), each run through that session.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+import pkcs11.exceptions
+from cryptography.hazmat.primitives import keywrap
+
+from csp11 import winerror
+from csp11.errors import Fail
+from csp11.token.constants import _NO_CAPABILITIES, Attribute, KeyType, Mechanism, ObjectClass
+from csp11.token.cryptoki import Library
+from csp11.token.operation import Operation
+from csp11.token.pins import PinRequest, PinSources
+from csp11.token.session import _Pooled
+from csp11.token.template import check_template
+
+_T = TypeVar("_T")
+
+# Mechanisms with which the public key of a pair wraps (the rest use the
+# secret key).
+_PUBLIC_WRAPS = frozenset({Mechanism.RSA_PKCS, Mechanism.RSA_PKCS_OAEP})
+_KEK_MECHANISM = Mechanism.AES_KEY_WRAP_PAD
+_UNWRAP_BAD_INPUT = frozenset({
+    "CKR_GENERAL_ERROR", "CKR_ENCRYPTED_DATA_INVALID", "CKR_ENCRYPTED_DATA_LEN_RANGE",
+    "CKR_WRAPPED_KEY_INVALID", "CKR_WRAPPED_KEY_LEN_RANGE", "CKR_DATA_INVALID",
+    "CKR_DATA_LEN_RANGE",
+})
+# The ephemeral key-encryption key of TokenKey.extract: a session object that
+# only wraps, readable (it protects nothing once the call returns).
+_KEK_TEMPLATE: dict[Any, object] = {
+    Attribute.CLASS: ObjectClass.SECRET_KEY,
+    Attribute.KEY_TYPE: KeyType.AES,
+    Attribute.TOKEN: False,
+    Attribute.PRIVATE: False,
+    Attribute.SENSITIVE: False,
+    Attribute.EXTRACTABLE: True,
+    Attribute.WRAP: True,
+    Attribute.UNWRAP: False,
+    Attribute.ENCRYPT: False,
+    Attribute.DECRYPT: False,
+    Attribute.VALUE_LEN: 32,
+}
+# TokenKey.agree's shared secret: read once, then destroyed.
+_AGREED_TEMPLATE: dict[Any, object] = {
+    Attribute.CLASS: ObjectClass.SECRET_KEY,
+    Attribute.KEY_TYPE: KeyType.GENERIC_SECRET,
+    Attribute.TOKEN: False,
+    Attribute.PRIVATE: False,
+    Attribute.SENSITIVE: False,
+    Attribute.EXTRACTABLE: True,
+}
+
+
+class KeyHome(Protocol):
+    """The token a key lives on, as the key (and its users, through
+    ``key.token``) reach it: a :class:`csp11.token.token.Token`, described here
+    rather than imported (the token makes keys, so its module imports this
+    one)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def module(self) -> Library: ...
+
+    def run_on(self, pooled: _Pooled, doing: str, fn: Callable[[Any], _T]) -> _T: ...
+
+    def operation(self, kind: str, mechanism: Any, key: Any | None = None,
+                  param: bytes | None = None) -> Operation: ...
+
+    def mechanisms(self) -> Mapping[int, object]: ...
+
+    def bury(self, key: TokenKey) -> None: ...
+
+
+class TokenKey:
+    """A key's objects on the token: a secret key, or a private and public key.
+
+    The objects live in their home session (session objects vanish when it
+    closes), and every use goes through that session's lock.  Several
+    CryptoAPI handles may share one ``TokenKey`` (``CryptDuplicateKey``);
+    the objects are destroyed when the last handle lets go, and only if they
+    are session objects.
+    """
+
+    __slots__ = (
+        "_lock", "_protected", "_refs", "certificate", "home", "obj", "public", "stored_as",
+        "token", "token_object",
+    )
+
+    def __init__(
+        self, token: KeyHome, home: _Pooled, obj: Any | None, public: Any | None, *,
+        token_object: bool,
+    ) -> None:
+        self.token = token
+        self.home = home
+        self.obj = obj          # secret key, or private key of a pair; None: a lone public key
+        self.public = public    # public key of a pair, else None
+        self.token_object = token_object  # persistent (container) objects are never destroyed
+        self.certificate: Any | None = None  # KP_CERTIFICATE's object, beside a key pair
+        # (CKA_LABEL, CKA_ID) of a container's stored pair, for its certificate.
+        self.stored_as: tuple[str, bytes] | None = None
+        self._refs = 1
+        self._lock = threading.Lock()
+        self._protected: bool | None = None  # CKA_ALWAYS_AUTHENTICATE, read once
+
+    def __repr__(self) -> str:
+        main: Any = self.obj if self.obj is not None else self.public
+        return f"<csp11 TokenKey handle={main.handle} token={self.token.label!r}>"
+
+    def share(self) -> TokenKey:
+        """One more CryptoAPI handle uses these objects (``ERROR_INVALID_HANDLE``
+        once the last one let go: they may be gone already)."""
+        with self._lock:
+            if self._refs <= 0:
+                raise Fail(winerror.ERROR_INVALID_HANDLE, "the key has been destroyed")
+            self._refs += 1
+        return self
+
+    def release(self) -> None:
+        """A handle lets go; the last one destroys session objects."""
+        with self._lock:
+            self._refs -= 1
+            last = self._refs == 0
+        if not last or self.token_object:
+            return
+        objects = [o for o in (self.obj, self.public, self.certificate) if o is not None]
+
+        def destroy(session: Any) -> None:
+            failed: pkcs11.exceptions.PKCS11Error | None = None
+            for obj in objects:  # each one, even when another fails
+                try:
+                    obj.destroy()
+                except pkcs11.exceptions.PKCS11Error as exc:
+                    failed = failed or exc
+            if failed is not None:
+                raise failed
+
+        if self.home.alive:
+            self.token.run_on(self.home, "C_DestroyObject", destroy)
+
+    def attribute(self, attr: Any, obj: Any | None = None) -> Any:
+        """``C_GetAttributeValue`` of one attribute (of the secret/private key by default)."""
+        target: Any = obj if obj is not None else self.obj if self.obj is not None else self.public
+        return self.token.run_on(self.home, "C_GetAttributeValue", lambda s: target[attr])
+
+    def attributes(self, attrs: list[Any], obj: Any | None = None) -> dict[Any, Any]:
+        """``C_GetAttributeValue`` of several attributes in one call."""
+        target: Any = obj if obj is not None else self.obj if self.obj is not None else self.public
+        found: dict[Any, Any] = self.token.run_on(
+            self.home, "C_GetAttributeValue", lambda s: target.get_attributes(attrs)
+        )
+        return found
+
+    def copy(self, obj: Any, template: Mapping[Any, object]) -> Any:
+        """``C_CopyObject`` of one of this key's objects, changed by ``template``."""
+        check_template(template)
+        return self.token.run_on(self.home, "C_CopyObject", lambda s: obj.copy(template))
+
+    def create_beside(self, template: Mapping[Any, object]) -> Any:
+        """``C_CreateObject`` in this key's session (e.g. its certificate)."""
+        check_template(template)
+        return self.token.run_on(
+            self.home, "C_CreateObject", lambda s: s.create_object(template)
+        )
+
+    def destroy_object(self, obj: Any) -> None:
+        """``C_DestroyObject`` of an object made with :meth:`create_beside`."""
+        self.token.run_on(self.home, "C_DestroyObject", lambda s: obj.destroy())
+
+    @property
+    def protected(self) -> bool:
+        """Whether the private key wants its PIN at every use (CKA_ALWAYS_AUTHENTICATE)."""
+        if self._protected is None:
+            found = False
+            if self.obj is not None and self.public is not None:
+                try:
+                    found = bool(self.attribute(Attribute.ALWAYS_AUTHENTICATE))
+                except Fail as exc:
+                    # Only a token without the attribute means "not protected";
+                    # any other failure is raised (fail closed) and not cached.
+                    if exc.ckr != "CKR_ATTRIBUTE_TYPE_INVALID":
+                        raise
+            self._protected = found
+        return self._protected
+
+    def key_use_pin(self, pins: PinSources, container: str | None) -> str | None:
+        """The per-use PIN of a user-protected private key (``None`` for other keys).
+
+        Asked for every operation (SPEC §2): the prompt's reason is
+        ``"key-use"``.  The token checks it in the operation's context login.
+        """
+        if not self.protected:
+            return None
+        pin = pins.for_key_use(PinRequest(self.token.label, container, "key-use"))
+        try:
+            pin.encode("utf-8")
+            valid = True
+        except UnicodeEncodeError:
+            valid = False  # raised below, outside the handler: the exception holds the PIN
+        if not valid:
+            raise Fail(winerror.SCARD_W_WRONG_CHV, "the key-use PIN is not valid text (UTF-8)")
+        return pin
+
+    def authorize_use(self, pins: PinSources, container: str | None) -> None:
+        """Check the key-use PIN of a user-protected key before an operation the
+        token does not guard itself.
+
+        SoftHSM2 lets ``C_UnwrapKey`` through with an always-authenticate key
+        (TOKEN-FACTS), so csp11 makes the token verify the PIN the way it does
+        for signatures: ``C_SignInit``, ``C_Login(CKU_CONTEXT_SPECIFIC)``,
+        ``C_Sign`` of a dummy digest.  A wrong PIN fails here, before the key
+        is used.
+        """
+        pin = self.key_use_pin(pins, container)
+        if pin is None:
+            return
+        kind = self.attribute(Attribute.KEY_TYPE)
+        if kind not in (KeyType.RSA, KeyType.DSA):
+            # No operation of such a key (DH) takes a context login: the PIN
+            # cannot be checked by the token, so the use is refused.
+            raise Fail(
+                winerror.NTE_BAD_KEY,
+                "the token cannot check this user-protected key's PIN per use",
+            )
+        self.sign(bytes(20), Mechanism.DSA if kind == KeyType.DSA else Mechanism.RSA_PKCS, pin)
+
+    def encrypt(self, data: bytes, mechanism: Any, param: Any = None) -> bytes:
+        """``C_EncryptInit`` + ``C_Encrypt`` with this secret key (or the public key
+        of a pair), in one call."""
+        target: Any = self.obj if self.public is None else self.public
+        out: bytes = self.token.run_on(
+            self.home, "C_Encrypt",
+            lambda s: target.encrypt(data, mechanism=mechanism, mechanism_param=param),
+        )
+        return out
+
+    def decrypt(self, data: bytes, mechanism: Any, param: Any = None,
+                pin: str | None = None) -> bytes:
+        """``C_DecryptInit`` + ``C_Decrypt`` with the secret or private key; ``pin``
+        is the key-use PIN of a user-protected key (context-specific login)."""
+        target: Any = self.obj
+        return self._private_operation(
+            "decrypt",
+            lambda: target.decrypt(data, mechanism=mechanism, mechanism_param=param, pin=pin),
+        )
+
+    def crypt_once(self, kind: str, mechanism: Any, param: bytes | None, data: bytes) -> bytes:
+        """``C_EncryptInit``/``C_DecryptInit`` with a packed mechanism parameter, the
+        update and the final, on an operation session (for what python-pkcs11
+        cannot express, e.g. ``CK_RC2_CBC_PARAMS``)."""
+        op = self.token.operation(kind, mechanism, self.obj, param)
+        try:
+            return op.crypt(data) + op.finish()
+        except BaseException:
+            op.abort()
+            raise
+
+    def sign(self, data: bytes, mechanism: Any, pin: str | None = None) -> bytes:
+        """``C_Sign`` with the private key; ``pin`` as for :meth:`decrypt`."""
+        target: Any = self.obj
+        return self._private_operation(
+            "sign", lambda: target.sign(data, mechanism=mechanism, pin=pin)
+        )
+
+    def _private_operation(self, kind: str, call: Callable[[], bytes]) -> bytes:
+        """Run a one-shot sign or decrypt in the key's session; on any failure
+        end what the token may have left active (SoftHSM2 keeps the operation
+        after a wrong context-specific PIN), so the session stays usable."""
+        def run(s: Any) -> bytes:
+            try:
+                return call()
+            except BaseException:
+                self.token.module.cryptoki.end_operation(s.handle, kind)
+                raise
+
+        return self.token.run_on(self.home, f"C_{kind.title()}", run)
+
+    def verify(self, data: bytes, signature: bytes, mechanism: Any) -> bool:
+        """``C_Verify`` with the public key: whether ``signature`` is right.
+
+        ``CKR_SIGNATURE_INVALID`` and ``CKR_SIGNATURE_LEN_RANGE`` answer False;
+        other failures raise.
+        """
+        target: Any = self.public
+
+        def check(s: Any) -> bool:
+            try:
+                return bool(target.verify(data, signature, mechanism=mechanism))
+            except (pkcs11.exceptions.SignatureInvalid, pkcs11.exceptions.SignatureLenRange):
+                return False
+
+        return bool(self.token.run_on(self.home, "C_Verify", check))
+
+    def wrap(self, target: TokenKey, mechanism: Any, param: Any = None, obj: Any = None) -> bytes:
+        """``C_WrapKey`` of ``target``'s secret/private key (or ``obj``) with this key.
+
+        This key is the wrapping key: a public key of a pair (RSA) or a secret
+        key (AES key wrap).  The token decides whether the target may leave:
+        a key that is not ``CKA_EXTRACTABLE`` gives ``NTE_BAD_KEY_STATE``.
+        """
+        wrapper = self.public if mechanism in _PUBLIC_WRAPS else self.obj
+        if wrapper is None:
+            raise Fail(winerror.NTE_BAD_KEY, "this key cannot wrap with that mechanism")
+        victim = target.obj if obj is None else obj
+        wrapped: bytes = self.token.run_on(
+            self.home, "C_WrapKey",
+            lambda s: wrapper.wrap_key(victim, mechanism=mechanism, mechanism_param=param),
+        )
+        return wrapped
+
+    def unwrap(
+        self, data: bytes, mechanism: Any, param: Any, template: Mapping[Any, object]
+    ) -> TokenKey:
+        """``C_UnwrapKey`` of ``data`` with this key (the private key of a pair, or a
+        secret key) into a new secret key described by ``template``."""
+        check_template(template)
+        unwrapper = self.obj
+        if unwrapper is None:
+            raise Fail(winerror.NTE_BAD_KEY, "a public key cannot unwrap")
+        try:
+            made = self.token.run_on(
+                self.home, "C_UnwrapKey",
+                lambda s: unwrapper.unwrap_key(
+                    ObjectClass.SECRET_KEY, template[Attribute.KEY_TYPE], data,
+                    mechanism=mechanism, mechanism_param=param, capabilities=_NO_CAPABILITIES,
+                    template=template,
+                ),
+            )
+        except Fail as exc:
+            # SoftHSM2 reports a ciphertext whose padding is wrong (a tampered
+            # or foreign BLOB) as CKR_GENERAL_ERROR.
+            if exc.ckr in _UNWRAP_BAD_INPUT:
+                raise Fail(
+                    winerror.NTE_BAD_DATA,
+                    f"the wrapped key does not decrypt with this key ({exc.ckr})", ckr=exc.ckr,
+                ) from None
+            raise
+        return TokenKey(
+            self.token, self.home, made, None, token_object=bool(template.get(Attribute.TOKEN))
+        )
+
+    def agree(self, peer_public: bytes, size: int) -> bytes:
+        """The Diffie-Hellman shared secret Z (big-endian, ``size`` bytes) of this
+        private key and a peer's public value: ``C_DeriveKey(CKM_DH_PKCS_DERIVE)``
+        into a short-lived readable generic secret, read and destroyed at once."""
+        base: Any = self.obj
+        template = {**_AGREED_TEMPLATE, Attribute.VALUE_LEN: size}
+
+        def derive(s: Any) -> bytes:
+            secret = base.derive_key(
+                KeyType.GENERIC_SECRET, size * 8, mechanism=Mechanism.DH_PKCS_DERIVE,
+                mechanism_param=peer_public, capabilities=_NO_CAPABILITIES, template=template,
+            )
+            try:
+                return bytes(secret[Attribute.VALUE])
+            finally:
+                secret.destroy()
+
+        value: bytes = self.token.run_on(self.home, "C_DeriveKey", derive)
+        return value.rjust(size, b"\0")
+
+    def extract(self, obj: Any | None = None) -> bytes:
+        """The material of this extractable secret key (or private key ``obj``).
+
+        Key material leaves a token only by ``C_WrapKey``, so the token's
+        ``CKA_EXTRACTABLE`` decides: a non-extractable key gives
+        ``NTE_BAD_KEY_STATE`` whatever csp11's own bookkeeping says.  The
+        wrapping key is an ephemeral AES-256 session key made for this call
+        and destroyed at once; the AES key wrap (RFC 5649) is then undone in
+        software.  A private key comes out as PKCS #8 DER.
+
+        SoftHSM2 zero-pads the material to a multiple of 8 bytes *before*
+        wrapping (TOKEN-FACTS), so the result may carry trailing zero bytes;
+        callers cut it to the length they know (key size, DER length).
+        """
+        victim = self.obj if obj is None else obj
+        if _KEK_MECHANISM not in self.token.mechanisms():
+            raise Fail(
+                winerror.NTE_NOT_SUPPORTED,
+                "the token has no CKM_AES_KEY_WRAP_PAD to export key material with",
+            )
+
+        def wrap(s: Any) -> tuple[bytes, bytes]:
+            kek = s.generate_key(
+                KeyType.AES, 256, template=_KEK_TEMPLATE, capabilities=_NO_CAPABILITIES
+            )
+            try:
+                wrapped = kek.wrap_key(victim, mechanism=_KEK_MECHANISM)
+                return bytes(kek[Attribute.VALUE]), wrapped
+            finally:
+                kek.destroy()
+
+        kek_value, wrapped = self.token.run_on(self.home, "C_WrapKey", wrap)
+        try:
+            return keywrap.aes_key_unwrap_with_padding(kek_value, wrapped)
+        except keywrap.InvalidUnwrap:
+            raise Fail(winerror.NTE_FAIL, "the token's AES key wrap did not unwrap") from None
+
+    def set_attribute(self, attr: Any, value: object, obj: Any | None = None) -> None:
+        """``C_SetAttributeValue`` of one attribute (checked like a template)."""
+        check_template({attr: value})
+        target: Any = obj if obj is not None else self.obj if self.obj is not None else self.public
+
+        def assign(s: Any) -> None:
+            target[attr] = value
+
+        self.token.run_on(self.home, "C_SetAttributeValue", assign)

@@ -1,0 +1,171 @@
+"""PKCS#11 modules in the process: one :class:`Module` per library, loaded on
+first use; its slots, the tokens found on them by what they report, and
+``C_InitToken`` for a new token.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import pkcs11.exceptions
+
+from csp11 import winerror
+from csp11.errors import Fail, fail_from_ckr
+from csp11.token.ckr import _ckr_name, ckr_of
+from csp11.token.constants import (
+    CKF_RW_SESSION,
+    CKF_SERIAL_SESSION,
+    CKF_TOKEN_INITIALIZED,
+    CKF_USER_PIN_INITIALIZED,
+    CKR_OK,
+    CKU_SO,
+)
+from csp11.token.cryptoki import Library, _ulong
+from csp11.token.token import Token, _token_info_of
+
+
+class Module(Library):
+    """One loaded PKCS#11 library, initialised once per process, and its tokens."""
+
+    def __init__(self, path: str, env: Mapping[str, str], init_reserved: str | None) -> None:
+        super().__init__(path, env, init_reserved)
+        self._tokens: dict[tuple[str, str], Token] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<csp11 Module {self.path!r}>"
+
+    def slots(self) -> list[Any]:
+        """The slots with a token present."""
+        try:
+            return list(self.lib.get_slots(token_present=True))
+        except pkcs11.exceptions.PKCS11Error as exc:
+            raise fail_from_ckr(ckr_of(exc), "C_GetSlotList") from None
+
+    def find_tokens(self, want: Mapping[str, object]) -> list[Token]:
+        """Tokens whose attributes match ``want``.
+
+        Keys: ``label``, ``serial``, ``manufacturer``, ``model`` (as
+        :meth:`csp11.token.uri.Pkcs11Uri.token_filter` names them),
+        ``slot_id``, ``slot_description``, ``slot_manufacturer``.  Tokens are
+        matched by what they report, never by position.
+        """
+        found: list[Token] = []
+        for slot in self.slots():
+            tok = _token_info_of(slot)
+            if tok is None:
+                continue
+            serial = tok.serial.decode("ascii", "replace").strip()
+            have: dict[str, object] = {
+                "label": tok.label,
+                "serial": serial,
+                "manufacturer": tok.manufacturer_id,
+                "model": tok.model,
+                "slot_id": slot.slot_id,
+                "slot_description": slot.slot_description,
+                "slot_manufacturer": slot.manufacturer_id,
+            }
+            if all(have.get(key) == value for key, value in want.items()):
+                found.append(self._token_for(slot, tok, serial))
+        return found
+
+    def _token_for(self, slot: Any, tok: Any, serial: str) -> Token:
+        # One Token object per physical token per process: login state and
+        # the session pool are token-wide.
+        key = (serial, tok.label)
+        with self._lock:
+            existing = self._tokens.get(key)
+            if existing is None or existing.slot_id != slot.slot_id:
+                existing = Token(self, slot, tok)
+                self._tokens[key] = existing
+            return existing
+
+    def init_token(self, label: str, so_pin: str, user_pin: str) -> None:
+        """Initialise a free slot's token with ``label`` and set its user PIN.
+
+        Used for the embedded default token and for test tokens; PINs go
+        straight to the library, never through a command line.
+        """
+        free = None
+        for slot in self.lib.get_slots(token_present=True):
+            if not slot.get_token().flags & CKF_TOKEN_INITIALIZED:
+                free = slot
+                break
+        if free is None:
+            raise Fail(winerror.NTE_TOKEN_KEYSET_STORAGE_FULL, "no free slot to create a token in")
+        ck = self.cryptoki
+        padded = label.encode("utf-8")[:32].ljust(32, b" ")
+        so = so_pin.encode("utf-8")
+        rv = ck.C_InitToken(free.slot_id, so, len(so), padded)
+        if rv != CKR_OK:
+            raise fail_from_ckr(_ckr_name(rv), "C_InitToken")
+        # SoftHSM2 gives an initialised token a new slot id: look it up again.
+        slot_id = None
+        for slot in self.lib.get_slots(token_present=True):
+            tok = slot.get_token()
+            if tok.label == label and not tok.flags & CKF_USER_PIN_INITIALIZED:
+                slot_id = slot.slot_id
+        if slot_id is None:
+            raise Fail(winerror.NTE_FAIL, f"token {label!r} vanished after C_InitToken")
+        handle = _ulong()
+        rv = ck.C_OpenSession(
+            slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, None, None, ctypes.byref(handle)
+        )
+        if rv != CKR_OK:
+            raise fail_from_ckr(_ckr_name(rv), "C_OpenSession")
+        try:
+            rv = ck.login(handle.value, CKU_SO, so_pin)
+            if rv != CKR_OK:
+                raise fail_from_ckr(_ckr_name(rv), "C_Login(SO)")
+            user = user_pin.encode("utf-8")
+            rv = ck.C_InitPIN(handle.value, user, len(user))
+            if rv != CKR_OK:
+                raise fail_from_ckr(_ckr_name(rv), "C_InitPIN")
+            ck.C_Logout(handle.value)
+        finally:
+            ck.C_CloseSession(handle.value)
+
+
+_modules: dict[str, Module] = {}
+_modules_lock = threading.Lock()
+
+
+def load_module(
+    path: str, env: Mapping[str, str] | None = None, init_reserved: str | None = None
+) -> Module:
+    """The process's :class:`Module` for ``path``, loading it on first use.
+
+    ``env`` is set while the library initialises (SoftHSM2 reads
+    ``SOFTHSM2_CONF`` then); ``init_reserved`` is ``C_Initialize``'s
+    ``pReserved`` string (NSS softokn's configuration).  A library is
+    initialised once per process, so a second caller asking for a different
+    configuration gets ``NTE_PROVIDER_DLL_FAIL`` rather than silently the
+    wrong one.
+    """
+    env = dict(env or {})
+    real = os.path.realpath(path)
+    with _modules_lock:
+        module = _modules.get(real)
+        if module is not None:
+            conflict = init_reserved is not None and init_reserved != module.init_reserved
+            if conflict or (env and any(module.env.get(k) != v for k, v in env.items())):
+                raise Fail(
+                    winerror.NTE_PROVIDER_DLL_FAIL,
+                    f"{path} is already loaded in this process with another configuration; "
+                    "one process can use only one",
+                )
+            return module
+        if not os.path.exists(real):
+            raise Fail(winerror.NTE_PROV_DLL_NOT_FOUND, f"PKCS#11 module not found: {path}")
+        try:
+            module = Module(real, env, init_reserved)
+        except OSError as exc:
+            raise Fail(
+                winerror.NTE_PROVIDER_DLL_FAIL, f"cannot load PKCS#11 module {path}: {exc}"
+            ) from None
+        _modules[real] = module
+        return module

@@ -1,0 +1,563 @@
+"""One token: what it says about itself, its login state, and the calls that
+run on its pooled sessions (random, key generation and import, object search,
+one-shot digests).
+
+Return codes are translated once, here and in the modules beside it, into
+:class:`csp11.errors.Fail` by the table in :mod:`csp11.errors`.  A session
+that the token lost is reopened (and the token logged in again) and the call
+retried once.  Login is token-wide per process: one ``C_Login`` on a pooled
+session, through csp11's ctypes binding (:mod:`csp11.token.cryptoki`).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import fcntl
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pkcs11.exceptions
+
+from csp11 import winerror
+from csp11.errors import Fail, fail_from_ckr
+from csp11.token.ckr import _ckr_name, ckr_of
+from csp11.token.constants import (
+    _NO_CAPABILITIES,
+    CKF_PROTECTED_AUTHENTICATION_PATH,
+    CKF_USER_PIN_COUNT_LOW,
+    CKF_USER_PIN_FINAL_TRY,
+    CKF_USER_PIN_LOCKED,
+    CKR_OK,
+    CKR_USER_ALREADY_LOGGED_IN,
+    CKS_RO_USER_FUNCTIONS,
+    CKS_RW_USER_FUNCTIONS,
+    CKU_USER,
+    Attribute,
+    KeyType,
+    ObjectClass,
+)
+from csp11.token.cryptoki import Library
+from csp11.token.keyobject import TokenKey
+from csp11.token.openssl import _load_openssl_legacy
+from csp11.token.operation import Operation
+from csp11.token.pins import PinRequest, PinSources
+from csp11.token.quirks import Quirks, quirks_for
+from csp11.token.session import SessionPool, _Pooled
+from csp11.token.template import check_template
+
+_log = logging.getLogger("csp11")
+_T = TypeVar("_T")
+
+_SESSION_LOST = frozenset({"CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED"})
+
+# Token quirk "token-info-races-other-processes": SoftHSM2's file store
+# rewrites the token file when another process logs in, and a C_GetTokenInfo
+# that reads it meanwhile fails with CKR_GENERAL_ERROR (seen in 1 of ~20
+# concurrent first uses).  Reading token info is idempotent, so it is retried
+# briefly on any token.
+_TRANSIENT_TOKEN_INFO = frozenset({"CKR_GENERAL_ERROR", "CKR_FUNCTION_FAILED"})
+_TOKEN_INFO_TRIES = 5
+
+
+def _version(value: Any) -> tuple[int, int]:
+    major, minor = value
+    return int(major), int(minor)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What the token says about itself (``C_GetTokenInfo``/``C_GetSlotInfo``)."""
+
+    label: str
+    serial: str
+    manufacturer: str
+    model: str
+    flags: int
+    slot_id: int
+    slot_description: str
+    slot_flags: int
+    hardware_version: tuple[int, int]
+    firmware_version: tuple[int, int]
+    library_description: str
+    library_manufacturer: str
+    library_version: tuple[int, int]
+    module_path: str
+
+
+@dataclass(frozen=True)
+class MechanismInfo:
+    """``C_GetMechanismInfo``: key sizes (bits or bytes, as the mechanism defines) and flags."""
+
+    mechanism: int
+    min_key_size: int
+    max_key_size: int
+    flags: int
+
+
+def _token_info_of(slot: Any) -> Any | None:
+    """``C_GetTokenInfo`` of a slot (``None``: no usable token), retried when transient."""
+    for attempt in range(_TOKEN_INFO_TRIES):
+        try:
+            return slot.get_token()
+        except (pkcs11.exceptions.TokenNotPresent, pkcs11.exceptions.TokenNotRecognised):
+            return None
+        except pkcs11.exceptions.PKCS11Error as exc:
+            ckr = ckr_of(exc)
+            if ckr not in _TRANSIENT_TOKEN_INFO or attempt == _TOKEN_INFO_TRIES - 1:
+                raise fail_from_ckr(ckr, "C_GetTokenInfo") from None
+            time.sleep(0.005 * (attempt + 1))
+    return None  # pragma: no cover - the loop returns or raises
+
+
+class Token(SessionPool):
+    """One token: its session pool and its (process-wide) login state."""
+
+    def __init__(self, module: Library, slot: Any, tok: Any) -> None:
+        super().__init__(module, tok)
+        self.slot_id: int = slot.slot_id
+        self._slot = slot
+        self.label: str = tok.label
+        self.serial: str = tok.serial.decode("ascii", "replace").strip()
+        self.quirks: Quirks = quirks_for(tok.manufacturer_id, tok.model)
+        if self.quirks.openssl_legacy_des:
+            _load_openssl_legacy()
+        self._login_lock = threading.Lock()
+        self._logged_in = False
+        self._mechanisms: dict[int, MechanismInfo] | None = None
+        # Keys whose last CryptoAPI handle was garbage-collected: released at
+        # the next token call, never from inside a finalizer (which could run
+        # while this thread holds a session lock).
+        self._graveyard: collections.deque[Callable[[], None]] = collections.deque()
+        # A lock file shared with other processes using the same token store
+        # (set for the embedded token, see _store_locked).
+        self.store_lock: str | None = None
+        self._store_rlock = threading.RLock()
+        self._store_depth = 0
+
+    def __repr__(self) -> str:
+        return f"<csp11 Token {self.label!r} serial={self.serial!r} slot={self.slot_id}>"
+
+
+    # ---- facts -----------------------------------------------------------
+    def info(self) -> TokenInfo:
+        """Fresh token and slot information (flags change: PIN counters, login)."""
+        tok = _token_info_of(self._slot)
+        if tok is None:
+            raise Fail(winerror.SCARD_W_REMOVED_CARD, f"token {self.label!r} is gone")
+        lib = self.module.lib
+        return TokenInfo(
+            label=tok.label,
+            serial=self.serial,
+            manufacturer=tok.manufacturer_id,
+            model=tok.model,
+            flags=int(tok.flags),
+            slot_id=self.slot_id,
+            slot_description=self._slot.slot_description,
+            slot_flags=int(self._slot.flags),
+            hardware_version=_version(tok.hardware_version),
+            firmware_version=_version(tok.firmware_version),
+            library_description=lib.library_description,
+            library_manufacturer=lib.manufacturer_id,
+            library_version=_version(lib.library_version),
+            module_path=self.module.path,
+        )
+
+    def mechanisms(self) -> dict[int, MechanismInfo]:
+        """The token's mechanisms and their ``C_GetMechanismInfo``, read once."""
+        if self._mechanisms is None:
+            found: dict[int, MechanismInfo] = {}
+            try:
+                for mech in self._slot.get_mechanisms():
+                    info = self._slot.get_mechanism_info(mech)
+                    found[int(mech)] = MechanismInfo(
+                        int(mech), int(info.min_key_length), int(info.max_key_length),
+                        int(info.flags),
+                    )
+            except pkcs11.exceptions.PKCS11Error as exc:
+                raise fail_from_ckr(ckr_of(exc), "C_GetMechanismList") from None
+            self._mechanisms = found
+        return self._mechanisms
+
+
+    # ---- calls on the pool (operations, retries, deferred releases) -------
+    def operation(self, kind: str, mechanism: Any, key: Any | None = None,
+                  param: bytes | None = None) -> Operation:
+        """Start a multi-part digest (``kind="digest"``) or MAC (``"sign"``) on a
+        session of its own, kept until the operation finishes."""
+        with self._pool_lock:
+            pooled = self._op_idle.pop() if self._op_idle else None
+        if pooled is None:
+            pooled = self._open()
+        op = Operation(self, pooled, kind)
+        try:
+            op.start(int(mechanism), None if key is None else key.handle, param)
+        except BaseException:
+            self.end_operation(pooled)
+            raise
+        return op
+
+
+    def run(self, doing: str, fn: Callable[[Any], _T], pins: PinSources | None = None) -> _T:
+        """Run ``fn(session)`` on a pooled session, translating failures.
+
+        ``doing`` names the PKCS#11 call for messages.  A session the token
+        lost is replaced and the call retried once; so is a call that met
+        ``CKR_USER_NOT_LOGGED_IN`` when ``pins`` can log in (someone logged
+        the token out, or the token wants a login csp11 did not expect).
+        """
+        return self.run_keep(doing, fn, pins)[1]
+
+    def run_keep(
+        self, doing: str, fn: Callable[[Any], _T], pins: PinSources | None = None
+    ) -> tuple[_Pooled, _T]:
+        """:meth:`run`, also returning the session used.
+
+        Objects made by ``fn`` are bound to that session (python-pkcs11 ties
+        an object to the session that found or made it); keys keep it as
+        their home session and use it through :meth:`run_on`.
+        """
+        self._drain_graveyard()
+        pooled: _Pooled | None = self.acquire()
+        try:
+            for attempt in (0, 1):
+                assert pooled is not None
+                try:
+                    return pooled, fn(pooled.session)
+                except pkcs11.exceptions.PKCS11Error as exc:
+                    ckr = ckr_of(exc)
+                    # Logging in again happens holding no session: login takes
+                    # the store lock, which container changes take before a
+                    # key's session (one lock order everywhere).
+                    if attempt == 0 and ckr in _SESSION_LOST:
+                        _log.info("token %r lost a session; reopening", self.label)
+                        self._discard(pooled)
+                        pooled.lock.release()
+                        pooled = None  # nothing to give back if reopening fails
+                        if self._logged_in:
+                            self._logged_in = False
+                            if pins is not None:
+                                self.login(pins, None)
+                        pooled = self._open()
+                        pooled.lock.acquire()
+                        continue
+                    if attempt == 0 and ckr == "CKR_USER_NOT_LOGGED_IN" and pins is not None:
+                        self._logged_in = False
+                        self.release(pooled)
+                        pooled = None
+                        self.login(pins, None)
+                        pooled = self.acquire()
+                        continue
+                    raise fail_from_ckr(ckr, doing) from None
+            raise AssertionError("unreachable")  # pragma: no cover
+        finally:
+            if pooled is not None:
+                self.release(pooled)
+
+    def _drain_graveyard(self) -> None:
+        # Keys whose handles were garbage-collected.  A failure here (e.g. a
+        # private session key after someone logged the token out) must not
+        # fail the unrelated call that happens to drain: log it and go on.
+        while self._graveyard:
+            release = self._graveyard.popleft()
+            try:
+                release()
+            except Fail as exc:
+                _log.warning("could not release a dropped key or hash: %s", exc.message)
+
+
+    # ---- login -----------------------------------------------------------
+    def is_logged_in(self) -> bool:
+        """Whether the token is logged in for this process (asks the token)."""
+        pooled = self.acquire()
+        try:
+            state = self.module.cryptoki.session_state(pooled.session.handle)
+        finally:
+            self.release(pooled)
+        self._logged_in = state in (CKS_RO_USER_FUNCTIONS, CKS_RW_USER_FUNCTIONS)
+        return self._logged_in
+
+    def ensure_login(self, pins: PinSources, container: str | None) -> None:
+        """Log in unless csp11 already did; cheap when logged in."""
+        if not self._logged_in:
+            self.login(pins, container)
+
+    def login(self, pins: PinSources, container: str | None) -> None:
+        """Log the token in for this process (``C_Login(CKU_USER)``).
+
+        Fails without trying when the token reports the PIN locked.  A wrong
+        PIN gives ``SCARD_W_WRONG_CHV`` with the token's retry state in the
+        message.  The PIN is used for this call only and not kept.  The PIN
+        is obtained (perhaps from a person) before any lock is taken; the
+        store lock is taken before the login lock, the order container
+        changes use too.
+        """
+        if self.is_logged_in():
+            return
+        info = self.info()
+        if info.flags & CKF_USER_PIN_LOCKED:
+            raise Fail(
+                winerror.SCARD_W_CHV_BLOCKED,
+                f"the PIN of token {self.label!r} is locked; no attempt made",
+                ckr="CKR_PIN_LOCKED",
+            )
+        protected = bool(info.flags & CKF_PROTECTED_AUTHENTICATION_PATH)
+        request = PinRequest(
+            self.label, container, "login", protected_path=protected,
+            final_try=bool(info.flags & CKF_USER_PIN_FINAL_TRY),
+        )
+        pin: str | None
+        if protected:
+            # A PIN pad: tell the user (through the prompt) to use it.
+            pins.prompt(request)
+            pin = None
+        else:
+            pin = pins.get(request)
+        try:
+            with self.store_locked(), self._login_lock:
+                if self.is_logged_in():
+                    return  # another thread logged in meanwhile
+                pooled = self.acquire()
+                try:
+                    rv = self.module.cryptoki.login(pooled.session.handle, CKU_USER, pin)
+                finally:
+                    self.release(pooled)
+        finally:
+            del pin
+        if rv not in (CKR_OK, CKR_USER_ALREADY_LOGGED_IN):
+            raise self._login_failure(rv)
+        self._logged_in = True
+        _log.info("logged in to token %r", self.label)
+
+    @contextlib.contextmanager
+    def store_locked(self) -> Iterator[None]:
+        """Hold the token's store lock (re-entrant within the process).
+
+        SoftHSM2 rewrites its token file on C_Login; another process that
+        initialises the library meanwhile misses the token for its whole life
+        (measured: 4 of 25 races of four first uses).  Where csp11 owns the
+        store (the embedded token) logins, container changes and first use
+        take this lock, across processes (flock on a file in the store).
+        """
+        with self._store_rlock:
+            self._store_depth += 1
+            try:
+                if self._store_depth == 1 and self.store_lock is not None:
+                    with open(self.store_lock, "a+") as handle:
+                        fcntl.flock(handle, fcntl.LOCK_EX)
+                        yield
+                else:
+                    yield
+            finally:
+                self._store_depth -= 1
+
+    def _login_failure(self, rv: int) -> Fail:
+        ckr = _ckr_name(rv)
+        failure = fail_from_ckr(ckr, f"login to token {self.label!r}")
+        if ckr == "CKR_PIN_INCORRECT":
+            flags = self.info().flags
+            state = (
+                "the PIN is now locked" if flags & CKF_USER_PIN_LOCKED
+                else "one try left before the PIN locks" if flags & CKF_USER_PIN_FINAL_TRY
+                else "the token reports few tries left" if flags & CKF_USER_PIN_COUNT_LOW
+                else "the token reports no retry limit reached"
+            )
+            failure = Fail(
+                failure.code, f"wrong PIN for token {self.label!r} ({state})", ckr=ckr
+            )
+        _log.warning("login to token %r failed: %s", self.label, ckr)
+        return failure
+
+    def logout(self) -> None:
+        """``C_Logout``: ends the login of every session of this process."""
+        with self._login_lock:
+            pooled = self.acquire()
+            try:
+                self.module.cryptoki.C_Logout(pooled.session.handle)
+            finally:
+                self.release(pooled)
+            self._logged_in = False
+
+    # ---- operations --------------------------------------------------------
+    def generate_random(self, length: int) -> bytes:
+        """``C_GenerateRandom`` of ``length`` bytes."""
+        if length == 0:
+            return b""
+        # python-pkcs11 counts bits (TOKEN-FACTS, pitfall 7).
+        data: bytes = self.run("C_GenerateRandom", lambda s: s.generate_random(length * 8))
+        return data
+
+    def seed_random(self, seed: bytes) -> None:
+        """``C_SeedRandom``; tokens without it (most HSMs) say so and it is skipped."""
+        try:
+            self.run("C_SeedRandom", lambda s: s.seed_random(seed))
+        except Fail as exc:
+            if exc.ckr not in ("CKR_RANDOM_SEED_NOT_SUPPORTED", "CKR_FUNCTION_NOT_SUPPORTED"):
+                raise
+
+
+    # ---- keys ------------------------------------------------------------------
+    def generate_key(
+        self,
+        key_type: Any,
+        key_bits: int,
+        *,
+        mechanism: Any,
+        template: Mapping[Any, object],
+        pins: PinSources | None,
+    ) -> TokenKey:
+        """``C_GenerateKey`` with ``template`` as given (checked first).
+
+        ``key_bits`` becomes ``CKA_VALUE_LEN`` unless the template says
+        otherwise (``DEFAULT`` removes it, as DES key generation needs).
+        """
+        check_template(template)
+        pooled, obj = self.run_keep(
+            "C_GenerateKey",
+            lambda s: s.generate_key(
+                key_type, key_bits, mechanism=mechanism, template=template,
+                capabilities=_NO_CAPABILITIES,
+            ),
+            pins,
+        )
+        return TokenKey(self, pooled, obj, None, token_object=bool(template.get(Attribute.TOKEN)))
+
+    def generate_key_pair(
+        self,
+        key_type: Any,
+        key_bits: int,
+        *,
+        mechanism: Any,
+        public: Mapping[Any, object],
+        private: Mapping[Any, object],
+        pins: PinSources | None,
+    ) -> TokenKey:
+        """``C_GenerateKeyPair``; domain parameters (DSA, DH) go in ``public``."""
+        check_template(public)
+        check_template(private)
+        if key_type in (KeyType.DSA, KeyType.DH):
+            names = (Attribute.PRIME, Attribute.SUBPRIME, Attribute.BASE)
+            domain = {k: v for k, v in public.items() if k in names}
+            rest = {k: v for k, v in public.items() if k not in names}
+
+            def make(s: Any) -> Any:
+                params = s.create_domain_parameters(key_type, domain, local=True)
+                return params.generate_keypair(
+                    mechanism=mechanism, capabilities=_NO_CAPABILITIES,
+                    public_template=rest, private_template=private,
+                )
+        else:
+            def make(s: Any) -> Any:
+                return s.generate_keypair(
+                    key_type, key_bits, mechanism=mechanism, capabilities=_NO_CAPABILITIES,
+                    public_template=public, private_template=private,
+                )
+        pooled, (pub, priv) = self.run_keep("C_GenerateKeyPair", make, pins)
+        return TokenKey(
+            self, pooled, priv, pub, token_object=bool(private.get(Attribute.TOKEN))
+        )
+
+    def generate_domain_parameters(self, key_type: Any, bits: int) -> dict[int, bytes]:
+        """``C_GenerateKey(CKM_DSA/DH_PKCS_PARAMETER_GEN)``: the prime, subprime, base."""
+        def make(s: Any) -> dict[int, bytes]:
+            params = s.generate_domain_parameters(
+                key_type, bits, template={Attribute.PRIVATE: False}
+            )
+            try:
+                wanted = [Attribute.PRIME, Attribute.BASE]
+                if key_type == KeyType.DSA:
+                    wanted.append(Attribute.SUBPRIME)
+                return {int(k): bytes(v) for k, v in params.get_attributes(wanted).items()}
+            finally:
+                params.destroy()
+
+        found: dict[int, bytes] = self.run(f"C_GenerateKey({bits}-bit parameters)", make)
+        return found
+
+
+    def find(
+        self, templates: Sequence[Mapping[Any, object]], pins: PinSources | None
+    ) -> tuple[_Pooled, list[list[Any]]]:
+        """``C_FindObjects`` for each template, in one session (returned with them).
+
+        The objects are bound to that session, which becomes their home
+        (see :class:`TokenKey`).
+        """
+        for template in templates:
+            check_template(template)
+
+        def search(s: Any) -> list[list[Any]]:
+            return [list(s.get_objects(template)) for template in templates]
+
+        return self.run_keep("C_FindObjects", search, pins)
+
+    def create_object(self, template: Mapping[Any, object], pins: PinSources | None) -> None:
+        """``C_CreateObject`` of a token object (found again by :meth:`find`)."""
+        check_template(template)
+        self.run("C_CreateObject", lambda s: s.create_object(template), pins)
+
+    def destroy_objects(self, pooled: _Pooled, objects: list[Any]) -> None:
+        """``C_DestroyObject`` of objects found by :meth:`find` in ``pooled``.
+
+        An object that is already gone (another thread or process destroyed
+        it since it was found) is not an error.
+        """
+        def destroy(session: Any) -> None:
+            for obj in objects:
+                with contextlib.suppress(pkcs11.exceptions.ObjectHandleInvalid,
+                                         pkcs11.exceptions.KeyHandleInvalid):
+                    obj.destroy()
+
+        self.run_on(pooled, "C_DestroyObject", destroy)
+
+    def digest(self, data: bytes, mechanism: Any) -> bytes:
+        """``C_DigestInit`` + ``C_Digest`` of ``data`` in one call."""
+        value: bytes = self.run("C_Digest", lambda s: s.digest(data, mechanism=mechanism))
+        return value
+
+    def create_key(
+        self,
+        template: Mapping[Any, object],
+        public: Mapping[Any, object] | None = None,
+        pins: PinSources | None = None,
+    ) -> TokenKey:
+        """``C_CreateObject`` of a key from its components (an import).
+
+        ``template`` describes a secret key, a private key or (with ``public``
+        absent) a lone public key; ``public`` adds the public half of a pair.
+        Both are made in one session; when the second fails the first is
+        destroyed again, so a failed import leaves nothing on the token.
+        """
+        check_template(template)
+        if public is not None:
+            check_template(public)
+
+        def make(s: Any) -> tuple[Any, Any | None]:
+            first = s.create_object(template)
+            if public is None:
+                return first, None
+            try:
+                return first, s.create_object(public)
+            except BaseException:
+                first.destroy()
+                raise
+
+        pooled, (obj, pub) = self.run_keep("C_CreateObject", make, pins)
+        stored = bool(template.get(Attribute.TOKEN))
+        if template.get(Attribute.CLASS) == ObjectClass.PUBLIC_KEY:
+            return TokenKey(self, pooled, None, obj, token_object=stored)
+        return TokenKey(self, pooled, obj, pub, token_object=stored)
+
+    def bury(self, key: TokenKey) -> None:
+        """Release ``key`` at the next token call (for finalizers)."""
+        self._graveyard.append(key.release)
+
+    def later(self, release: Callable[[], None]) -> None:
+        """Run ``release`` at the next token call.  For finalizers, which may run
+        at any allocation, even while this thread holds a lock of the token:
+        they must only queue (``deque.append`` takes no lock)."""
+        self._graveyard.append(release)
