@@ -73,8 +73,17 @@ STEPS = {
 SETUP = {"create": "none", "delete": "keyed", "genkey": "keyed"}
 
 
+# The children name the token by URI, as processes sharing an HSM do: no file
+# lock of csp11's own store applies, only the protocol on the token.
+_TOKEN: dict[str, str] = {}
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO), **_TOKEN)
+
+
 def _start(name: str, op: str, step: str = "-", action: str = "-") -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = _env()
     return subprocess.Popen(
         [sys.executable, "-c", _WRITER, name, op, step, action], env=env,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -128,8 +137,8 @@ def _check_clean(home: Path, module: str, name: str) -> None:
 
 
 @pytest.fixture
-def name(embedded_pin: str) -> Iterator[str]:
-    del embedded_pin  # the token exists before the children use it
+def name(token_uri: str, csp11_home: Path) -> Iterator[str]:
+    _TOKEN.update(CSP11_TOKEN=token_uri, SOFTHSM2_CONF=str(csp11_home / "softhsm2.conf"))
     value = f"proto-{uuid.uuid4().hex[:10]}"
     yield value
     _run(value, "delete")
@@ -154,9 +163,11 @@ INTERLEAVINGS = [
     for op, steps in STEPS.items() for step in steps
     for other in ("create", "delete", "genkey")
 ]
-# The default run forces one interleaving per step of each writer; the slow
-# run every writer step against every competing call.
-_DEFAULT = {(op, step): other for op, step, other in INTERLEAVINGS if other == "genkey"}
+# The default run forces a writer stopped inside the lock (after reading the
+# claims), at its commit point, and holding an intent, each against a
+# competing writer; the slow run every writer step against every call.
+_DEFAULT = {("create", "claims-read"): "create", ("delete", "delete-markers-destroyed"): "genkey",
+            ("genkey", "intent-created"): "delete", ("genkey", "commit-marker-written"): "genkey"}
 
 
 def _interleavings(slow: bool) -> list[tuple[str, str, str]]:
@@ -222,7 +233,7 @@ def _race(name: str, processes: int, rounds: int, home: Path, module: str) -> No
     import json
 
     before = len(objects(home, module))
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = _env()
     racers = [subprocess.Popen([sys.executable, "-c", _RACER, name, str(rounds)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
               for _ in range(processes)]

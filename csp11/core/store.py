@@ -102,6 +102,11 @@ class ContainerName:
         """The marker's CKA_LABEL."""
         return f"csp11 {self.scope}/{self.name}"
 
+    @property
+    def lock_label(self) -> str:
+        """The CKA_LABEL of claims on the container's lock."""
+        return f"{self.label} (lock)"
+
     def key_label(self, spec: int) -> str:
         """The CKA_LABEL of the key pair of ``spec``."""
         return f"{self.label} {SPEC_NAMES[spec]}"
@@ -281,23 +286,50 @@ class Containers:
             finally:
                 depths[cname] -= 1
                 if claim is not None:
-                    self._destroy(claim[0], [claim[1]])
+                    self._release(cname, claim, pins)
 
-    def _claim(self, cname: ContainerName, pins: PinSources) -> tuple[Any, Any]:
-        """Take the container's claim (see the module docstring); returns (home, object)."""
+    def _release(self, cname: ContainerName, claim: tuple[Any, Any, str],
+                 pins: PinSources) -> None:
+        pooled, obj, nonce = claim
+        try:
+            self._destroy(pooled, [obj])
+        except Fail:
+            self._withdraw(cname, nonce, pins)  # by its nonce, in a new search
+
+    def _claim(self, cname: ContainerName, pins: PinSources) -> tuple[Any, Any, str]:
+        """Take the container's claim (see the module docstring); returns
+        (home, object, nonce)."""
         # Older claims win: the nonce starts with the time the first claim was
         # made, so a claimant keeps its place however often it withdraws.
         nonce = f"{time.time_ns():020d}-{secrets.token_hex(8)}"
+        try:
+            pooled, obj = self._contend(cname, nonce, pins)
+        except BaseException:
+            # However the contest ended (an error of the token, an interrupt),
+            # a live process's claim must not stay behind: it would lock
+            # everyone else out until this process ends.
+            self._withdraw(cname, nonce, pins)
+            raise
+        return pooled, obj, nonce
+
+    def _withdraw(self, cname: ContainerName, nonce: str, pins: PinSources) -> None:
+        try:
+            pooled, claims = self._find_records(_CLAIM, cname.lock_label, pins)
+            self._destroy(pooled, [c.obj for c in claims if c.record.get("nonce") == nonce])
+        except Fail:
+            _log.warning("could not remove this process's claim on container %r", cname.name)
+
+    def _contend(self, cname: ContainerName, nonce: str, pins: PinSources) -> tuple[Any, Any]:
         deadline = time.monotonic() + _LOCK_PATIENCE
         pause = 0.002
         mine: tuple[Any, Any] | None = None
         while True:
             if mine is None:
-                self._create(_CLAIM, cname.label, {"nonce": nonce, **Owner.me().to_json()},
+                self._create(_CLAIM, cname.lock_label, {"nonce": nonce, **Owner.me().to_json()},
                              pins)
                 step("claim-created")
                 mine = self._find_own_claim(cname, nonce, pins)
-            pooled, claims = self._find_records(_CLAIM, cname.label, pins)
+            pooled, claims = self._find_records(_CLAIM, cname.lock_label, pins)
             step("claims-read")
             others = [c for c in claims if c.record.get("nonce") != nonce]
             live = [c for c in others if not _dead(c.record)]
@@ -306,7 +338,6 @@ class Containers:
             if not live:
                 return mine
             if time.monotonic() > deadline:
-                self._destroy(mine[0], [mine[1]])
                 raise Fail(
                     winerror.ERROR_BUSY,
                     f"key container {cname.name!r} stayed locked by another process for "
@@ -321,7 +352,7 @@ class Containers:
 
     def _find_own_claim(self, cname: ContainerName, nonce: str,
                         pins: PinSources) -> tuple[Any, Any]:
-        pooled, claims = self._find_records(_CLAIM, cname.label, pins)
+        pooled, claims = self._find_records(_CLAIM, cname.lock_label, pins)
         for claim in claims:
             if claim.record.get("nonce") == nonce:
                 return pooled, claim.obj
@@ -478,7 +509,16 @@ class Containers:
         crashed changes from it: objects of generations no marker names and no
         live intent announces, dead claims and intents."""
         with self.locked(cname, pins):
-            self._tidy_all(cname, self._state(cname, pins)["keys"], pins)
+            pooled, markers = self._markers(cname, pins)
+            if not markers:
+                raise Fail(winerror.NTE_BAD_KEYSET,
+                           f"key container {cname.name!r} does not exist")
+            if len(markers) > 1 and markers[-2].record["seq"] == markers[-1].record["seq"]:
+                self._repair(cname, pins)
+                pooled, markers = self._markers(cname, pins)
+            # Older markers: a writer died between its commit and removing them.
+            self._destroy(pooled, [m.obj for m in markers[:-1]])
+            self._tidy_all(cname, markers[-1].record["keys"], pins)
 
     def new_generation(self) -> int:
         """A fresh generation number for a new key pair (random: never reused in practice)."""

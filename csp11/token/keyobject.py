@@ -79,6 +79,8 @@ class KeyHome(Protocol):
 
     def bury(self, key: TokenKey) -> None: ...
 
+    def wrote_token_objects(self) -> None: ...
+
 
 class TokenKey:
     """A key's objects on the token: a secret key, or a private and public key.
@@ -162,18 +164,26 @@ class TokenKey:
     def copy(self, obj: Any, template: Mapping[Any, object]) -> Any:
         """``C_CopyObject`` of one of this key's objects, changed by ``template``."""
         check_template(template)
-        return self.token.run_on(self.home, "C_CopyObject", lambda s: obj.copy(template))
+        copied = self.token.run_on(self.home, "C_CopyObject", lambda s: obj.copy(template))
+        if template.get(Attribute.TOKEN):
+            self.token.wrote_token_objects()
+        return copied
 
     def create_beside(self, template: Mapping[Any, object]) -> Any:
         """``C_CreateObject`` in this key's session (e.g. its certificate)."""
         check_template(template)
-        return self.token.run_on(
+        made = self.token.run_on(
             self.home, "C_CreateObject", lambda s: s.create_object(template)
         )
+        if template.get(Attribute.TOKEN):
+            self.token.wrote_token_objects()
+        return made
 
     def destroy_object(self, obj: Any) -> None:
         """``C_DestroyObject`` of an object made with :meth:`create_beside`."""
         self.token.run_on(self.home, "C_DestroyObject", lambda s: obj.destroy())
+        if self.token_object:
+            self.token.wrote_token_objects()
 
     @property
     def protected(self) -> bool:

@@ -30,6 +30,12 @@ class Quirks:
     # provider (and the default one, which loading any provider would
     # otherwise switch off) into the default OpenSSL context.
     openssl_legacy_des: bool = False
+    # A process that writes token objects right after another process did
+    # stops seeing that process's objects (SoftHSM2 2.6.1: its per-process
+    # copy of the token's generation counter absorbs the other's increment;
+    # measured, see csp11.token.softhsm).  csp11 bumps the counter again after
+    # its own token-object writes, so that every process re-reads the store.
+    generation_lost_update: bool = False
 
 
 NO_QUIRKS = Quirks()
@@ -38,6 +44,7 @@ _SOFTHSM2 = Quirks(
     name="softhsm2",
     dsa_min_bits=1024,
     openssl_legacy_des=True,
+    generation_lost_update=True,
 )
 
 # (manufacturer, model prefix) as the token reports them → quirks.

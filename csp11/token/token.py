@@ -48,6 +48,7 @@ from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
 from csp11.token.quirks import Quirks, quirks_for
 from csp11.token.session import SessionPool, _Pooled
+from csp11.token.softhsm import generation_files, touch_generations
 from csp11.token.template import check_template
 
 _log = logging.getLogger("csp11")
@@ -114,6 +115,10 @@ def _token_info_of(slot: Any) -> Any | None:
     return None  # pragma: no cover - the loop returns or raises
 
 
+_FIND_TRIES = 20
+_GONE = frozenset({"CKR_OBJECT_HANDLE_INVALID", "CKR_KEY_HANDLE_INVALID"})
+
+
 class Token(SessionPool):
     """One token: its session pool and its (process-wide) login state."""
 
@@ -138,6 +143,12 @@ class Token(SessionPool):
         self.store_lock: str | None = None
         self._store_rlock = threading.RLock()
         self._store_depth = 0
+        # The store's generation files, bumped after csp11's token-object
+        # writes where the token loses other processes' objects otherwise
+        # (quirk generation_lost_update, csp11.token.softhsm).
+        self._generations = (
+            generation_files(module.env) if self.quirks.generation_lost_update else []
+        )
 
     def __repr__(self) -> str:
         return f"<csp11 Token {self.label!r} serial={self.serial!r} slot={self.slot_id}>"
@@ -457,6 +468,8 @@ class Token(SessionPool):
                     public_template=public, private_template=private,
                 )
         pooled, (pub, priv) = self.run_keep("C_GenerateKeyPair", make, pins)
+        if private.get(Attribute.TOKEN):
+            self.wrote_token_objects()
         return TokenKey(
             self, pooled, priv, pub, token_object=bool(private.get(Attribute.TOKEN))
         )
@@ -493,12 +506,22 @@ class Token(SessionPool):
         def search(s: Any) -> list[list[Any]]:
             return [list(s.get_objects(template)) for template in templates]
 
-        return self.run_keep("C_FindObjects", search, pins)
+        # python-pkcs11 reads each found object's class after C_FindObjects:
+        # an object another process destroyed in between answers
+        # CKR_OBJECT_HANDLE_INVALID.  The search is then simply made again.
+        for attempt in range(_FIND_TRIES):
+            try:
+                return self.run_keep("C_FindObjects", search, pins)
+            except Fail as exc:
+                if exc.ckr not in _GONE or attempt == _FIND_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def create_object(self, template: Mapping[Any, object], pins: PinSources | None) -> None:
         """``C_CreateObject`` of a token object (found again by :meth:`find`)."""
         check_template(template)
         self.run("C_CreateObject", lambda s: s.create_object(template), pins)
+        self.wrote_token_objects()
 
     def destroy_objects(self, pooled: _Pooled, objects: list[Any]) -> None:
         """``C_DestroyObject`` of objects found by :meth:`find` in ``pooled``.
@@ -513,6 +536,7 @@ class Token(SessionPool):
                     obj.destroy()
 
         self.run_on(pooled, "C_DestroyObject", destroy)
+        self.wrote_token_objects()
 
     def digest(self, data: bytes, mechanism: Any) -> bytes:
         """``C_DigestInit`` + ``C_Digest`` of ``data`` in one call."""
@@ -548,9 +572,18 @@ class Token(SessionPool):
 
         pooled, (obj, pub) = self.run_keep("C_CreateObject", make, pins)
         stored = bool(template.get(Attribute.TOKEN))
+        if stored:
+            self.wrote_token_objects()
         if template.get(Attribute.CLASS) == ObjectClass.PUBLIC_KEY:
             return TokenKey(self, pooled, None, obj, token_object=stored)
         return TokenKey(self, pooled, obj, pub, token_object=stored)
+
+    def wrote_token_objects(self) -> None:
+        """After creating or destroying token objects: make sure every process,
+        this one included, sees the change at its next search (a no-op except
+        on tokens with the ``generation_lost_update`` quirk)."""
+        if self._generations:
+            touch_generations(self._generations)
 
     def bury(self, key: TokenKey) -> None:
         """Release ``key`` at the next token call (for finalizers)."""
