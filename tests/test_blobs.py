@@ -1,9 +1,9 @@
 """Key BLOBs (csp11.formats.blobs): Windows' own bytes, round trips, and fuzzing — no token.
 
-The Windows vectors are data kept outside the repository
-(``shared/vectors/windows-kat.json``, Windows-observed answers re-checked
-with an independent implementation); the tests skip, saying so, when that
-file is absent.  Every other test builds its inputs here.
+The Windows vectors are data kept with the tests
+(``tests/data/windows-kat.json``, Windows-observed answers re-checked
+with an independent implementation; origin in ``tests/data/README.md``).
+Every other test builds its inputs here.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from csp11.formats.byteorder import int_to_le, le_to_be
 from csp11.formats.dhgroups import GROUPS
 from csp11.formats.domain import is_probable_prime
 
-KAT = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "windows-kat.json"
+KAT = Path(__file__).resolve().parent / "data" / "windows-kat.json"
 
 # The only codes a malformed BLOB may produce (the module's contract).
 BLOB_CODES = {
@@ -95,8 +95,6 @@ def _parse_or_fail(data: bytes) -> KeyBlob | None:
 
 @pytest.fixture(scope="module")
 def kat() -> dict[str, Any]:
-    if not KAT.exists():
-        pytest.skip(f"Windows known-answer vectors not found at {KAT}")
     data: dict[str, Any] = json.loads(KAT.read_text())
     return data
 

@@ -15,7 +15,7 @@ from .spy import Call, find_spy, spy_calls
 pytestmark = pytest.mark.skipif(
     find_spy() is None, reason="pkcs11-spy.so (Debian package opensc) is not installed"
 )
-_VECTORS = REPO.parent / "shared" / "vectors" / "windows-kat.json"
+_VECTORS = REPO / "tests" / "data" / "windows-kat.json"
 
 SCRIPT = textwrap.dedent(
     """
@@ -53,8 +53,6 @@ def calls(
     csp11_home: Path, softhsm2_module: str, embedded_pin: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> list[Call]:
-    if not _VECTORS.exists():
-        pytest.skip("the shared Windows vectors are not beside the checkout")
     private = json.loads(_VECTORS.read_text())["blobs"]["abPlainPrivateKey"]
     return spy_calls(f"PRIVATE = {private!r}\n" + SCRIPT, csp11_home, softhsm2_module,
                      tmp_path_factory.mktemp("spy-ops"))
