@@ -21,7 +21,9 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import threading
 from collections.abc import Mapping
+from typing import Any
 
 import pkcs11.exceptions
 from pkcs11 import _pkcs11
@@ -94,19 +96,16 @@ _MECH_P = ctypes.POINTER(_CK_MECHANISM)
 
 
 class _Cryptoki:
-    """The PKCS#11 calls python-pkcs11 does not offer, bound with ctypes.
+    """The PKCS#11 calls python-pkcs11 does not offer, bound with ctypes to
+    the very function list python-pkcs11 got (:func:`_function_list_of`).
 
-    Loading the same path with ctypes and with python-pkcs11 gives one copy of
-    the library in the process (the dynamic loader shares it), so both see the
-    same sessions and login state.
+    One function list, not two copies: p11-kit's proxy and client modules
+    hand out a new, separately initialised instance for every
+    ``C_GetFunctionList`` call, so a second call would give csp11 an instance
+    nobody initialised, with sessions of its own.
     """
 
-    def __init__(self, path: str) -> None:
-        self.dll = ctypes.CDLL(path)
-        fl_ptr = ctypes.POINTER(_CK_FUNCTION_LIST)()
-        rv = self.dll.C_GetFunctionList(ctypes.byref(fl_ptr))
-        if rv != CKR_OK or not fl_ptr:
-            raise fail_from_ckr(_ckr_name(rv), "C_GetFunctionList")
+    def __init__(self, fl_ptr: Any) -> None:
         fl = fl_ptr.contents
         proto = ctypes.CFUNCTYPE
         self.C_Initialize = proto(_ulong, ctypes.c_void_p)(fl.C_Initialize)
@@ -201,15 +200,55 @@ class _Cryptoki:
         return int(self.C_Login(handle, user_type, data, len(data)))
 
 
+def _function_list_of(lib: Any) -> Any:
+    """The ``CK_FUNCTION_LIST *`` that python-pkcs11's ``lib`` object holds.
+
+    python-pkcs11 keeps it as the first C member of its ``HasFuncList`` base
+    (``funclist``, then the 3.0 and 3.2 lists), right after the object
+    header; the layout is checked, not assumed, before it is read.
+    """
+    base = getattr(_pkcs11, "HasFuncList", None)
+    pointer = ctypes.sizeof(ctypes.c_void_p)
+    header = object.__basicsize__
+    if base is None or base.__basicsize__ != header + 3 * pointer or not isinstance(lib, base):
+        raise Fail(winerror.NTE_PROVIDER_DLL_FAIL,
+                   "this python-pkcs11 keeps its function list where csp11 cannot find it")
+    address = ctypes.c_void_p.from_address(id(lib) + header).value
+    if not address:
+        raise Fail(winerror.NTE_PROVIDER_DLL_FAIL, "the module gave no function list")
+    return ctypes.cast(address, ctypes.POINTER(_CK_FUNCTION_LIST))
+
+
 class _Lib(_pkcs11.lib):
-    """python-pkcs11's library object, initialised by csp11's ``C_Initialize``."""
+    """python-pkcs11's library object, initialised by csp11's ``C_Initialize``
+    (with OS locking) through csp11's binding of the same function list."""
 
     _cryptoki: _Cryptoki
+    # The C_Initialize argument of the library being loaded (set under
+    # _loading by Library: python-pkcs11's constructor takes the path only).
+    _reserved: str | None = None
 
     def initialize(self) -> None:
-        # python-pkcs11 calls this from its constructor; the library must
-        # already have been initialised with OS locking by _Cryptoki.
-        return None
+        # python-pkcs11's constructor calls this right after its one
+        # C_GetFunctionList: bind csp11's calls to that list and initialise it.
+        self._cryptoki = _Cryptoki(_function_list_of(self))
+        self._cryptoki.initialize(_Lib._reserved)
+
+
+_loading = threading.Lock()
+
+
+def _load_failure(path: str, exc: pkcs11.exceptions.PKCS11Error) -> Fail:
+    """What a failed load means: a file that is no PKCS#11 module, or a module
+    whose C_GetFunctionList / C_Initialize / C_GetInfo failed."""
+    if type(exc) is pkcs11.exceptions.PKCS11Error and "while loading" in str(exc):
+        # python-pkcs11's own message: dlopen failed, or no C_GetFunctionList.
+        reason = str(exc).split(": ", 1)[-1]
+        return Fail(winerror.NTE_PROVIDER_DLL_FAIL,
+                    f"{path} cannot be used as a PKCS#11 module: {reason}")
+    ckr = ckr_of(exc)
+    return Fail(winerror.NTE_PROVIDER_DLL_FAIL,
+                f"the PKCS#11 module {path} failed to start: {ckr}", ckr=ckr)
 
 
 class Library:
@@ -223,23 +262,24 @@ class Library:
         self.path = path
         self.env = dict(env)
         self.init_reserved = init_reserved
-        self.cryptoki = _Cryptoki(path)
         # Some modules (SoftHSM2) read their configuration from the environment
         # at C_Initialize: set it for that call only.
-        saved = {name: os.environ.get(name) for name in self.env}
-        os.environ.update(self.env)
-        try:
-            self.cryptoki.initialize(init_reserved)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-        try:
-            self.lib = _Lib(path)
-        except pkcs11.exceptions.PKCS11Error as exc:
-            raise fail_from_ckr(ckr_of(exc), f"loading {path}") from None
+        with _loading:
+            saved = {name: os.environ.get(name) for name in self.env}
+            os.environ.update(self.env)
+            _Lib._reserved = init_reserved
+            try:
+                self.lib = _Lib(path)
+            except pkcs11.exceptions.PKCS11Error as exc:
+                raise _load_failure(path, exc) from None
+            finally:
+                _Lib._reserved = None
+                for name, value in saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+        self.cryptoki = self.lib._cryptoki
         # A loaded module stays loaded until the process ends: python-pkcs11's
         # deallocator fails on a subclass during interpreter shutdown, and
         # unloading a PKCS#11 module while sessions may still be in use is

@@ -15,6 +15,7 @@ import collections
 import contextlib
 import fcntl
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -116,6 +117,11 @@ def _token_info_of(slot: Any) -> Any | None:
 
 
 _FIND_TRIES = 20
+_LOGIN_TRIES = 6  # about 0.6 s of back-off in all
+_TRANSIENT_LOGIN = frozenset({
+    "CKR_GENERAL_ERROR", "CKR_USER_PIN_NOT_INITIALIZED", "CKR_DEVICE_ERROR",
+    "CKR_SESSION_COUNT", "CKR_TOKEN_NOT_PRESENT",
+})
 _GONE = frozenset({"CKR_OBJECT_HANDLE_INVALID", "CKR_KEY_HANDLE_INVALID"})
 
 
@@ -183,14 +189,22 @@ class Token(SessionPool):
         if self._mechanisms is None:
             found: dict[int, MechanismInfo] = {}
             try:
-                for mech in self._slot.get_mechanisms():
-                    info = self._slot.get_mechanism_info(mech)
-                    found[int(mech)] = MechanismInfo(
-                        int(mech), int(info.min_key_length), int(info.max_key_length),
-                        int(info.flags),
-                    )
+                listed = list(self._slot.get_mechanisms())
             except pkcs11.exceptions.PKCS11Error as exc:
                 raise fail_from_ckr(ckr_of(exc), "C_GetMechanismList") from None
+            for mech in listed:
+                try:
+                    info = self._slot.get_mechanism_info(mech)
+                except pkcs11.exceptions.PKCS11Error as exc:
+                    # p11-kit's RPC lists mechanisms it cannot carry and then
+                    # answers CKR_MECHANISM_INVALID for them: not available here.
+                    if ckr_of(exc) == "CKR_MECHANISM_INVALID":
+                        continue
+                    raise fail_from_ckr(ckr_of(exc), "C_GetMechanismInfo") from None
+                found[int(mech)] = MechanismInfo(
+                    int(mech), int(info.min_key_length), int(info.max_key_length),
+                    int(info.flags),
+                )
             self._mechanisms = found
         return self._mechanisms
 
@@ -329,14 +343,22 @@ class Token(SessionPool):
         else:
             pin = pins.get(request)
         try:
-            with self.store_locked(), self._login_lock:
-                if self.is_logged_in():
-                    return  # another thread logged in meanwhile
-                pooled = self.acquire()
-                try:
-                    rv = self.module.cryptoki.login(pooled.session.handle, CKU_USER, pin)
-                finally:
-                    self.release(pooled)
+            for attempt in range(_LOGIN_TRIES):
+                with self.store_locked(), self._login_lock:
+                    if self.is_logged_in():
+                        return  # another thread logged in meanwhile
+                    pooled = self.acquire()
+                    try:
+                        rv = self.module.cryptoki.login(pooled.session.handle, CKU_USER, pin)
+                    finally:
+                        self.release(pooled)
+                if _ckr_name(rv) not in _TRANSIENT_LOGIN or attempt == _LOGIN_TRIES - 1:
+                    break
+                # A token whose files another process is rewriting answers
+                # these for a moment (TOKEN-FACTS: about 5% of 240 concurrent
+                # starts): wait a little, with jitter, and try again.  A wrong
+                # PIN is never retried.
+                time.sleep(0.01 * (2 ** attempt) * (0.5 + random.random()))  # noqa: S311
         finally:
             del pin
         if rv not in (CKR_OK, CKR_USER_ALREADY_LOGGED_IN):

@@ -1,0 +1,119 @@
+"""The test token through p11-kit: the system proxy module, and a `p11-kit server`
+in another process reached through p11-kit-client.so (how an HSM on another
+machine is reached).  Both hand out a new instance for every
+C_GetFunctionList call; csp11 must use the one it initialised.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+
+def _first(*patterns: str) -> str | None:
+    for pattern in patterns:
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
+PROXY = _first("/usr/lib/*/p11-kit-proxy.so", "/usr/lib64/p11-kit-proxy.so")
+CLIENT = _first("/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib64/pkcs11/p11-kit-client.so")
+SERVER = _first("/usr/libexec/p11-kit/p11-kit-server", "/usr/lib/*/p11-kit/p11-kit-server")
+
+# A user's program, in a process of its own: a container with both key pairs,
+# reopened, used and deleted; a verify context's pair; the enumeration.
+_PROGRAM = textwrap.dedent(
+    """
+    import sys
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from csp11 import interop, win32crypt, win32cryptcon as c
+    uri, name = sys.argv[1], sys.argv[2]
+    ctx = win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, c.CRYPT_NEWKEYSET,
+                                         Token=uri)
+    for spec in (c.AT_SIGNATURE, c.AT_KEYEXCHANGE):
+        ctx.CryptGenKey(spec, 2048 << 16).CryptDestroyKey()
+    ctx.CryptReleaseContext()
+    ctx = win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, 0, Token=uri)
+    for spec in (c.AT_SIGNATURE, c.AT_KEYEXCHANGE):
+        key = ctx.CryptGetUserKey(spec)
+        public = interop.key_from_blob(key.CryptExportKey(None, c.PUBLICKEYBLOB))
+        h = ctx.CryptCreateHash(c.CALG_SHA_256)
+        h.CryptHashData(b"through p11-kit")
+        signature = h.CryptSignHash(spec)
+        public.verify(signature[::-1], b"through p11-kit", padding.PKCS1v15(), hashes.SHA256())
+    digest = ctx.CryptCreateHash(c.CALG_SHA1)
+    digest.CryptHashData(b"a" * 3_000_000)  # a multi-part digest: csp11's own calls
+    assert len(digest.CryptGetHashParam(c.HP_HASHVAL)) == 20
+    ctx.CryptReleaseContext()
+    assert win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, c.CRYPT_DELETEKEYSET,
+                                          Token=uri) is None
+    verify = win32crypt.CryptAcquireContext(None, None, c.PROV_RSA_AES, c.CRYPT_VERIFYCONTEXT,
+                                            Token=uri)
+    verify.CryptGenKey(c.AT_SIGNATURE, 1024 << 16)
+    h = verify.CryptCreateHash(c.CALG_SHA1)
+    h.CryptHashData(b"x")
+    assert len(h.CryptSignHash(c.AT_SIGNATURE)) == 128
+    verify.CryptReleaseContext()
+    print("ok")
+    """
+)
+
+
+def _run(uri: str, env: dict[str, str]) -> None:
+    name = f"p11kit-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    result = subprocess.run(
+        [sys.executable, "-c", _PROGRAM, uri, name],
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
+@pytest.mark.skipif(PROXY is None, reason="p11-kit-proxy.so is not installed (p11-kit-modules)")
+def test_through_the_system_proxy(csp11_home: Path, embedded_pin: str) -> None:
+    del embedded_pin  # the token exists
+    uri = f"pkcs11:token=csp11?module-path={PROXY}&pin-source=file:{csp11_home / 'pin'}"
+    _run(uri, {"SOFTHSM2_CONF": str(csp11_home / "softhsm2.conf")})
+
+
+@pytest.fixture
+def server(csp11_home: Path, softhsm2_module: str, embedded_pin: str,
+           tmp_path: Path) -> Iterator[str]:
+    """`p11-kit server` serving the test token on a unix socket (another process)."""
+    del embedded_pin
+    if SERVER is None or CLIENT is None:
+        pytest.skip("p11-kit server or p11-kit-client.so is not installed (p11-kit)")
+    socket = tmp_path / "p11-kit.sock"
+    proc = subprocess.Popen(
+        [SERVER, "-f", "-n", str(socket), "--provider", softhsm2_module, "pkcs11:token=csp11"],
+        env={**os.environ, "SOFTHSM2_CONF": str(csp11_home / "softhsm2.conf")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for _ in range(100):
+            if socket.exists():
+                break
+            time.sleep(0.05)
+        assert socket.exists(), "p11-kit server did not start"
+        yield f"unix:path={socket}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_through_p11_kit_rpc(server: str, csp11_home: Path) -> None:
+    uri = f"pkcs11:token=csp11?module-path={CLIENT}&pin-source=file:{csp11_home / 'pin'}"
+    _run(uri, {"P11_KIT_SERVER_ADDRESS": server})
