@@ -82,6 +82,28 @@ def test_pin_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     assert "pin" in result["strerror"]
 
 
+@pytest.mark.parametrize(("target", "mode", "fix"), [
+    ("", 0o777, "chmod 700"), ("", 0o770, "chmod 700"), ("softhsm2.conf", 0o666, "chmod 600"),
+    ("tokens", 0o777, "chmod 700"), ("pin", 0o620, "chmod 600"),
+])
+def test_a_data_directory_others_can_change_is_refused(
+    tmp_path: Path, target: str, mode: int, fix: str
+) -> None:
+    """Another local user must not be able to replace the embedded token's
+    configuration (or token, or PIN): refused as ssh refuses a key file, with
+    the command that fixes it, and never with advice to delete anything."""
+    home = tmp_path / "shared-home"
+    assert "label" in _run(home)
+    path = home / target if target else home
+    path.chmod(mode)
+    result = _run(home)
+    assert result["error"] == winerror.NTE_PERM
+    assert f"{fix} {path}" in result["strerror"]
+    assert "delete" not in result["strerror"]
+    path.chmod(0o700 if path.is_dir() else 0o600)
+    assert "label" in _run(home)
+
+
 def test_missing_softhsm2_names_the_package(tmp_path: Path) -> None:
     code = textwrap.dedent(
         """

@@ -116,8 +116,36 @@ def _find_created(module: Module, serial: str) -> list[Token]:
     raise Fail(
         winerror.SCARD_E_NO_SMARTCARD,
         f"the embedded token (serial {serial}) is missing from {module.path}'s store; "
-        "delete the csp11 data directory to start afresh",
+        "its keys may still be in the store: keep the csp11 data directory, check that "
+        "SoftHSM2 can read it (softhsm2-util --show-slots with SOFTHSM2_CONF pointing at "
+        "its softhsm2.conf), and try again",
     )
+
+
+def _check_private(path: Path) -> None:
+    """Refuse a data directory or file of the embedded token that another user
+    could change (as ssh refuses such a key file): it holds the token's
+    configuration, its PINs and the token itself."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise Fail(winerror.NTE_PERM, f"{path} is a symbolic link; csp11 wants the real path")
+    if info.st_uid != os.geteuid():
+        raise Fail(
+            winerror.NTE_PERM,
+            f"{path} belongs to another user (uid {info.st_uid}); csp11 uses only its own "
+            "files: choose another CSP11_HOME, or have its owner run: "
+            f"chown {os.geteuid()} {path}",
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        fix = "700" if stat.S_ISDIR(info.st_mode) else "600"
+        raise Fail(
+            winerror.NTE_PERM,
+            f"{path} can be changed by other users (mode {stat.S_IMODE(info.st_mode):o}); "
+            f"run: chmod {fix} {path}",
+        )
 
 
 _opened: dict[Path, EmbeddedToken] = {}
@@ -141,8 +169,11 @@ def _open_embedded(home: Path) -> EmbeddedToken:
     module_path = find_softhsm2()
     try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _check_private(home)
         (home / "tokens").mkdir(mode=0o700, exist_ok=True)
         conf = home / "softhsm2.conf"
+        for path in (home / "tokens", conf, home / "pin", home / "so-pin", home / "serial"):
+            _check_private(path)
         pin_file = home / "pin"
         so_pin_file = home / "so-pin"
         with open(home / ".lock", "a+") as lock:
