@@ -50,7 +50,7 @@ from typing import Any
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token import Attribute, ObjectClass, PinSources, Token, TokenKey
+from csp11.token import Attribute, ObjectClass, PinSources, Token, TokenKey, on_child
 
 __all__ = [
     "LEASE_SECONDS", "SPEC_NAMES", "ContainerName", "Containers", "Owner", "containers_of",
@@ -636,6 +636,15 @@ def _object_id(token: Token, home: Any, obj: Any) -> bytes | None:
 
 _registry: dict[Token, Containers] = {}
 _registry_lock = threading.Lock()
+
+
+def _forget_parent() -> None:
+    global _registry_lock  # noqa: PLW0603 - a lock held at fork() would stay held in the child
+    _registry.clear()  # keyed by the parent's tokens
+    _registry_lock = threading.Lock()
+
+
+on_child(_forget_parent)
 
 
 def containers_of(token: Token) -> Containers:

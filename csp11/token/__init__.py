@@ -71,6 +71,7 @@ from csp11.token.embedded import (
     find_softhsm2,
     open_embedded,
 )
+from csp11.token.forkgate import on_child
 from csp11.token.keyobject import TokenKey
 from csp11.token.module import Module, load_module
 from csp11.token.operation import Operation
@@ -139,6 +140,7 @@ __all__ = [
     "find_softhsm2",
     "get_pin_prompt",
     "load_module",
+    "on_child",
     "open_embedded",
     "parse_uri",
     "quirks_for",

@@ -22,7 +22,7 @@ import ctypes
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pkcs11.exceptions
@@ -32,6 +32,7 @@ from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
 from csp11.token.ckr import _ckr_name, ckr_of
 from csp11.token.constants import CKF_OS_LOCKING_OK, CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_OK
+from csp11.token.forkgate import library_call, on_child
 
 _log = logging.getLogger("csp11")
 
@@ -95,6 +96,13 @@ _ULONG_P = ctypes.POINTER(_ulong)
 _MECH_P = ctypes.POINTER(_CK_MECHANISM)
 
 
+def _gated(call: Callable[..., int]) -> Callable[..., int]:
+    def gated(*args: Any) -> int:
+        with library_call():
+            return call(*args)
+    return gated
+
+
 class _Cryptoki:
     """The PKCS#11 calls python-pkcs11 does not offer, bound with ctypes to
     the very function list python-pkcs11 got (:func:`_function_list_of`).
@@ -109,6 +117,7 @@ class _Cryptoki:
         fl = fl_ptr.contents
         proto = ctypes.CFUNCTYPE
         self.C_Initialize = proto(_ulong, ctypes.c_void_p)(fl.C_Initialize)
+        self.C_Finalize = proto(_ulong, ctypes.c_void_p)(fl.C_Finalize)
         self.C_InitToken = proto(_ulong, _ulong, _PIN, _ulong, ctypes.c_char_p)(fl.C_InitToken)
         self.C_InitPIN = proto(_ulong, _ulong, _PIN, _ulong)(fl.C_InitPIN)
         self.C_OpenSession = proto(
@@ -143,6 +152,10 @@ class _Cryptoki:
         self.C_DecryptFinal = proto(_ulong, _ulong, _BYTES, _ULONG_P)(fl.C_DecryptFinal)
         self.C_Sign = proto(_ulong, _ulong, _BYTES, _ulong, _BYTES, _ULONG_P)(fl.C_Sign)
         self.C_Decrypt = proto(_ulong, _ulong, _BYTES, _ulong, _BYTES, _ULONG_P)(fl.C_Decrypt)
+        # Every call passes the fork gate (csp11.token.forkgate).
+        for name, call in list(vars(self).items()):
+            if name.startswith("C_"):
+                setattr(self, name, _gated(call))
 
     def initialize(self, reserved: str | None = None) -> None:
         """``C_Initialize`` asking the library to use its own OS locking.
@@ -238,6 +251,14 @@ class _Lib(_pkcs11.lib):
 _loading = threading.Lock()
 
 
+def _fresh_lock_in_child() -> None:
+    global _loading  # noqa: PLW0603 - a lock held at fork() would stay held in the child
+    _loading = threading.Lock()
+
+
+on_child(_fresh_lock_in_child)
+
+
 def _load_failure(path: str, exc: pkcs11.exceptions.PKCS11Error) -> Fail:
     """What a failed load means: a file that is no PKCS#11 module, or a module
     whose C_GetFunctionList / C_Initialize / C_GetInfo failed."""
@@ -269,7 +290,8 @@ class Library:
             os.environ.update(self.env)
             _Lib._reserved = init_reserved
             try:
-                self.lib = _Lib(path)
+                with library_call():
+                    self.lib = _Lib(path)
             except pkcs11.exceptions.PKCS11Error as exc:
                 raise _load_failure(path, exc) from None
             finally:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from csp11 import winerror
 from csp11.errors import Fail
+from csp11.token.forkgate import on_child
 from csp11.token.module import Module, load_module
 from csp11.token.token import Token
 
@@ -150,6 +151,15 @@ def _check_private(path: Path) -> None:
 
 _opened: dict[Path, EmbeddedToken] = {}
 _opened_lock = threading.Lock()
+
+
+def _forget_parent() -> None:
+    global _opened_lock  # noqa: PLW0603 - a lock held at the fork may stay held
+    _opened.clear()
+    _opened_lock = threading.Lock()
+
+
+on_child(_forget_parent)
 
 
 def open_embedded() -> EmbeddedToken:

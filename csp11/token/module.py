@@ -25,6 +25,7 @@ from csp11.token.constants import (
     CKU_SO,
 )
 from csp11.token.cryptoki import Library, _ulong
+from csp11.token.forkgate import library_call, on_child
 from csp11.token.token import Token, _token_info_of
 
 
@@ -42,7 +43,8 @@ class Module(Library):
     def slots(self) -> list[Any]:
         """The slots with a token present."""
         try:
-            return list(self.lib.get_slots(token_present=True))
+            with library_call():
+                return list(self.lib.get_slots(token_present=True))
         except pkcs11.exceptions.PKCS11Error as exc:
             raise fail_from_ckr(ckr_of(exc), "C_GetSlotList") from None
 
@@ -132,6 +134,19 @@ class Module(Library):
 
 _modules: dict[str, Module] = {}
 _modules_lock = threading.Lock()
+# Modules the parent had loaded, in a child after fork(): finalised before the
+# child loads them again (PKCS#11 wants the child to initialise afresh).
+_inherited: dict[str, Module] = {}
+
+
+def _forget_parent() -> None:
+    global _modules_lock  # noqa: PLW0603 - a lock held at the fork may stay held
+    _inherited.update(_modules)
+    _modules.clear()
+    _modules_lock = threading.Lock()
+
+
+on_child(_forget_parent)
 
 
 def load_module(
@@ -161,6 +176,11 @@ def load_module(
             return module
         if not os.path.exists(real):
             raise Fail(winerror.NTE_PROV_DLL_NOT_FOUND, f"PKCS#11 module not found: {path}")
+        old = _inherited.pop(real, None)
+        if old is not None:
+            # The parent's copy in this child: end it, so that the library
+            # (which keeps its state per process image) starts afresh.
+            old.cryptoki.C_Finalize(None)
         try:
             module = Module(real, env, init_reserved)
         except OSError as exc:

@@ -25,6 +25,7 @@ from typing import Literal
 
 from csp11 import winerror
 from csp11.errors import Fail
+from csp11.token.forkgate import on_child
 
 __all__ = [
     "PinRequest",
@@ -83,6 +84,14 @@ def default_prompt(request: PinRequest) -> str | None:
 
 
 _prompt_lock = threading.Lock()
+
+
+def _fresh_lock_in_child() -> None:
+    global _prompt_lock  # noqa: PLW0603 - a lock held at fork() would stay held in the child
+    _prompt_lock = threading.Lock()
+
+
+on_child(_fresh_lock_in_child)
 _prompt: PinPrompt = default_prompt
 
 

@@ -22,6 +22,7 @@ from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
 from csp11.token.ckr import ckr_of
 from csp11.token.cryptoki import Library
+from csp11.token.forkgate import generation, library_call
 
 _T = TypeVar("_T")
 
@@ -49,13 +50,26 @@ class SessionPool:
         self._op_idle: list[_Pooled] = []
         self._all: list[_Pooled] = []
         self._pool_lock = threading.Lock()
+        self._generation = generation()
+
+    def check_generation(self) -> None:
+        """Refuse to work in a child process on what was opened before fork()."""
+        if self._generation != generation():
+            raise Fail(
+                winerror.NTE_BAD_UID,
+                "this context was opened before fork(); a child process opens its own "
+                "(PKCS#11 forbids using the parent's sessions)",
+            )
 
     # ---- sessions --------------------------------------------------------
     def _open(self) -> _Pooled:
+        self.check_generation()
         try:
-            session = self._tok.open(rw=True)
+            with library_call():
+                session = self._tok.open(rw=True)
         except pkcs11.exceptions.TokenWriteProtected:
-            session = self._tok.open(rw=False)
+            with library_call():
+                session = self._tok.open(rw=False)
         except pkcs11.exceptions.PKCS11Error as exc:
             raise fail_from_ckr(ckr_of(exc), "C_OpenSession") from None
         pooled = _Pooled(session)
@@ -102,7 +116,9 @@ class SessionPool:
                 self._all.remove(pooled)
         # Opened without a PIN, so python-pkcs11's close() does not call
         # C_Logout (which would log out every session of the token).
-        with contextlib.suppress(pkcs11.exceptions.PKCS11Error):
+        if self._generation != generation():
+            return  # the parent's session: not this process's to close
+        with contextlib.suppress(pkcs11.exceptions.PKCS11Error), library_call():
             pooled.session.close()
 
     def session_count(self) -> int:
@@ -112,11 +128,13 @@ class SessionPool:
 
     def run_on(self, pooled: _Pooled, doing: str, fn: Callable[[Any], _T]) -> _T:
         """Run ``fn(session)`` on a given session (the one a key lives in)."""
+        self.check_generation()
         with pooled.lock:
             if not pooled.alive:
                 raise Fail(winerror.NTE_BAD_KEY, f"{doing}: the key's session was lost")
             try:
-                return fn(pooled.session)
+                with library_call():
+                    return fn(pooled.session)
             except pkcs11.exceptions.PKCS11Error as exc:
                 raise fail_from_ckr(ckr_of(exc), doing) from None
 

@@ -24,26 +24,45 @@ import struct
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["generation_files", "touch_generations"]
+__all__ = ["generation_files", "store_lock_path", "touch_generations"]
 
 _DEFAULT_CONF = "/etc/softhsm/softhsm2.conf"
+
+
+def _token_dir(env: Mapping[str, str]) -> Path | None:
+    conf = env.get("SOFTHSM2_CONF") or os.environ.get("SOFTHSM2_CONF") or _DEFAULT_CONF
+    try:
+        lines = Path(conf).read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() == "directories.tokendir" and value.strip():
+            return Path(value.strip())
+    return None
+
+
+def store_lock_path(env: Mapping[str, str]) -> str | None:
+    """The file every csp11 process using this SoftHSM2 store locks around its
+    calls that read or write the store (``.lock`` beside the token directory:
+    the embedded token's own lock file), or None where it cannot be made.
+
+    SoftHSM2 that reads its store while another process rewrites a file of
+    it can be left with a broken view of the token for the rest of the
+    process (measured: every later C_Login answers CKR_GENERAL_ERROR).
+    """
+    store = _token_dir(env)
+    if store is None or not os.access(store.parent, os.W_OK):
+        return None
+    return str(store.parent / ".lock")
 
 
 def generation_files(env: Mapping[str, str]) -> list[Path]:
     """The ``generation`` files of the token store the module's configuration
     names (``SOFTHSM2_CONF`` in the module's environment, else the process's,
     else SoftHSM2's default); empty when it cannot be read."""
-    conf = env.get("SOFTHSM2_CONF") or os.environ.get("SOFTHSM2_CONF") or _DEFAULT_CONF
-    try:
-        lines = Path(conf).read_text().splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        key, _, value = line.partition("=")
-        if key.strip() == "directories.tokendir" and value.strip():
-            store = Path(value.strip())
-            return sorted(store.glob("*/generation"))
-    return []
+    store = _token_dir(env)
+    return sorted(store.glob("*/generation")) if store is not None else []
 
 
 def touch_generations(files: list[Path]) -> None:

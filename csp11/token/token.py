@@ -43,13 +43,14 @@ from csp11.token.constants import (
     ObjectClass,
 )
 from csp11.token.cryptoki import Library
+from csp11.token.forkgate import library_call
 from csp11.token.keyobject import TokenKey
 from csp11.token.openssl import _load_openssl_legacy
 from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
 from csp11.token.quirks import Quirks, quirks_for
 from csp11.token.session import SessionPool, _Pooled
-from csp11.token.softhsm import generation_files, touch_generations
+from csp11.token.softhsm import generation_files, store_lock_path, touch_generations
 from csp11.token.template import check_template
 
 _log = logging.getLogger("csp11")
@@ -105,7 +106,8 @@ def _token_info_of(slot: Any) -> Any | None:
     """``C_GetTokenInfo`` of a slot (``None``: no usable token), retried when transient."""
     for attempt in range(_TOKEN_INFO_TRIES):
         try:
-            return slot.get_token()
+            with library_call():
+                return slot.get_token()
         except (pkcs11.exceptions.TokenNotPresent, pkcs11.exceptions.TokenNotRecognised):
             return None
         except pkcs11.exceptions.PKCS11Error as exc:
@@ -155,6 +157,10 @@ class Token(SessionPool):
         self._generations = (
             generation_files(module.env) if self.quirks.generation_lost_update else []
         )
+        if self._generations:
+            # The same store lock the embedded token uses, for a SoftHSM2 store
+            # named by URI too: see csp11.token.softhsm.store_lock_path.
+            self.store_lock = store_lock_path(module.env)
 
     def __repr__(self) -> str:
         return f"<csp11 Token {self.label!r} serial={self.serial!r} slot={self.slot_id}>"
@@ -163,7 +169,11 @@ class Token(SessionPool):
     # ---- facts -----------------------------------------------------------
     def info(self) -> TokenInfo:
         """Fresh token and slot information (flags change: PIN counters, login)."""
-        tok = _token_info_of(self._slot)
+        # Under the store lock: SoftHSM2 may re-read its store here, and a read
+        # that meets another process's rewrite leaves its view of the token
+        # broken for the rest of the process (every C_Login: CKR_GENERAL_ERROR).
+        with self.store_locked():
+            tok = _token_info_of(self._slot)
         if tok is None:
             raise Fail(winerror.SCARD_W_REMOVED_CARD, f"token {self.label!r} is gone")
         lib = self.module.lib
@@ -189,12 +199,14 @@ class Token(SessionPool):
         if self._mechanisms is None:
             found: dict[int, MechanismInfo] = {}
             try:
-                listed = list(self._slot.get_mechanisms())
+                with library_call():
+                    listed = list(self._slot.get_mechanisms())
             except pkcs11.exceptions.PKCS11Error as exc:
                 raise fail_from_ckr(ckr_of(exc), "C_GetMechanismList") from None
             for mech in listed:
                 try:
-                    info = self._slot.get_mechanism_info(mech)
+                    with library_call():
+                        info = self._slot.get_mechanism_info(mech)
                 except pkcs11.exceptions.PKCS11Error as exc:
                     # p11-kit's RPC lists mechanisms it cannot carry and then
                     # answers CKR_MECHANISM_INVALID for them: not available here.
@@ -246,13 +258,15 @@ class Token(SessionPool):
         an object to the session that found or made it); keys keep it as
         their home session and use it through :meth:`run_on`.
         """
+        self.check_generation()
         self._drain_graveyard()
         pooled: _Pooled | None = self.acquire()
         try:
             for attempt in (0, 1):
                 assert pooled is not None
                 try:
-                    return pooled, fn(pooled.session)
+                    with library_call():
+                        return pooled, fn(pooled.session)
                 except pkcs11.exceptions.PKCS11Error as exc:
                     ckr = ckr_of(exc)
                     # Logging in again happens holding no session: login takes
@@ -528,12 +542,14 @@ class Token(SessionPool):
         def search(s: Any) -> list[list[Any]]:
             return [list(s.get_objects(template)) for template in templates]
 
+        # Under the store lock, as info() (SoftHSM2 re-reads its store here).
         # python-pkcs11 reads each found object's class after C_FindObjects:
         # an object another process destroyed in between answers
         # CKR_OBJECT_HANDLE_INVALID.  The search is then simply made again.
         for attempt in range(_FIND_TRIES):
             try:
-                return self.run_keep("C_FindObjects", search, pins)
+                with self.store_locked():
+                    return self.run_keep("C_FindObjects", search, pins)
             except Fail as exc:
                 if exc.ckr not in _GONE or attempt == _FIND_TRIES - 1:
                     raise
