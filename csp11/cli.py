@@ -91,6 +91,7 @@ _TOKEN_FLAGS = {
     0x20000: "user-pin-final-try",
     0x40000: "user-pin-locked",
 }
+_CKF_TOKEN_INITIALIZED = 0x400
 _CKF_USER_PIN_COUNT_LOW = 0x10000
 _CKF_USER_PIN_FINAL_TRY = 0x20000
 _CKF_USER_PIN_LOCKED = 0x40000
@@ -205,9 +206,15 @@ def _provider_type_name(number: int) -> str:
     return f"PROV_{names[number]}" if number in names else f"type {number}"
 
 
+_NO_LIMIT = 0x7FFFFFFF  # what tokens report as a maximum when there is none
+
+
 def _sizes(low: int, high: int, unit: str) -> str:
+    unbounded = high >= _NO_LIMIT
     if unit == "bytes":
         low, high = low * 8, high * 8
+    if unbounded:
+        return f"from {low} bits"
     return f"{low} bits" if low == high else f"{low}-{high} bits"
 
 
@@ -668,9 +675,11 @@ def _tokens_there(uri: str | None) -> list[str]:
     if not text or not path:
         return []
     try:
-        return [found.info().label for found in load_module(path).find_tokens({})]
+        infos = [found.info() for found in load_module(path).find_tokens({})]
     except Exception:
         return []
+    # A module's free slot (SoftHSM2 always has one) holds no token yet.
+    return [info.label for info in infos if info.flags & _CKF_TOKEN_INITIALIZED]
 
 
 def _token_message(exc: error, token: str | None) -> str:
