@@ -690,6 +690,9 @@ def _token_message(exc: error, token: str | None) -> str:
             else "the module offers no token"
         )
         return f"no token matches the token URI ({there}): check --token or CSP11_TOKEN"
+    if "C_Initialize" in exc.strerror:
+        return ("the token's PKCS#11 module did not start (C_Initialize failed): check the "
+                "module and its configuration (SoftHSM2 reads SOFTHSM2_CONF)")
     return f"the token is not available: {_plain(exc.strerror)}"
 
 
@@ -715,7 +718,10 @@ def _error_failure(exc: error, args: argparse.Namespace) -> tuple[int, str]:
         return EXIT_NOT_FOUND, exc.strerror
     if exc.winerror in _PIN_CODES:
         return EXIT_PIN, _pin_message(exc, args.token)
-    if exc.winerror in _TOKEN_UNAVAILABLE or exc.ckr in _TOKEN_CKRS:
+    if exc.winerror in _TOKEN_UNAVAILABLE or exc.ckr in _TOKEN_CKRS or (
+        # Opening the token failed for a reason it would not name.
+        exc.funcname == "CryptAcquireContext" and exc.winerror == winerror.NTE_FAIL
+    ):
         return EXIT_TOKEN, _token_message(exc, args.token)
     if exc.winerror in (winerror.NTE_EXISTS, winerror.NTE_BAD_LEN):
         return EXIT_FAILED, exc.strerror + (

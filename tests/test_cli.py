@@ -562,3 +562,12 @@ def test_pin_messages_for_final_try_and_locked(monkeypatch: pytest.MonkeyPatch) 
     assert cli._pin_message(wrong, None).startswith("the PIN for token 'hsm' is locked")
     monkeypatch.setattr(cli, "_pin_flags", lambda token: None)
     assert cli._pin_message(wrong, None).startswith("wrong PIN: check CSP11_PIN")
+
+
+def test_a_module_that_does_not_start_is_token_unavailable(tmp_path: Path,
+                                                           softhsm2_module: str) -> None:
+    (tmp_path / "softhsm2.conf").write_text(f"directories.tokendir = {tmp_path / 'none'}\n")
+    rc, out, err = _cli("keys", "list", "--token", f"pkcs11:token=x?module-path={softhsm2_module}",
+                        SOFTHSM2_CONF=str(tmp_path / "softhsm2.conf"))
+    assert (rc, out) == (cli.EXIT_TOKEN, "")
+    assert "module did not start" in _one_line(err)
