@@ -4,14 +4,16 @@ Microsoft's "Encrypting a File" and "Decrypting a File" samples, on a
 PKCS#11 token, made safe to use:
 
 Encrypting
-    open (or create) a named container of ``PROV_RSA_AES``; take its
-    ``AT_KEYEXCHANGE`` pair (``CryptGetUserKey``; generated, RSA-2048 and not
-    exportable, when the container has none); generate a session key for
-    this file only (``CryptGenKey(CALG_AES_256, CRYPT_EXPORTABLE)``: it must
-    be exportable to be wrapped) and a random IV (``CryptGenRandom``,
-    ``KP_IV``); export the session key as a SIMPLEBLOB under the exchange key
-    with ``CRYPT_OAEP``, then withdraw ``CRYPT_EXPORT`` from ``KP_PERMISSIONS``
-    (the token makes the key non-extractable); write the header, then the file encrypted in
+    open the named container of ``PROV_RSA_AES`` (only the default container,
+    :data:`DEFAULT_CONTAINER`, is made on first use; another name must exist:
+    ``csp11 keys create NAME``); take its ``AT_KEYEXCHANGE`` pair
+    (``CryptGetUserKey``); generate a session key for this file only
+    (``CryptGenKey(CALG_AES_256, CRYPT_EXPORTABLE)``: it must be exportable
+    to be wrapped) and a random IV (``CryptGenRandom``, ``KP_IV``); export
+    the session key as a SIMPLEBLOB under the exchange key with
+    ``CRYPT_OAEP``, then withdraw ``CRYPT_EXPORT`` from ``KP_PERMISSIONS``
+    (the token makes the key non-extractable); write the header (which names
+    the container and the exchange key), then the file encrypted in
     :data:`CHUNK_SIZE` pieces (``CryptEncrypt(Final=False)``, ``Final=True``
     for the last, which adds PKCS #5 padding), then the signature.
 
@@ -20,68 +22,76 @@ Integrity
     (``CryptHashSessionKey(CRYPT_LITTLE_ENDIAN)``: ``C_DigestKey`` on the
     token), the header bytes, and the *ciphertext*; the container's exchange
     key signs it (``CryptSignHash(AT_KEYEXCHANGE)``): encrypt, then sign.
-    Decryption hashes the ciphertext as it reads it and checks the signature
-    (``CryptVerifySignature``) before anything it decrypted counts: every
-    change to the body ends in the same ``NTE_BAD_SIGNATURE`` after the whole
-    file, whether or not its padding still looked right, so decryption is no
-    padding oracle on the session key.  OAEP rather than PKCS #1 v1.5 for the
-    SIMPLEBLOB, for the same reason on the exchange key.
+    OAEP rather than PKCS #1 v1.5 for the SIMPLEBLOB.
 
-Decrypting
-    read and check the header; open the container (never create it); import
-    the session key (``CryptImportKey(SIMPLEBLOB, exchange key, CRYPT_OAEP)``);
-    decrypt in pieces into a temporary file beside the target; check the
-    length and the signature; only then rename the temporary file to the
-    target.  A changed, truncated or foreign file fails with a
-    :class:`csp11.pywintypes.error` and leaves no output.
+Decrypting, in two passes
+    read and check the header; open the container it names (``container=``
+    overrides; never create one); check that its exchange key is the one the
+    header names; import the session key (``CryptImportKey(SIMPLEBLOB,
+    exchange key, CRYPT_OAEP)``).  **Pass 1** hashes the ciphertext and checks
+    the signature (``CryptVerifySignature``), decrypting nothing, and keeps a
+    SHA-256 of each piece.  **Pass 2** reads the pieces again, checks each
+    against pass 1 (a file changed between the passes fails), decrypts and
+    writes them.  So no plaintext is written anywhere before the whole file
+    authenticated, and an output that cannot take writes back (standard
+    output, a FIFO) gets only authenticated plaintext.
 
-Memory stays constant: one piece of input and one of output at a time (the
-hash object keeps no replay log once a key was hashed into it).
+    Every way a file can fail to authenticate — a changed byte anywhere, a
+    truncation, trailing data, another format, a header naming a container or
+    key this token does not have — raises :class:`NotAuthentic` (a
+    :class:`csp11.pywintypes.error` whose ``strerror`` says which, for
+    ``--verbose``); the ``csp11`` command reports them all with one message.
 
-File format, version 1 (integers little-endian, as CryptoAPI writes them)::
+Memory stays constant: one piece of input and one of output at a time, plus
+32 bytes per piece from pass 1.
+
+File format, version 2 (integers little-endian, as CryptoAPI writes them)::
 
     offset  size  field
     0       8     magic b"CSP11ENC"
-    8       2     version = 1
+    8       2     version = 2
     10      4     ALG_ID of the session key = CALG_AES_256 (0x6610), CBC, PKCS #5 padding
     14      4     ALG_ID of the hash = CALG_SHA_256 (0x800C)
     18      8     plaintext size in bytes
     26      16    IV
     42      2     SIMPLEBLOB size, b
     44      2     signature size, s (the exchange key's modulus size)
-    46      b     SIMPLEBLOB (CRYPT_OAEP) of the session key under the exchange key
-    46+b    n     ciphertext: n = (plaintext size // 16 + 1) * 16
-    46+b+n  s     signature (CryptSignHash, little-endian as CryptoAPI returns it)
-                  of SHA-256(session key ‖ bytes 0..46+b ‖ ciphertext)
+    46      32    key id: SHA-256 of the exchange key's PUBLICKEYBLOB
+    78      2     container name size, c (1..1024)
+    80      c     container name, UTF-8
+    80+c    b     SIMPLEBLOB (CRYPT_OAEP) of the session key under the exchange key
+    80+c+b  n     ciphertext: n = (plaintext size // 16 + 1) * 16
+    ...     s     signature (CryptSignHash, little-endian as CryptoAPI returns it)
+                  of SHA-256(session key ‖ header bytes ‖ ciphertext)
 
-Everything but the ciphertext is checked before any key is used: a file whose
-size does not match its header is reported as truncated (or as having
-trailing data) at once.
+Version 1 (csp11 0.1) is the same without the key id and the container name
+(the SIMPLEBLOB at offset 46).  It is still read: its container is
+``container=``, else :data:`DEFAULT_CONTAINER` (what 0.1 used by default).
+Files are always written as version 2.
 
 File-system failures (a missing input, an existing output without
 ``overwrite``) are :class:`OSError`; everything else is
-:class:`csp11.pywintypes.error`.  The two processes that could race to give a
-new container its exchange key serialise on the token's store lock (across
-processes for the embedded token; within the process for other tokens).
+:class:`csp11.pywintypes.error`.  Two processes that race to give the default
+container its exchange key serialise on the token's store lock.  Outputs are
+written as :mod:`csp11.safefiles` describes (unnamed until complete).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
-import stat
 import struct
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from csp11 import win32crypt, winerror
+from csp11 import safefiles, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.pywintypes import error
-from csp11.win32crypt import PyCRYPTHASH, PyCRYPTKEY, PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
 __all__ = [
     "CHUNK_SIZE",
@@ -92,33 +102,60 @@ __all__ = [
     "VERSION",
     "FileResult",
     "Header",
+    "NoContainer",
+    "NoExchangeKey",
+    "NotAuthentic",
     "Progress",
     "decrypt_file",
     "default_output",
     "encrypt_file",
+    "ensure_exchange_key",
     "exchange_key",
+    "key_id",
     "open_container",
 ]
 
 MAGIC = b"CSP11ENC"
-VERSION = 1
+VERSION = 2
 CHUNK_SIZE = 1 << 20  # bytes per CryptEncrypt/CryptDecrypt call: whole AES blocks
 DEFAULT_CONTAINER = "csp11-files"
-EXCHANGE_KEY_BITS = 2048  # of an exchange key made for a new container
+EXCHANGE_KEY_BITS = 2048  # of an exchange key made for the default container
 SUFFIX = ".csp11"
 
 _CIPHER = con.CALG_AES_256
 _HASH = con.CALG_SHA_256
 _BLOCK = 16  # AES block size in bytes
 _PREFIX = struct.Struct("<8sH")  # magic, version
-_FIXED = struct.Struct("<8sHIIQ16sHH")  # the fixed part of a version 1 header
+_FIXED = struct.Struct("<8sHIIQ16sHH")  # the part versions 1 and 2 share
+_V2 = struct.Struct("<32sH")  # key id, container name size
+_MAX_NAME = 1024
 _MAX_BLOB = 12 + 16384 // 8  # BLOBHEADER + ALG_ID + the largest RSA modulus
 _MAX_SIGNATURE = 16384 // 8
 
 Progress = Callable[[int, int], None]
-"""A progress callback: ``(plaintext bytes done, plaintext bytes in all)``.
-Called after each piece; an exception it raises aborts the operation (and no
-output is left)."""
+"""A progress callback: ``(bytes done, bytes in all)``.  Called after each
+piece; an exception it raises aborts the operation (and no output is left)."""
+
+
+class NotAuthentic(error):
+    """The file does not authenticate: changed, truncated, not made by
+    :func:`encrypt_file`, or for a container or key this token does not have.
+    ``strerror`` says which; ``hint`` (or ``None``) what the user can do
+    beyond the usual."""
+
+    hint: str | None = None
+
+
+class NoContainer(error):
+    """The container named by the caller does not exist on the token."""
+
+    container: str = ""
+
+
+class NoExchangeKey(error):
+    """The container named by the caller has no exchange key."""
+
+    container: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,16 +167,22 @@ class FileResult:
     bytes: int  # plaintext bytes
     seconds: float
     container: str
+    key_bits: int = 0  # of the exchange key
+    created_key: bool = False  # the exchange key was made by this call
+    header_bytes: int = 0
 
 
 @dataclass(frozen=True)
 class Header:
-    """The header of a version 1 file (see the module docstring)."""
+    """The header of a file (see the module docstring)."""
 
     size: int
     iv: bytes
     key_blob: bytes
     signature_size: int
+    container: str | None = None  # version 2
+    key_id: bytes | None = None  # version 2
+    version: int = VERSION
 
     @property
     def body_size(self) -> int:
@@ -148,25 +191,32 @@ class Header:
 
     def to_bytes(self) -> bytes:
         """The header as written to the file."""
-        return _FIXED.pack(
-            MAGIC, VERSION, _CIPHER, _HASH, self.size, self.iv, len(self.key_blob),
+        fixed = _FIXED.pack(
+            MAGIC, self.version, _CIPHER, _HASH, self.size, self.iv, len(self.key_blob),
             self.signature_size,
-        ) + self.key_blob
+        )
+        if self.version == 1:
+            return fixed + self.key_blob
+        assert self.container is not None
+        assert self.key_id is not None
+        name = self.container.encode("utf-8")
+        return fixed + _V2.pack(self.key_id, len(name)) + name + self.key_blob
 
     @classmethod
     def read(cls, src: BinaryIO, file_size: int) -> Header:
         """The header at the start of ``src`` (a file of ``file_size`` bytes);
-        ``NTE_BAD_DATA`` (``NTE_BAD_VER`` for another version) when it is not
-        one csp11 wrote, or the file's size does not match it.  Every field is
-        checked, so :meth:`to_bytes` gives back the bytes read."""
+        :class:`NotAuthentic` when it is not one csp11 wrote or the file's size
+        does not match it.  Every field is checked, so :meth:`to_bytes` gives
+        back the bytes read."""
         raw = _read_up_to(src, _FIXED.size)
         if len(raw) < _PREFIX.size or raw[: len(MAGIC)] != MAGIC:
             raise _bad(winerror.NTE_BAD_DATA, "not a file csp11 encrypted (no CSP11ENC magic)")
         version = _PREFIX.unpack_from(raw)[1]
-        if version != VERSION:
+        if version not in (1, 2):
             raise _bad(
                 winerror.NTE_BAD_VER,
-                f"format version {version} is not supported (this csp11 reads version {VERSION})",
+                f"format version {version} is not supported (this csp11 reads versions 1 "
+                "and 2)",
             )
         if len(raw) < _FIXED.size:
             raise _bad(winerror.NTE_BAD_DATA, "the file is truncated: its header is incomplete")
@@ -178,11 +228,17 @@ class Header:
             )
         if not 0 < blob_size <= _MAX_BLOB or not 0 < signature_size <= _MAX_SIGNATURE:
             raise _bad(winerror.NTE_BAD_DATA, "the header is damaged (impossible sizes)")
+        container: str | None = None
+        kid: bytes | None = None
+        used = len(raw)
+        if version == 2:
+            kid, container, more = _read_v2_fields(src)
+            used += more
         blob = _read_up_to(src, blob_size)
         if len(blob) < blob_size:
             raise _bad(winerror.NTE_BAD_DATA, "the file is truncated: its header is incomplete")
-        header = cls(size, iv, blob, signature_size)
-        expected = len(raw) + blob_size + header.body_size + signature_size
+        header = cls(size, iv, blob, signature_size, container, kid, version)
+        expected = used + blob_size + header.body_size + signature_size
         if file_size < expected:
             raise _bad(
                 winerror.NTE_BAD_DATA,
@@ -195,6 +251,24 @@ class Header:
                 f"the file has {file_size - expected} bytes of trailing data after its signature",
             )
         return header
+
+
+def _read_v2_fields(src: BinaryIO) -> tuple[bytes, str, int]:
+    """Version 2's key id and container name, and how many bytes they took."""
+    extra = _read_up_to(src, _V2.size)
+    if len(extra) < _V2.size:
+        raise _bad(winerror.NTE_BAD_DATA, "the file is truncated: its header is incomplete")
+    kid, name_size = _V2.unpack(extra)
+    if not 0 < name_size <= _MAX_NAME:
+        raise _bad(winerror.NTE_BAD_DATA, "the header is damaged (impossible sizes)")
+    name = _read_up_to(src, name_size)
+    if len(name) < name_size:
+        raise _bad(winerror.NTE_BAD_DATA, "the file is truncated: its header is incomplete")
+    try:
+        return kid, name.decode("utf-8"), _V2.size + name_size
+    except UnicodeDecodeError:
+        raise _bad(winerror.NTE_BAD_DATA,
+                   "the header is damaged (container name not UTF-8)") from None
 
 
 # ---- containers -------------------------------------------------------------------
@@ -218,11 +292,19 @@ def open_container(name: str, *, token: str | None = None, create: bool = False)
     return prov
 
 
-def exchange_key(prov: PyCRYPTPROV, *, create: bool = False) -> PyCRYPTKEY:
+def exchange_key(prov: PyCRYPTPROV, *, create: bool = False, bits: int = EXCHANGE_KEY_BITS,
+                 flags: int = 0) -> PyCRYPTKEY:
     """The container's ``AT_KEYEXCHANGE`` pair; with ``create``, a new
-    :data:`EXCHANGE_KEY_BITS`-bit one (not exportable) if it has none."""
+    ``bits``-bit one (with ``flags``: ``CRYPT_EXPORTABLE``,
+    ``CRYPT_USER_PROTECTED``) if it has none."""
+    return ensure_exchange_key(prov, create=create, bits=bits, flags=flags)[0]
+
+
+def ensure_exchange_key(prov: PyCRYPTPROV, *, create: bool, bits: int = EXCHANGE_KEY_BITS,
+                        flags: int = 0) -> tuple[PyCRYPTKEY, bool]:
+    """:func:`exchange_key`, and whether this call made it."""
     try:
-        return prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        return prov.CryptGetUserKey(con.AT_KEYEXCHANGE), False
     except error as exc:
         if exc.winerror != winerror.NTE_NO_KEY or not create:
             raise
@@ -232,11 +314,37 @@ def exchange_key(prov: PyCRYPTPROV, *, create: bool = False) -> PyCRYPTKEY:
     # the one place this application reaches under the public surface).
     with prov._state.container_locked():
         try:
-            return prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
+            return prov.CryptGetUserKey(con.AT_KEYEXCHANGE), False
         except error as exc:
             if exc.winerror != winerror.NTE_NO_KEY:
                 raise
-        return prov.CryptGenKey(con.AT_KEYEXCHANGE, EXCHANGE_KEY_BITS << 16)
+        return prov.CryptGenKey(con.AT_KEYEXCHANGE, (bits << 16) | flags), True
+
+
+def key_id(exchange: PyCRYPTKEY) -> bytes:
+    """The identity of an exchange key in a file header: SHA-256 of its
+    PUBLICKEYBLOB (public data, hashed off the token)."""
+    return hashlib.sha256(exchange.CryptExportKey(None, con.PUBLICKEYBLOB)).digest()
+
+
+def _no_container(name: str) -> NoContainer:
+    exc = NoContainer(
+        winerror.NTE_BAD_KEYSET, "CryptAcquireContext",
+        f"there is no key container {name!r} on this token: make one with "
+        f"`csp11 keys create {name}` (`csp11 keys list` shows those there are)",
+    )
+    exc.container = name
+    return exc
+
+
+def _no_exchange_key(name: str) -> NoExchangeKey:
+    exc = NoExchangeKey(
+        winerror.NTE_NO_KEY, "CryptGetUserKey",
+        f"key container {name!r} has no exchange key: make one with "
+        f"`csp11 keys create {name}`",
+    )
+    exc.container = name
+    return exc
 
 
 # ---- files ------------------------------------------------------------------------
@@ -251,6 +359,16 @@ def default_output(source: str | os.PathLike[str], *, decrypting: bool) -> Path:
     raise ValueError(f"{str(path)!r} does not end in {SUFFIX}: name the output file")
 
 
+def _target(source: str | os.PathLike[str], target: str | os.PathLike[str] | None, *,
+            decrypting: bool, overwrite: bool, stdio: bool) -> safefiles.Target:
+    if target is None:
+        if stdio and os.fspath(source) == safefiles.STDIO:
+            target = safefiles.STDIO
+        else:
+            target = default_output(source, decrypting=decrypting)
+    return safefiles.Target(target, overwrite=overwrite, stdio=stdio)
+
+
 def encrypt_file(
     source: str | os.PathLike[str],
     target: str | os.PathLike[str] | None = None,
@@ -259,55 +377,92 @@ def encrypt_file(
     token: str | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    create: bool | None = None,
+    stdio: bool = False,
 ) -> FileResult:
     """Encrypt ``source`` to ``target`` (default ``source`` + ``.csp11``) for the
-    container's exchange key, creating the container and key if needed."""
+    container's exchange key.
+
+    ``create`` (default: only for :data:`DEFAULT_CONTAINER`) makes the
+    container and its key when missing; otherwise a missing container is
+    :class:`NoContainer`, a missing key :class:`NoExchangeKey`.  With
+    ``stdio``, ``-`` is standard input/output and inputs that are not regular
+    files are read (buffered first); without it, only regular files.
+    """
     start = time.perf_counter()
-    source = Path(source)
-    target = default_output(source, decrypting=False) if target is None else Path(target)
-    with open(source, "rb", buffering=0) as src:
-        size = _regular_size(src, source)
-        _check_target(target, overwrite)
-        with open_container(container, token=token, create=True) as prov, \
-                exchange_key(prov, create=True) as exchange, _staged(target) as dst:
-            _encrypt(prov, exchange, size, src=src, dst=dst, progress=progress)
-    return FileResult(str(source), str(target), size, time.perf_counter() - start, container)
+    if create is None:
+        create = container == DEFAULT_CONTAINER
+    src = safefiles.Source(source, stdio=stdio)
+    dst = _target(source, target, decrypting=False, overwrite=overwrite, stdio=stdio)
+    with src.open(buffer_any=stdio) as (reader, size):
+        dst.check()
+        try:
+            prov = open_container(container, token=token, create=create)
+        except error as exc:
+            if exc.winerror != winerror.NTE_BAD_KEYSET:
+                raise
+            raise _no_container(container) from None
+        with prov:
+            try:
+                exchange, created = ensure_exchange_key(prov, create=create)
+            except error as exc:
+                if exc.winerror != winerror.NTE_NO_KEY:
+                    raise
+                raise _no_exchange_key(container) from None
+            with exchange, dst.open() as writer:
+                bits, header_bytes = _encrypt(prov, exchange, size, container, src=reader,
+                                              dst=writer, progress=progress)
+    return FileResult(src.name, dst.name, size, time.perf_counter() - start, container,
+                      bits, created, header_bytes)
 
 
 def decrypt_file(
     source: str | os.PathLike[str],
     target: str | os.PathLike[str] | None = None,
     *,
-    container: str = DEFAULT_CONTAINER,
+    container: str | None = None,
     token: str | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    verify_progress: Progress | None = None,
+    stdio: bool = False,
 ) -> FileResult:
     """Decrypt ``source`` (made by :func:`encrypt_file`) to ``target`` (default:
-    ``source`` without ``.csp11``); nothing is written unless the whole file
-    decrypts and its signature verifies."""
+    ``source`` without ``.csp11``).  The container is the one the file's
+    header names unless ``container`` is given.  Nothing is written until the
+    whole file authenticated (pass 1, reported to ``verify_progress``);
+    pass 2 decrypts (``progress``)."""
     start = time.perf_counter()
-    source = Path(source)
-    target = default_output(source, decrypting=True) if target is None else Path(target)
-    with open(source, "rb", buffering=0) as src:
-        header = Header.read(src, _regular_size(src, source))
-        _check_target(target, overwrite)
-        try:
-            prov = open_container(container, token=token)
-        except error as exc:
-            if exc.winerror != winerror.NTE_BAD_KEYSET:
-                raise
-            raise _reword(exc, f"there is no key container {container!r} on this token to "
-                          "decrypt with") from None
-        with prov, _exchange_for(prov, container, header) as exchange, _staged(target) as dst:
-            _decrypt(prov, exchange, header, src=src, dst=dst, progress=progress,
-                     container=container)
-    return FileResult(str(source), str(target), header.size, time.perf_counter() - start,
-                      container)
+    src = safefiles.Source(source, stdio=stdio)
+    with src.open(buffer_any=stdio) as (reader, file_size), contextlib.ExitStack() as stack:
+        header = Header.read(reader, file_size)
+        body_at = reader.tell()
+        dst = _target(source, target, decrypting=True, overwrite=overwrite, stdio=stdio)
+        dst.check()
+        name = container or header.container or DEFAULT_CONTAINER
+        chosen = container is not None  # else the header's (or version 1's default)
+        v1_hint = (
+            "it is a version-1 file, which does not record its container: name it with "
+            "--container" if header.version == 1 and not chosen else None
+        )
+        prov = stack.enter_context(_open_for_decrypt(name, token, chosen, v1_hint))
+        exchange = stack.enter_context(_exchange_for(prov, name, header, chosen, v1_hint))
+        session = _import_session_key(prov, exchange, header, name, v1_hint)
+        stack.enter_context(session)
+        pieces = _authenticate(prov, session, exchange, header, src=reader,
+                               progress=verify_progress, hint=v1_hint)
+        reader.seek(body_at)
+        with dst.open() as writer:
+            _decrypt_pieces(session, header, pieces, src=reader, dst=writer, progress=progress)
+        bits = exchange.CryptGetKeyParam(con.KP_KEYLEN)
+    return FileResult(src.name, dst.name, header.size, time.perf_counter() - start, name, bits,
+                      False, body_at)
 
 
-def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, *, src: BinaryIO,
-             dst: BinaryIO, progress: Progress | None) -> None:
+def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, container: str, *,
+             src: BinaryIO, dst: BinaryIO, progress: Progress | None) -> tuple[int, int]:
+    """Write the whole encrypted file; the exchange key's bits and the header's size."""
+    bits = exchange.CryptGetKeyParam(con.KP_KEYLEN)
     with prov.CryptGenKey(_CIPHER, con.CRYPT_EXPORTABLE) as session, \
             prov.CryptCreateHash(_HASH) as digest:
         iv = prov.CryptGenRandom(_BLOCK)
@@ -319,7 +474,7 @@ def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, *, src: BinaryI
         session.CryptSetKeyParam(
             con.KP_PERMISSIONS, session.CryptGetKeyParam(con.KP_PERMISSIONS) & ~con.CRYPT_EXPORT
         )
-        header = Header(size, iv, blob, exchange.CryptGetKeyParam(con.KP_KEYLEN) // 8)
+        header = Header(size, iv, blob, bits // 8, container, key_id(exchange))
         raw = header.to_bytes()
         digest.CryptHashSessionKey(session, con.CRYPT_LITTLE_ENDIAN)
         digest.CryptHashData(raw)
@@ -329,8 +484,8 @@ def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, *, src: BinaryI
             want = min(CHUNK_SIZE, size - done)
             piece = _read_up_to(src, want)
             if len(piece) < want:
-                raise _bad(winerror.NTE_BAD_LEN, "the file shrank while it was being encrypted",
-                           "encrypt_file")
+                raise error(winerror.NTE_BAD_LEN, "encrypt_file",
+                            "the file shrank while it was being encrypted")
             done += len(piece)
             ciphertext = session.CryptEncrypt(done == size, piece)
             digest.CryptHashData(ciphertext)
@@ -340,109 +495,147 @@ def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, *, src: BinaryI
             if done == size:
                 break
         if src.read(1):
-            raise _bad(winerror.NTE_BAD_LEN, "the file grew while it was being encrypted",
-                       "encrypt_file")
+            raise error(winerror.NTE_BAD_LEN, "encrypt_file",
+                        "the file grew while it was being encrypted")
         signature = digest.CryptSignHash(con.AT_KEYEXCHANGE)
         if len(signature) != header.signature_size:  # pragma: no cover - a csp11 bug
-            raise _bad(winerror.NTE_FAIL, "the signature does not have the key's size",
-                       "encrypt_file")
+            raise error(winerror.NTE_FAIL, "encrypt_file",
+                        "the signature does not have the key's size")
         dst.write(signature)
+    return bits, len(raw)
+
+
+# Acquiring a container named by a (possibly changed) header can fail with
+# these: a name no container has, or one Windows could not take.
+_NAME_FAILURES = (winerror.NTE_BAD_KEYSET, winerror.NTE_BAD_KEYSET_PARAM,
+                  winerror.ERROR_INVALID_PARAMETER)
 
 
 @contextlib.contextmanager
-def _exchange_for(prov: PyCRYPTPROV, container: str, header: Header) -> Iterator[PyCRYPTKEY]:
-    """The container's exchange key, checked against the header's signature size."""
+def _open_for_decrypt(name: str, token: str | None, chosen: bool,
+                      hint: str | None) -> Iterator[PyCRYPTPROV]:
+    try:
+        prov = open_container(name, token=token)
+    except error as exc:
+        if chosen and exc.winerror == winerror.NTE_BAD_KEYSET:
+            raise _no_container(name) from None
+        if chosen or exc.winerror not in _NAME_FAILURES:
+            raise
+        raise _bad(exc.winerror, f"the file names key container {name!r}, which is not on "
+                   f"this token ({exc.strerror})", hint) from None
+    with prov:
+        yield prov
+
+
+@contextlib.contextmanager
+def _exchange_for(prov: PyCRYPTPROV, name: str, header: Header, chosen: bool,
+                  hint: str | None) -> Iterator[PyCRYPTKEY]:
+    """The container's exchange key, checked against the header's key id and
+    signature size."""
     try:
         key = exchange_key(prov)
     except error as exc:
         if exc.winerror != winerror.NTE_NO_KEY:
             raise
-        raise _reword(exc, f"key container {container!r} has no exchange key to decrypt "
-                      "with") from None
+        if chosen:
+            raise _no_exchange_key(name) from None
+        raise _bad(exc.winerror, f"key container {name!r} has no exchange key", hint) from None
     with key:
+        if header.key_id is not None and key_id(key) != header.key_id:
+            raise _bad(winerror.NTE_BAD_KEY, f"the file was encrypted for another key than "
+                       f"the exchange key of container {name!r}", hint)
         bits = key.CryptGetKeyParam(con.KP_KEYLEN)
         if bits // 8 != header.signature_size:
             raise _bad(
                 winerror.NTE_BAD_KEY,
                 f"the file was encrypted for a {header.signature_size * 8}-bit exchange key; "
-                f"container {container!r} has a {bits}-bit one (another container or key)",
+                f"container {name!r} has a {bits}-bit one (another container or key)", hint,
             )
         yield key
 
 
-def _decrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, header: Header, *, src: BinaryIO,
-             dst: BinaryIO, progress: Progress | None, container: str) -> None:
+def _import_session_key(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, header: Header, name: str,
+                        hint: str | None) -> PyCRYPTKEY:
     try:
         session = prov.CryptImportKey(header.key_blob, exchange, con.CRYPT_OAEP)
     except error as exc:
         if exc.winerror not in (winerror.NTE_BAD_DATA, winerror.NTE_BAD_TYPE,
                                 winerror.NTE_BAD_VER, winerror.NTE_BAD_ALGID):
             raise
-        raise _reword(exc, f"the file's session key does not unwrap with the exchange key of "
-                      f"container {container!r}: it was encrypted for another container or "
-                      "key, or its header was changed") from None
-    with session, prov.CryptCreateHash(_HASH) as digest:
-        if session.CryptGetKeyParam(con.KP_ALGID) != _CIPHER:
-            raise _bad(winerror.NTE_BAD_DATA, "the header's SIMPLEBLOB is not an AES-256 key")
-        session.CryptSetKeyParam(con.KP_IV, header.iv)
+        raise _bad(exc.winerror, f"the file's session key does not unwrap with the exchange "
+                   f"key of container {name!r}: it was encrypted for another container or "
+                   f"key, or its header was changed ({exc.strerror})", hint) from None
+    if session.CryptGetKeyParam(con.KP_ALGID) != _CIPHER:
+        session.CryptDestroyKey()
+        raise _bad(winerror.NTE_BAD_DATA, "the header's SIMPLEBLOB is not an AES-256 key", hint)
+    return session
+
+
+def _authenticate(prov: PyCRYPTPROV, session: PyCRYPTKEY, exchange: PyCRYPTKEY, header: Header,
+                  *, src: BinaryIO, progress: Progress | None, hint: str | None) -> list[bytes]:
+    """Pass 1: hash the session key, the header and the ciphertext, check the
+    signature; the SHA-256 of each piece of ciphertext, for pass 2."""
+    pieces: list[bytes] = []
+    with prov.CryptCreateHash(_HASH) as digest:
         digest.CryptHashSessionKey(session, con.CRYPT_LITTLE_ENDIAN)
         digest.CryptHashData(header.to_bytes())
-        broken = _decrypt_body(session, digest, header, src=src, dst=dst, progress=progress)
-        # The signature first: any change to the file ends here, the same way.
+        left = header.body_size
+        while left:
+            piece = _read_up_to(src, min(CHUNK_SIZE, left))
+            if not piece:
+                raise _bad(winerror.NTE_BAD_DATA, "the file shrank while it was being read",
+                           hint)
+            left -= len(piece)
+            digest.CryptHashData(piece)
+            pieces.append(hashlib.sha256(piece).digest())
+            if progress is not None:
+                progress(header.body_size - left, header.body_size)
         signature = _read_up_to(src, header.signature_size)
         try:
             digest.CryptVerifySignature(signature, exchange)
         except error as exc:
             if exc.winerror != winerror.NTE_BAD_SIGNATURE:
                 raise
-            raise _reword(exc, f"the file was changed, or not encrypted with container "
-                          f"{container!r}: its signature does not verify") from None
-        if broken:  # signed as it is: made wrong by the encrypting side
-            raise _bad(winerror.NTE_BAD_DATA, f"the file is malformed: {broken}")
+            raise _bad(exc.winerror, "its signature does not verify: the file was changed, or "
+                       "encrypted for another key", hint) from None
+    return pieces
 
 
-def _decrypt_body(session: PyCRYPTKEY, digest: PyCRYPTHASH, header: Header, *, src: BinaryIO,
-                  dst: BinaryIO, progress: Progress | None) -> str:
-    """Hash and decrypt the ciphertext; what was wrong with it ("" if nothing).
-
-    Every byte is hashed even after something went wrong, so that the
-    signature, checked next, has the last word on any changed file.
-    """
-    left, done, broken = header.body_size, 0, ""
-    while left:
+def _decrypt_pieces(session: PyCRYPTKEY, header: Header, pieces: list[bytes], *,
+                    src: BinaryIO, dst: BinaryIO, progress: Progress | None) -> None:
+    """Pass 2: decrypt the pieces pass 1 authenticated, each checked again."""
+    session.CryptSetKeyParam(con.KP_IV, header.iv)
+    left, done = header.body_size, 0
+    for expected in pieces:
         piece = _read_up_to(src, min(CHUNK_SIZE, left))
-        if not piece:
-            raise _bad(winerror.NTE_BAD_DATA, "the file shrank while it was being decrypted")
+        if hashlib.sha256(piece).digest() != expected:
+            raise _bad(winerror.NTE_BAD_DATA,
+                       "the file changed between its check and its decryption")
         left -= len(piece)
-        digest.CryptHashData(piece)
-        if broken:
-            continue
         try:
             plain = session.CryptDecrypt(left == 0, piece)
-        except error as exc:
+        except error as exc:  # signed as it is: made wrong by the encrypting side
             if exc.winerror != winerror.NTE_BAD_DATA:
                 raise
-            broken = "its last block does not decrypt"
-            continue
+            raise _bad(exc.winerror, "the file is malformed: its last block does not "
+                       "decrypt") from None
         done += len(plain)
         if done > header.size:
-            broken = "the plaintext is longer than its header says"
-            continue
+            raise _bad(winerror.NTE_BAD_DATA,
+                       "the file is malformed: the plaintext is longer than its header says")
         dst.write(plain)
         if progress is not None:
             progress(done, header.size)
-    if not broken and done != header.size:
-        broken = "the plaintext is shorter than its header says"
-    return broken
+    if done != header.size:
+        raise _bad(winerror.NTE_BAD_DATA,
+                   "the file is malformed: the plaintext is shorter than its header says")
 
 
 # ---- helpers ----------------------------------------------------------------------
-def _bad(code: int, message: str, funcname: str = "decrypt_file") -> error:
-    return error(code, funcname, message)
-
-
-def _reword(exc: error, message: str) -> error:
-    return error(exc.winerror, exc.funcname, f"{message} ({exc.strerror})", ckr=exc.ckr)
+def _bad(code: int, message: str, hint: str | None = None) -> NotAuthentic:
+    exc = NotAuthentic(code, "decrypt_file", message)
+    exc.hint = hint
+    return exc
 
 
 def _read_up_to(src: BinaryIO, size: int) -> bytes:
@@ -459,32 +652,3 @@ def _read_up_to(src: BinaryIO, size: int) -> bytes:
         parts.append(more)
         got += len(more)
     return b"".join(parts)
-
-
-def _regular_size(src: BinaryIO, path: Path) -> int:
-    info = os.fstat(src.fileno())
-    if not stat.S_ISREG(info.st_mode):
-        raise OSError(f"not a regular file: {str(path)!r}")
-    return info.st_size
-
-
-def _check_target(target: Path, overwrite: bool) -> None:
-    if not overwrite and os.path.lexists(target):
-        raise FileExistsError(f"{str(target)!r} exists")
-
-
-@contextlib.contextmanager
-def _staged(target: Path) -> Iterator[BinaryIO]:
-    """A new file beside ``target`` (mode 0600) that becomes ``target`` only when
-    the block ends without an exception; removed otherwise."""
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with open(fd, "wb") as dst:
-            yield dst
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise

@@ -1,9 +1,13 @@
 """Encrypting and decrypting files (csp11.filecrypt and ``csp11 encrypt``/``decrypt``):
-round trips bit for bit, the file format, changed, truncated and foreign files
-(a clear error and no output), and memory that stays flat on big files."""
+round trips bit for bit, the file format (version 2, and version 1 still read),
+changed, truncated and foreign files (NotAuthentic and no output), and memory
+that stays flat on big files."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import json
 import os
 import pty
@@ -24,9 +28,13 @@ from csp11 import win32cryptcon as con
 from .conftest import REPO, run_python
 
 MIB = 1 << 20
-_FIXED = 46  # the fixed part of a version 1 header (see the format in filecrypt)
+_FIXED = 46  # the part of a header versions 1 and 2 share (see the format in filecrypt)
+_KEY_ID = 46  # version 2: SHA-256 of the exchange key's PUBLICKEYBLOB
+_NAME = 80  # version 2: the container name (after its 2-byte size at 78)
 _BLOB = 12 + 256  # SIMPLEBLOB of an AES key under a 2048-bit exchange key
 _SIG = 256
+_NAME_SIZE = len("files-") + 12  # the containers of _new_container()
+_HEADER = _NAME + _NAME_SIZE + _BLOB  # a version 2 header for those containers
 
 
 def _new_container(bits: int | None = filecrypt.EXCHANGE_KEY_BITS) -> str:
@@ -74,13 +82,13 @@ def _changed(path: Path, offset: int, xor: int = 0x01) -> None:
     path.write_bytes(bytes(data))
 
 
-def _decrypt_fails(path: Path, container: str) -> pywintypes.error:
+def _decrypt_fails(path: Path, container: str | None) -> pywintypes.error:
     target = path.with_name("restored")
     with pytest.raises(pywintypes.error) as info:
         filecrypt.decrypt_file(path, target, container=container)
     assert not target.exists()
     left = sorted(p.name for p in path.parent.iterdir())
-    assert not [name for name in left if name.endswith(".part")], left
+    assert not [name for name in left if name.startswith(".csp11-")], left
     return info.value
 
 
@@ -91,7 +99,7 @@ def test_round_trip_bit_for_bit(tmp_path: Path, container: str, size: int) -> No
     done = filecrypt.encrypt_file(tmp_path / "f", container=container)
     assert done.output == str(tmp_path / "f.csp11") and done.bytes == size
     encrypted = (tmp_path / "f.csp11").read_bytes()
-    assert len(encrypted) == _FIXED + _BLOB + (size // 16 + 1) * 16 + _SIG
+    assert len(encrypted) == _HEADER + (size // 16 + 1) * 16 + _SIG
     assert size < 16 or data[:16] not in encrypted
     (tmp_path / "f").unlink()
     back = filecrypt.decrypt_file(tmp_path / "f.csp11", container=container)
@@ -128,26 +136,30 @@ def test_each_encryption_is_new(tmp_path: Path, container: str) -> None:
 
 
 def test_file_format(tmp_path: Path, container: str) -> None:
-    """The header as documented, read with struct, and a signature that
-    ``cryptography`` checks is the exchange key's PKCS #1 v1.5 SHA-256 one."""
+    """The header as documented (version 2: key id and container name), read
+    with struct, and a signature that ``cryptography`` checks is the exchange
+    key's PKCS #1 v1.5 SHA-256 one."""
     path = _encrypted(tmp_path, container, 1000)
     data = path.read_bytes()
     magic, version, cipher, hash_, size, iv, blob_size, sig_size = struct.unpack_from(
         "<8sHIIQ16sHH", data
     )
     assert (magic, version, cipher, hash_, size) == (
-        b"CSP11ENC", 1, con.CALG_AES_256, con.CALG_SHA_256, 1000
+        b"CSP11ENC", 2, con.CALG_AES_256, con.CALG_SHA_256, 1000
     )
     assert (blob_size, sig_size) == (_BLOB, _SIG) and iv != bytes(16)
-    blob = data[_FIXED : _FIXED + blob_size]
+    key_id, name_size = struct.unpack_from("<32sH", data, _KEY_ID)
+    assert data[_NAME : _NAME + name_size].decode() == container
+    blob = data[_NAME + name_size : _NAME + name_size + blob_size]
     # BLOBHEADER: SIMPLEBLOB, version 2, reserved, CALG_AES_256; then CALG_RSA_KEYX.
     assert struct.unpack_from("<BBHII", blob) == (
         con.SIMPLEBLOB, 2, 0, con.CALG_AES_256, con.CALG_RSA_KEYX
     )
     with filecrypt.open_container(container) as prov:
-        public = interop.key_from_blob(
-            prov.CryptGetUserKey(con.AT_KEYEXCHANGE).CryptExportKey(None, con.PUBLICKEYBLOB)
-        )
+        public_blob = prov.CryptGetUserKey(con.AT_KEYEXCHANGE).CryptExportKey(
+            None, con.PUBLICKEYBLOB)
+    assert key_id == hashlib.sha256(public_blob).digest()
+    public = interop.key_from_blob(public_blob)
     assert isinstance(public, rsa.RSAPublicKey)
     signature = data[-sig_size:][::-1]  # CryptoAPI's little-endian → PKCS #1
     recovered = public.recover_data_from_signature(signature, padding.PKCS1v15(), None)
@@ -162,27 +174,32 @@ def test_output_is_private_and_input_untouched(tmp_path: Path, container: str) -
 
 
 # ---- changed, truncated, foreign ----------------------------------------------------------
-_BODY = _FIXED + _BLOB  # where the ciphertext starts
+_BODY = _HEADER  # where the ciphertext starts
 
 
 @pytest.mark.parametrize(
     ("offset", "code", "words"),
     [
         (0, winerror.NTE_BAD_DATA, "not a file csp11 encrypted"),  # magic
-        (8, winerror.NTE_BAD_VER, "version 0 is not supported"),  # version 1 → 0
+        (8, winerror.NTE_BAD_VER, "version 3 is not supported"),  # version 2 → 3
         (10, winerror.NTE_BAD_DATA, "unknown algorithms"),  # cipher ALG_ID
         (18 + 4, winerror.NTE_BAD_DATA, "truncated"),  # plaintext size, high bytes
         (26, winerror.NTE_BAD_SIGNATURE, "signature does not verify"),  # IV
         (42, winerror.NTE_BAD_DATA, "truncated"),  # SIMPLEBLOB size → 269
         (45, winerror.NTE_BAD_DATA, "impossible sizes"),  # signature size → 0
-        (_FIXED, winerror.NTE_BAD_TYPE, "does not unwrap"),  # the SIMPLEBLOB's bType
-        (_FIXED + 100, winerror.NTE_BAD_DATA, "does not unwrap"),  # the wrapped key
-        (_BODY, winerror.NTE_BAD_SIGNATURE, "was changed"),  # first ciphertext block
-        (_BODY + 500, winerror.NTE_BAD_SIGNATURE, "was changed"),
+        (_KEY_ID, winerror.NTE_BAD_KEY, "another key"),  # the key id
+        (_KEY_ID + 31, winerror.NTE_BAD_KEY, "another key"),
+        (78, winerror.NTE_BAD_DATA, "truncated"),  # container name size
+        (_NAME, winerror.NTE_BAD_KEYSET, "not on this token"),  # the container name
+        (_NAME + _NAME_SIZE - 1, winerror.NTE_BAD_KEYSET, "not on this token"),
+        (_NAME + _NAME_SIZE, winerror.NTE_BAD_TYPE, "does not unwrap"),  # SIMPLEBLOB bType
+        (_NAME + _NAME_SIZE + 100, winerror.NTE_BAD_DATA, "does not unwrap"),  # wrapped key
+        (_BODY, winerror.NTE_BAD_SIGNATURE, "signature does not verify"),  # 1st block
+        (_BODY + 500, winerror.NTE_BAD_SIGNATURE, "signature does not verify"),
         # The next to last block, where it does not reach the padding.
-        (-_SIG - 25, winerror.NTE_BAD_SIGNATURE, "was changed"),
-        (-_SIG, winerror.NTE_BAD_SIGNATURE, "was changed"),  # the signature
-        (-1, winerror.NTE_BAD_SIGNATURE, "was changed"),
+        (-_SIG - 25, winerror.NTE_BAD_SIGNATURE, "signature does not verify"),
+        (-_SIG, winerror.NTE_BAD_SIGNATURE, "signature does not verify"),  # the signature
+        (-1, winerror.NTE_BAD_SIGNATURE, "signature does not verify"),
     ],
 )
 def test_a_changed_byte_fails_clearly_and_writes_nothing(
@@ -190,7 +207,8 @@ def test_a_changed_byte_fails_clearly_and_writes_nothing(
 ) -> None:
     path = _encrypted(tmp_path, container)
     _changed(path, offset)
-    exc = _decrypt_fails(path, container)
+    exc = _decrypt_fails(path, None)
+    assert isinstance(exc, filecrypt.NotAuthentic)
     assert exc.winerror == code, exc
     assert words in exc.strerror
 
@@ -202,6 +220,7 @@ def test_a_changed_last_block_fails(tmp_path: Path, container: str) -> None:
     # Bad padding or not: the same answer, after the whole file (no padding oracle).
     assert exc.winerror == winerror.NTE_BAD_SIGNATURE
     assert "was changed" in exc.strerror
+    assert isinstance(exc, filecrypt.NotAuthentic)
 
 
 def test_a_changed_size_within_the_padding_fails(tmp_path: Path, container: str) -> None:
@@ -221,6 +240,7 @@ def test_a_truncated_file_fails_before_decrypting(tmp_path: Path, container: str
     exc = _decrypt_fails(path, container)
     assert exc.winerror == winerror.NTE_BAD_DATA
     assert exc.funcname == "decrypt_file"
+    assert isinstance(exc, filecrypt.NotAuthentic)
     assert ("not a file csp11 encrypted" if 0 <= keep < 8 else "truncated") in exc.strerror
 
 
@@ -233,34 +253,48 @@ def test_trailing_data_fails(tmp_path: Path, container: str) -> None:
 def test_another_container_cannot_decrypt(tmp_path: Path, container: str,
                                           other_container: str) -> None:
     path = _encrypted(tmp_path, container)
-    exc = _decrypt_fails(path, other_container)
-    assert exc.winerror == winerror.NTE_BAD_DATA
-    assert exc.funcname == "CryptImportKey"
-    assert "encrypted for another container or key" in exc.strerror
-
-
-def test_an_exchange_key_of_another_size_is_named(tmp_path: Path, container: str) -> None:
-    small = _new_container(1024)
-    try:
-        exc = _decrypt_fails(_encrypted(tmp_path, container), small)
-    finally:
-        _delete(small)
+    exc = _decrypt_fails(path, other_container)  # --container overrides the header
+    assert isinstance(exc, filecrypt.NotAuthentic)
     assert exc.winerror == winerror.NTE_BAD_KEY
-    assert "2048-bit exchange key" in exc.strerror and "1024-bit" in exc.strerror
+    assert f"another key than the exchange key of container {other_container!r}" in exc.strerror
+
+
+def test_the_header_names_the_container(tmp_path: Path, container: str) -> None:
+    data = _write(tmp_path / "f", 100)
+    filecrypt.encrypt_file(tmp_path / "f", tmp_path / "e", container=container)
+    done = filecrypt.decrypt_file(tmp_path / "e", tmp_path / "d")  # no container named
+    assert done.container == container and done.key_bits == 2048
+    assert (tmp_path / "d").read_bytes() == data
+
+
+def test_a_replaced_key_is_not_the_files_key(tmp_path: Path) -> None:
+    name = _new_container()
+    try:
+        path = _encrypted(tmp_path, name)
+        with filecrypt.open_container(name) as prov:  # a new pair replaces the old
+            prov.CryptGenKey(con.AT_KEYEXCHANGE, 2048 << 16).CryptDestroyKey()
+        exc = _decrypt_fails(path, None)
+    finally:
+        _delete(name)
+    assert isinstance(exc, filecrypt.NotAuthentic)
+    assert "another key" in exc.strerror
 
 
 def test_decrypting_never_creates_a_container_or_key(tmp_path: Path, container: str) -> None:
     path = _encrypted(tmp_path, container)
     absent = f"absent-{uuid.uuid4().hex[:8]}"
     exc = _decrypt_fails(path, absent)
+    assert isinstance(exc, filecrypt.NoContainer)
     assert exc.winerror == winerror.NTE_BAD_KEYSET
     assert f"no key container {absent!r}" in exc.strerror
+    assert f"csp11 keys create {absent}" in exc.strerror
     with pytest.raises(pywintypes.error) as info:
         win32crypt.CryptAcquireContext(absent, None, con.PROV_RSA_AES, 0)
     assert info.value.winerror == winerror.NTE_BAD_KEYSET
     empty = _new_container(None)
     try:
         exc = _decrypt_fails(path, empty)
+        assert isinstance(exc, filecrypt.NoExchangeKey)
         assert exc.winerror == winerror.NTE_NO_KEY
         with filecrypt.open_container(empty) as prov, pytest.raises(pywintypes.error):
             prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
@@ -268,11 +302,29 @@ def test_decrypting_never_creates_a_container_or_key(tmp_path: Path, container: 
         _delete(empty)
 
 
-def test_encrypting_makes_the_container_and_its_key(tmp_path: Path) -> None:
+def test_encrypting_makes_only_the_default_container(tmp_path: Path) -> None:
+    name = f"typo-{uuid.uuid4().hex[:8]}"
+    _write(tmp_path / "f", 10)
+    with pytest.raises(filecrypt.NoContainer) as info:
+        filecrypt.encrypt_file(tmp_path / "f", container=name)
+    assert f"csp11 keys create {name}" in info.value.strerror
+    with pytest.raises(pywintypes.error):
+        win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, 0)
+    empty = _new_container(None)
+    try:
+        with pytest.raises(filecrypt.NoExchangeKey):
+            filecrypt.encrypt_file(tmp_path / "f", container=empty)
+    finally:
+        _delete(empty)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_encrypting_makes_the_container_and_its_key_when_asked(tmp_path: Path) -> None:
     name = f"new-{uuid.uuid4().hex[:8]}"
     data = _write(tmp_path / "f", 10)
     try:
-        filecrypt.encrypt_file(tmp_path / "f", container=name)
+        done = filecrypt.encrypt_file(tmp_path / "f", container=name, create=True)
+        assert done.created_key
         with filecrypt.open_container(name) as prov:
             key = prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
             assert key.CryptGetKeyParam(con.KP_KEYLEN) == filecrypt.EXCHANGE_KEY_BITS
@@ -364,7 +416,7 @@ def _cli(*args: str) -> tuple[int, str, str]:
 
 
 def test_cli_round_trip_with_json(tmp_path: Path) -> None:
-    name = f"cli-{uuid.uuid4().hex[:8]}"
+    name = _new_container()
     data = _write(tmp_path / "f.bin", MIB + 7)
     try:
         rc, out, err = _cli("encrypt", str(tmp_path / "f.bin"), "--container", name, "--json")
@@ -375,21 +427,21 @@ def test_cli_round_trip_with_json(tmp_path: Path) -> None:
         assert report["input"] == str(tmp_path / "f.bin")
         assert report["output"] == str(tmp_path / "f.bin.csp11")
         assert report["bytes"] == MIB + 7 and report["container"] == name
-        assert report["seconds"] > 0
+        assert report["seconds"] > 0 and report["key_bits"] == 2048
         rc, out, err = _cli("decrypt", str(tmp_path / "f.bin.csp11"), "-o",
-                            str(tmp_path / "g.bin"), "--container", name)
+                            str(tmp_path / "g.bin"))  # the header names the container
         assert rc == 0, err
-        assert out.startswith(f"decrypted {tmp_path / 'f.bin.csp11'} -> {tmp_path / 'g.bin'} (")
+        assert out.startswith(f"decrypted {tmp_path / 'f.bin.csp11'} -> {tmp_path / 'g.bin'}: ")
+        assert f"key container {name!r}" in out
         assert (tmp_path / "g.bin").read_bytes() == data
-        # A changed file: one line, exit status 1, no output.
+        # A changed file: one line, exit status 4, no output.
         _changed(tmp_path / "f.bin.csp11", _BODY + 1000)
         rc, out, err = _cli("decrypt", str(tmp_path / "f.bin.csp11"), "-o",
-                            str(tmp_path / "h.bin"), "--container", name)
-        assert (rc, out) == (1, "")
-        assert err.count("\n") == 1
-        assert err.startswith("csp11: CryptVerifySignature failed: NTE_BAD_SIGNATURE "
-                              "(Invalid Signature): the file "
-                              "was changed")
+                            str(tmp_path / "h.bin"))
+        assert (rc, out) == (4, "")
+        assert err == (f"csp11: {tmp_path / 'f.bin.csp11'} does not authenticate: it was "
+                       "changed or damaged, is not a file csp11 encrypted, or was encrypted for "
+                       "a key that is not on this token; nothing was written\n")
         assert not (tmp_path / "h.bin").exists()
     finally:
         _delete(name)
@@ -399,14 +451,14 @@ def test_cli_file_errors_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "plain").write_bytes(b"not encrypted")
     (tmp_path / "out").write_bytes(b"")
     cases = [
-        (("encrypt", str(tmp_path / "missing")), 1,
-         f"csp11: {tmp_path / 'missing'}: No such file or directory"),
-        (("decrypt", str(tmp_path / "plain"), "-o", str(tmp_path / "x")), 1,
-         "csp11: decrypt_file failed: NTE_BAD_DATA (Bad Data): not a file csp11 encrypted "
-         "(no CSP11ENC "
-         "magic)"),
+        (("encrypt", str(tmp_path / "missing")), 3,
+         f"csp11: {tmp_path / 'missing'}: no such file or directory"),
+        (("decrypt", str(tmp_path / "plain"), "-o", str(tmp_path / "x")), 4,
+         f"csp11: {tmp_path / 'plain'} does not authenticate: it was changed or damaged, is not "
+         "a file csp11 encrypted, or was encrypted for a key that is not on this token; "
+         "nothing was written"),
         (("encrypt", str(tmp_path / "plain"), "-o", str(tmp_path / "out")), 1,
-         f"csp11: '{tmp_path / 'out'}' exists: use --force to replace it"),
+         f"csp11: {tmp_path / 'out'} exists: use --force to replace it"),
     ]
     for args, status, line in cases:
         rc, out, err = _cli(*args)
@@ -419,16 +471,18 @@ def test_cli_file_errors_are_one_line(tmp_path: Path) -> None:
 
 
 def test_two_first_uses_at_once_share_one_key(tmp_path: Path) -> None:
-    """Two processes encrypting for a new container at the same time: one
-    makes the exchange key, the other uses it (a second key would replace the
-    first, and the first file could never be decrypted)."""
-    name = f"race-{uuid.uuid4().hex[:8]}"
+    """Processes encrypting for the default container before it exists, at the
+    same time: one makes the exchange key, the others use it (a second key
+    would replace the first, and the first file could never be decrypted)."""
+    name = filecrypt.DEFAULT_CONTAINER
+    with contextlib.suppress(pywintypes.error):
+        _delete(name)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     data = {n: _write(tmp_path / str(n), 100 + n) for n in range(3)}
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "csp11", "encrypt", str(tmp_path / str(n)), "--container",
-             name], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            [sys.executable, "-m", "csp11", "encrypt", str(tmp_path / str(n))],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
         for n in data
@@ -446,7 +500,7 @@ def test_two_first_uses_at_once_share_one_key(tmp_path: Path) -> None:
 
 
 def test_cli_progress_bar_on_a_terminal(tmp_path: Path) -> None:
-    name = f"cli-{uuid.uuid4().hex[:8]}"
+    name = _new_container()
     _write(tmp_path / "f", 3 * MIB)
     controller, terminal = pty.openpty()
     env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -512,7 +566,7 @@ import resource
 from csp11 import filecrypt
 def peak(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 d = {str(tmp_path)!r}
-filecrypt.encrypt_file(d + "/small", container={name!r})
+filecrypt.encrypt_file(d + "/small", container={name!r}, create=True)
 filecrypt.decrypt_file(d + "/small.csp11", d + "/small.out", container={name!r})
 base = peak()
 filecrypt.encrypt_file(d + "/big", container={name!r})
@@ -528,3 +582,38 @@ print(encrypting, peak() - base)
     assert encrypting < 16 * MIB, encrypting
     assert decrypting < 16 * MIB, decrypting
     assert (tmp_path / "big.out").read_bytes() == (tmp_path / "big").read_bytes()
+
+
+# ---- version 1 files ------------------------------------------------------------------
+def _as_version_1(path: Path, container: str) -> None:
+    """Rewrite a version 2 file as csp11 0.1 wrote it (no key id, no container
+    name), signed again by the container's exchange key."""
+    data = path.read_bytes()
+    with open(path, "rb") as src:
+        header = filecrypt.Header.read(src, len(data))
+    old = dataclasses.replace(header, version=1, container=None, key_id=None)
+    body = data[len(header.to_bytes()) : -header.signature_size]
+    with filecrypt.open_container(container) as prov, \
+            prov.CryptGetUserKey(con.AT_KEYEXCHANGE) as exchange, \
+            prov.CryptImportKey(header.key_blob, exchange, con.CRYPT_OAEP) as session, \
+            prov.CryptCreateHash(con.CALG_SHA_256) as digest:
+        digest.CryptHashSessionKey(session, con.CRYPT_LITTLE_ENDIAN)
+        digest.CryptHashData(old.to_bytes())
+        digest.CryptHashData(body)
+        signature = digest.CryptSignHash(con.AT_KEYEXCHANGE)
+    path.write_bytes(old.to_bytes() + body + signature)
+
+
+def test_version_1_files_are_read_with_their_container(tmp_path: Path, container: str) -> None:
+    data = _write(tmp_path / "f", 1000)
+    filecrypt.encrypt_file(tmp_path / "f", tmp_path / "e", container=container)
+    _as_version_1(tmp_path / "e", container)
+    raw = (tmp_path / "e").read_bytes()
+    assert struct.unpack_from("<H", raw, 8) == (1,)
+    assert len(raw) == _FIXED + _BLOB + (1000 // 16 + 1) * 16 + _SIG
+    done = filecrypt.decrypt_file(tmp_path / "e", tmp_path / "d", container=container)
+    assert (tmp_path / "d").read_bytes() == data and done.container == container
+    # Without --container: the default container, which is not this one.
+    exc = _decrypt_fails(tmp_path / "e", None)
+    assert isinstance(exc, filecrypt.NotAuthentic)
+    assert exc.hint is not None and "--container" in exc.hint

@@ -58,7 +58,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("csp11.core.",)),
     ("ops", ("csp11.ops.",)),
     ("public", ("csp11", "csp11.win32crypt", "csp11.interop")),
-    ("application", ("csp11.filecrypt", "csp11.cli", "csp11.__main__")),
+    ("application", ("csp11.filecrypt", "csp11.cli", "csp11.__main__", "csp11.keyscli",
+                     "csp11.safefiles")),
 )
 
 
