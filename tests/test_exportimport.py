@@ -369,16 +369,20 @@ _FIXTURE_OK = [HealthCheck.function_scoped_fixture]  # the context is reused, on
 
 
 def _fuzz_once(prov: PyCRYPTPROV, data: bytes, flag_bits: int) -> None:
-    try:
-        key = prov.CryptImportKey(data, None, flag_bits)
-    except pywintypes.error as exc:
-        assert exc.funcname == "CryptImportKey"
-        assert exc.winerror in (
-            winerror.NTE_BAD_DATA, winerror.NTE_BAD_TYPE, winerror.NTE_BAD_VER,
-            winerror.NTE_BAD_LEN, winerror.NTE_BAD_ALGID, winerror.NTE_BAD_KEY,
-        ), exc
-    else:
-        key.CryptDestroyKey()
+    # In a context of its own: a mutation may still be a valid PRIVATEKEYBLOB,
+    # and a verify context keeps an imported pair in its AT_KEYEXCHANGE /
+    # AT_SIGNATURE slot until it is released (not when the handle is destroyed).
+    with _ctx() as own:
+        try:
+            key = own.CryptImportKey(data, None, flag_bits)
+        except pywintypes.error as exc:
+            assert exc.funcname == "CryptImportKey"
+            assert exc.winerror in (
+                winerror.NTE_BAD_DATA, winerror.NTE_BAD_TYPE, winerror.NTE_BAD_VER,
+                winerror.NTE_BAD_LEN, winerror.NTE_BAD_ALGID, winerror.NTE_BAD_KEY,
+            ), exc
+        else:
+            key.CryptDestroyKey()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=_FIXTURE_OK)
