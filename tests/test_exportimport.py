@@ -340,6 +340,32 @@ def test_pem_and_der_round_trip() -> None:
     assert _code(exc) == "NTE_BAD_TYPE"
 
 
+@pytest.mark.parametrize("bad", [None, -1, 2**64, 5, 1.5, "text", (1, b"x"), object()])
+def test_interop_refuses_what_is_not_bytes(bad: object) -> None:
+    # bytes(-1) is a ValueError and bytes(5) five zero bytes: the data must be
+    # bytes-like, checked once, so no foreign exception becomes NTE_FAIL.
+    for call in (interop.key_from_blob, interop.blob_to_pem, interop.blob_to_der):
+        with pytest.raises(TypeError):
+            call(bad)  # type: ignore[arg-type]
+    for decode in (interop.blob_from_pem, interop.blob_from_der):
+        with pytest.raises(TypeError):
+            decode(bad, con.CALG_RSA_KEYX)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [-(2**31) - 1, 2**32, 2**64])
+def test_interop_aikeyalg_must_be_a_dword(bad: int) -> None:
+    key = rsa.generate_private_key(65537, 1024)
+    with pytest.raises(pywintypes.error) as exc:
+        interop.blob_from_key(key, bad)
+    assert _code(exc) == "NTE_BAD_ALGID"
+    with pytest.raises(TypeError):
+        interop.blob_from_key(key, [1])  # type: ignore[arg-type]
+    blob = interop.blob_from_key(key, con.CALG_RSA_KEYX)
+    with pytest.raises(pywintypes.error) as exc:
+        interop.blob_from_pem(interop.blob_to_pem(blob), bad)
+    assert _code(exc) == "NTE_BAD_ALGID"
+
+
 # ---- malformed input -----------------------------------------------------------------------
 def _valid_blobs() -> list[bytes]:
     blobs = list(_blobs().values())
