@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 
 from csp11 import winerror
+from csp11.args import bytes_arg, dword
 from csp11.errors import Fail, api
 from csp11.formats.blobs import (
     DssPrivateBlob,
@@ -54,7 +55,7 @@ Key: TypeAlias = rsa.RSAPublicKey | rsa.RSAPrivateKey | dsa.DSAPublicKey | dsa.D
 @api("key_from_blob")
 def key_from_blob(data: bytes) -> Key:
     """The ``cryptography`` key an RSA or DSS PUBLICKEYBLOB/PRIVATEKEYBLOB holds."""
-    blob = parse_key_blob(bytes(data))
+    blob = parse_key_blob(bytes_arg(data, "data"))
     if isinstance(blob, RsaPublicBlob):
         return rsa_public_from_blob(blob)
     if isinstance(blob, RsaPrivateBlob):
@@ -69,6 +70,7 @@ def key_from_blob(data: bytes) -> Key:
 @api("blob_from_key")
 def blob_from_key(key: Key, aiKeyAlg: int) -> bytes:
     """The PUBLICKEYBLOB or PRIVATEKEYBLOB of a ``cryptography`` RSA or DSA key."""
+    aiKeyAlg = _algid(aiKeyAlg)
     if isinstance(key, rsa.RSAPrivateKey):
         return rsa_private_to_blob(key, aiKeyAlg).to_bytes()
     if isinstance(key, rsa.RSAPublicKey):
@@ -78,6 +80,11 @@ def blob_from_key(key: Key, aiKeyAlg: int) -> bytes:
     if isinstance(key, dsa.DSAPublicKey):
         return dsa_public_to_blob(key, aiKeyAlg).to_bytes()
     raise TypeError(f"an RSA or DSA key from cryptography is needed, not {type(key).__name__}")
+
+
+def _algid(value: object) -> int:
+    """An ``aiKeyAlg`` argument: an ALG_ID, a DWORD (``NTE_BAD_ALGID`` if it is none)."""
+    return dword(value, "aiKeyAlg", winerror.NTE_BAD_ALGID)
 
 
 def _encode(data: bytes, encoding: serialization.Encoding) -> bytes:
@@ -90,16 +97,18 @@ def _encode(data: bytes, encoding: serialization.Encoding) -> bytes:
 
 
 def _decode(data: bytes, aiKeyAlg: int, pem: bool) -> bytes:
+    data = bytes_arg(data, "data")
+    aiKeyAlg = _algid(aiKeyAlg)
     load_private = (
         serialization.load_pem_private_key if pem else serialization.load_der_private_key
     )
     load_public = serialization.load_pem_public_key if pem else serialization.load_der_public_key
     key: object
     try:
-        key = load_private(bytes(data), password=None)
+        key = load_private(data, password=None)
     except (ValueError, TypeError):
         try:
-            key = load_public(bytes(data))
+            key = load_public(data)
         except (ValueError, TypeError):
             raise Fail(
                 winerror.NTE_BAD_DATA,
