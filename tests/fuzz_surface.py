@@ -58,8 +58,7 @@ from hypothesis.stateful import (
 import csp11
 from csp11 import interop, pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
-from csp11.embedded import find_softhsm2
-from csp11.token import Attribute
+from csp11.token import Attribute, find_softhsm2
 from csp11.win32crypt import PyCRYPTHASH, PyCRYPTKEY, PyCRYPTPROV
 
 FIGURES_MARK = "FUZZ-FIGURES "
