@@ -50,7 +50,7 @@ from typing import Any
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token import Attribute, ObjectClass, PinSources, Token, TokenKey, on_child
+from csp11.token import Attribute, ChildSafeLock, ObjectClass, PinSources, Token, TokenKey
 
 __all__ = [
     "LEASE_SECONDS", "SPEC_NAMES", "ContainerName", "Containers", "Owner", "containers_of",
@@ -615,36 +615,29 @@ def _dead(record: dict[str, Any]) -> bool:
         return True
 
 
-def _value_of(token: Token, home: Any, obj: Any) -> bytes | None:
-    """An object's CKA_VALUE; None if it was destroyed since it was found."""
+def _attribute_of(token: Token, home: Any, obj: Any, attr: Any) -> bytes | None:
+    """One byte-valued attribute of an object; None if it was destroyed since
+    it was found (another process's writer)."""
     try:
-        return bytes(token.run_on(home, "C_GetAttributeValue", lambda s: obj[Attribute.VALUE]))
+        return bytes(token.run_on(home, "C_GetAttributeValue", lambda s: obj[attr]))
     except Fail as exc:
         if exc.ckr in _GONE:
             return None
         raise
+
+
+def _value_of(token: Token, home: Any, obj: Any) -> bytes | None:
+    """An object's CKA_VALUE (None: gone)."""
+    return _attribute_of(token, home, obj, Attribute.VALUE)
 
 
 def _object_id(token: Token, home: Any, obj: Any) -> bytes | None:
-    try:
-        return bytes(token.run_on(home, "C_GetAttributeValue", lambda s: obj[Attribute.ID]))
-    except Fail as exc:
-        if exc.ckr in _GONE:
-            return None
-        raise
+    """An object's CKA_ID (None: gone)."""
+    return _attribute_of(token, home, obj, Attribute.ID)
 
 
 _registry: dict[Token, Containers] = {}
-_registry_lock = threading.Lock()
-
-
-def _forget_parent() -> None:
-    global _registry_lock  # noqa: PLW0603 - a lock held at fork() would stay held in the child
-    _registry.clear()  # keyed by the parent's tokens
-    _registry_lock = threading.Lock()
-
-
-on_child(_forget_parent)
+_registry_lock = ChildSafeLock(_registry.clear)  # a child forgets the parent's tokens
 
 
 def containers_of(token: Token) -> Containers:

@@ -9,11 +9,9 @@ always agree: an ALG_ID is generatable exactly when it is enumerated.
 
 from __future__ import annotations
 
-import threading
-
 from csp11.model.algorithms import ALGORITHMS, Algorithm, Family, software_digest_available
 from csp11.model.providers import Offer, Personality
-from csp11.token import Mechanism, Token, on_child
+from csp11.token import ChildSafeLock, Mechanism, Token
 
 __all__ = ["Capabilities", "capabilities"]
 
@@ -89,16 +87,7 @@ def _token_sizes(alg: Algorithm, token: Token, low: int, high: int) -> tuple[int
 
 
 _cache: dict[tuple[str, Token], Capabilities] = {}
-_cache_lock = threading.Lock()
-
-
-def _forget_parent() -> None:
-    global _cache_lock  # noqa: PLW0603 - a lock held at fork() would stay held in the child
-    _cache.clear()  # keyed by the parent's tokens
-    _cache_lock = threading.Lock()
-
-
-on_child(_forget_parent)
+_cache_lock = ChildSafeLock(_cache.clear)  # a child forgets the parent's tokens
 
 
 def capabilities(personality: Personality, token: Token) -> Capabilities:

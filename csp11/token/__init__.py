@@ -71,7 +71,7 @@ from csp11.token.embedded import (
     find_softhsm2,
     open_embedded,
 )
-from csp11.token.forkgate import on_child
+from csp11.token.forkgate import ChildSafeLock, on_child
 from csp11.token.keyobject import TokenKey
 from csp11.token.module import Module, load_module
 from csp11.token.operation import Operation
@@ -116,6 +116,7 @@ __all__ = [
     "MGF",
     "NO_QUIRKS",
     "Attribute",
+    "ChildSafeLock",
     "ChosenToken",
     "EmbeddedToken",
     "KeyType",

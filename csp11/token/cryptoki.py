@@ -21,7 +21,6 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,7 +31,7 @@ from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
 from csp11.token.ckr import _ckr_name, ckr_of
 from csp11.token.constants import CKF_OS_LOCKING_OK, CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_OK
-from csp11.token.forkgate import library_call, on_child
+from csp11.token.forkgate import ChildSafeLock, library_call
 
 _log = logging.getLogger("csp11")
 
@@ -248,15 +247,7 @@ class _Lib(_pkcs11.lib):
         self._cryptoki.initialize(_Lib._reserved)
 
 
-_loading = threading.Lock()
-
-
-def _fresh_lock_in_child() -> None:
-    global _loading  # noqa: PLW0603 - a lock held at fork() would stay held in the child
-    _loading = threading.Lock()
-
-
-on_child(_fresh_lock_in_child)
+_loading = ChildSafeLock()
 
 
 def _load_failure(path: str, exc: pkcs11.exceptions.PKCS11Error) -> Fail:

@@ -26,14 +26,13 @@ import fcntl
 import os
 import secrets
 import stat
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token.forkgate import on_child
+from csp11.token.forkgate import ChildSafeLock
 from csp11.token.module import Module, load_module
 from csp11.token.token import Token
 
@@ -150,16 +149,7 @@ def _check_private(path: Path) -> None:
 
 
 _opened: dict[Path, EmbeddedToken] = {}
-_opened_lock = threading.Lock()
-
-
-def _forget_parent() -> None:
-    global _opened_lock  # noqa: PLW0603 - a lock held at the fork may stay held
-    _opened.clear()
-    _opened_lock = threading.Lock()
-
-
-on_child(_forget_parent)
+_opened_lock = ChildSafeLock(_opened.clear)  # a child opens the token afresh
 
 
 def open_embedded() -> EmbeddedToken:

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["generation", "library_call", "on_child"]
+__all__ = ["ChildSafeLock", "generation", "library_call", "on_child"]
 
 _log = logging.getLogger("csp11")
 _PATIENCE = 10.0  # seconds a fork waits for calls in progress
@@ -60,6 +60,28 @@ def library_call() -> Iterator[None]:
 def on_child(hook: Callable[[], None]) -> None:
     """Run ``hook()`` in every child after fork() (to forget the parent's state)."""
     _child_hooks.append(hook)
+
+
+class ChildSafeLock:
+    """A lock that a child process after fork() finds free, and (optionally)
+    a registry it finds empty: what the parent's threads held or filled
+    belongs to the parent."""
+
+    def __init__(self, forget: Callable[[], None] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._forget = forget
+        on_child(self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        if self._forget is not None:
+            self._forget()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 def _before() -> None:

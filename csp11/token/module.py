@@ -25,7 +25,7 @@ from csp11.token.constants import (
     CKU_SO,
 )
 from csp11.token.cryptoki import Library, _ulong
-from csp11.token.forkgate import library_call, on_child
+from csp11.token.forkgate import ChildSafeLock, library_call
 from csp11.token.token import Token, _token_info_of
 
 
@@ -133,20 +133,17 @@ class Module(Library):
 
 
 _modules: dict[str, Module] = {}
-_modules_lock = threading.Lock()
 # Modules the parent had loaded, in a child after fork(): finalised before the
 # child loads them again (PKCS#11 wants the child to initialise afresh).
 _inherited: dict[str, Module] = {}
 
 
 def _forget_parent() -> None:
-    global _modules_lock  # noqa: PLW0603 - a lock held at the fork may stay held
     _inherited.update(_modules)
     _modules.clear()
-    _modules_lock = threading.Lock()
 
 
-on_child(_forget_parent)
+_modules_lock = ChildSafeLock(_forget_parent)
 
 
 def load_module(

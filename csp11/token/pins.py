@@ -17,7 +17,6 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Literal
 
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token.forkgate import on_child
+from csp11.token.forkgate import ChildSafeLock
 
 __all__ = [
     "PinRequest",
@@ -83,15 +82,7 @@ def default_prompt(request: PinRequest) -> str | None:
         return None
 
 
-_prompt_lock = threading.Lock()
-
-
-def _fresh_lock_in_child() -> None:
-    global _prompt_lock  # noqa: PLW0603 - a lock held at fork() would stay held in the child
-    _prompt_lock = threading.Lock()
-
-
-on_child(_fresh_lock_in_child)
+_prompt_lock = ChildSafeLock()
 _prompt: PinPrompt = default_prompt
 
 
