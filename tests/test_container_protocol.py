@@ -211,6 +211,7 @@ _RACER = textwrap.dedent(
     from csp11 import pywintypes, win32crypt, winerror, win32cryptcon as c
     name, rounds = sys.argv[1], int(sys.argv[2])
     seen = collections.Counter()
+    why = {}
     for _ in range(rounds):
         for flags, then in ((c.CRYPT_NEWKEYSET, None), (0, "genkey"),
                             (c.CRYPT_DELETEKEYSET, None)):
@@ -224,7 +225,8 @@ _RACER = textwrap.dedent(
                 seen["ok"] += 1
             except pywintypes.error as exc:
                 seen[winerror.name_of(exc.winerror)] += 1
-    print(json.dumps(seen))
+                why.setdefault(winerror.name_of(exc.winerror), exc.funcname + ": " + exc.strerror)
+    print(json.dumps([seen, why]))
     """
 )
 
@@ -238,12 +240,15 @@ def _race(name: str, processes: int, rounds: int, home: Path, module: str) -> No
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
               for _ in range(processes)]
     seen: dict[str, int] = {}
+    why: dict[str, str] = {}
     for racer in racers:
         out, err = racer.communicate(timeout=600)
         assert racer.returncode == 0, err[-2000:]
-        for code, count in json.loads(out.splitlines()[-1]).items():
+        counts, reasons = json.loads(out.splitlines()[-1])
+        why.update(reasons)
+        for code, count in counts.items():
             seen[code] = seen.get(code, 0) + count
-    assert set(seen) <= ALLOWED, seen
+    assert set(seen) <= ALLOWED, (seen, why)
     assert seen.get("ok", 0) > 0
     # The name works afterwards, and the token holds what it held before.
     _run(name, "delete")

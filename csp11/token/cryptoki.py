@@ -32,6 +32,7 @@ from csp11.errors import Fail, fail_from_ckr
 from csp11.token.ckr import _ckr_name, ckr_of
 from csp11.token.constants import CKF_OS_LOCKING_OK, CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_OK
 from csp11.token.forkgate import ChildSafeLock, library_call
+from csp11.token.softhsm import store_file_lock, store_lock_path
 
 _log = logging.getLogger("csp11")
 
@@ -276,7 +277,11 @@ class Library:
         self.init_reserved = init_reserved
         # Some modules (SoftHSM2) read their configuration from the environment
         # at C_Initialize: set it for that call only.
-        with _loading:
+        # A SoftHSM2 store is read whole at C_Initialize: under its store lock,
+        # so that no other csp11 process rewrites a file of it meanwhile (a
+        # token read mid-rewrite is missing, or broken, for the whole life of
+        # the process: SCARD_E_NO_SMARTCARD, CKR_GENERAL_ERROR at login).
+        with _loading, store_file_lock(store_lock_path(self.env)):
             saved = {name: os.environ.get(name) for name in self.env}
             os.environ.update(self.env)
             _Lib._reserved = init_reserved

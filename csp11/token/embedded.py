@@ -22,7 +22,6 @@ private key file.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import secrets
 import stat
@@ -34,6 +33,7 @@ from csp11 import winerror
 from csp11.errors import Fail
 from csp11.token.forkgate import ChildSafeLock
 from csp11.token.module import Module, load_module
+from csp11.token.softhsm import store_file_lock
 from csp11.token.token import Token
 
 __all__ = ["EMBEDDED_LABEL", "EmbeddedToken", "data_home", "find_softhsm2", "open_embedded"]
@@ -176,8 +176,7 @@ def _open_embedded(home: Path) -> EmbeddedToken:
             _check_private(path)
         pin_file = home / "pin"
         so_pin_file = home / "so-pin"
-        with open(home / ".lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with store_file_lock(str(home / ".lock")):
             if not conf.exists():
                 conf.write_text(
                     "# csp11's embedded default token (written by csp11)\n"

@@ -18,13 +18,18 @@ and needs no repair.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import struct
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TextIO
 
-__all__ = ["generation_files", "store_lock_path", "touch_generations"]
+from csp11.token.forkgate import ChildSafeLock
+
+__all__ = ["generation_files", "store_file_lock", "store_lock_path", "touch_generations"]
 
 _DEFAULT_CONF = "/etc/softhsm/softhsm2.conf"
 
@@ -55,6 +60,53 @@ def store_lock_path(env: Mapping[str, str]) -> str | None:
     if store is None or not os.access(store.parent, os.W_OK):
         return None
     return str(store.parent / ".lock")
+
+
+# Store locks this process holds: (lock, depth, open file).  flock belongs to
+# an open file, so a second open of the same file in this process would
+# block against the first; one holder per path, re-entrant in the process.
+_held: dict[str, tuple[threading.RLock, list[int], list[TextIO]]] = {}
+
+
+def _forget_parent() -> None:
+    # The parent's locks are the parent's: the child's copies of its open
+    # lock files are closed (the parent keeps its flock) and forgotten.
+    for _lock, _depth, files in _held.values():
+        for handle in files:
+            handle.close()
+    _held.clear()
+
+
+_held_lock = ChildSafeLock(_forget_parent)
+
+
+@contextlib.contextmanager
+def store_file_lock(path: str | None) -> Iterator[None]:
+    """Hold a store's lock file (``flock``), re-entrant within the process;
+    nothing when ``path`` is None."""
+    if path is None:
+        yield
+        return
+    path = os.path.realpath(path)
+    with _held_lock:
+        entry = _held.setdefault(path, (threading.RLock(), [0], []))
+    lock, depth, files = entry
+    with lock:
+        if depth[0] == 0:
+            handle = open(path, "a+")  # noqa: SIM115 - kept open while held
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            except BaseException:
+                handle.close()
+                raise
+            files.append(handle)
+        depth[0] += 1
+        try:
+            yield
+        finally:
+            depth[0] -= 1
+            if depth[0] == 0:
+                files.pop().close()  # closing drops the flock
 
 
 def generation_files(env: Mapping[str, str]) -> list[Path]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import fcntl
 import logging
 import random
 import threading
@@ -50,7 +49,12 @@ from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
 from csp11.token.quirks import Quirks, quirks_for
 from csp11.token.session import SessionPool, _Pooled
-from csp11.token.softhsm import generation_files, store_lock_path, touch_generations
+from csp11.token.softhsm import (
+    generation_files,
+    store_file_lock,
+    store_lock_path,
+    touch_generations,
+)
 from csp11.token.template import check_template
 
 _log = logging.getLogger("csp11")
@@ -150,7 +154,6 @@ class Token(SessionPool):
         # (set for the embedded token, see _store_locked).
         self.store_lock: str | None = None
         self._store_rlock = threading.RLock()
-        self._store_depth = 0
         # The store's generation files, bumped after csp11's token-object
         # writes where the token loses other processes' objects otherwise
         # (quirk generation_lost_update, csp11.token.softhsm).
@@ -390,17 +393,8 @@ class Token(SessionPool):
         store (the embedded token) logins, container changes and first use
         take this lock, across processes (flock on a file in the store).
         """
-        with self._store_rlock:
-            self._store_depth += 1
-            try:
-                if self._store_depth == 1 and self.store_lock is not None:
-                    with open(self.store_lock, "a+") as handle:
-                        fcntl.flock(handle, fcntl.LOCK_EX)
-                        yield
-                else:
-                    yield
-            finally:
-                self._store_depth -= 1
+        with self._store_rlock, store_file_lock(self.store_lock):
+            yield
 
     def _login_failure(self, rv: int) -> Fail:
         ckr = _ckr_name(rv)
