@@ -465,3 +465,25 @@ def test_certificate(prov: PyCRYPTPROV) -> None:
     with prov.CryptGenKey(con.CALG_AES_128, 0) as secret, pytest.raises(pywintypes.error) as info:
         secret.CryptSetKeyParam(con.KP_CERTIFICATE, der)
     assert _code(info) == winerror.NTE_BAD_KEY
+
+
+def test_a_damaged_certificate_is_bad_data_not_nte_fail(prov: PyCRYPTPROV) -> None:
+    # cryptography parses a certificate's fields lazily: damage in the key's
+    # algorithm (UnsupportedAlgorithm), the version (InvalidVersion) or the
+    # names (ValueError on first read) used to come out as NTE_FAIL.
+    with prov.CryptGenKey(con.AT_SIGNATURE, 0) as key:
+        der = _self_signed_for(public_key_of(key))
+        rsa_oid = bytes.fromhex("06092a864886f70d010101")
+        assert rsa_oid in der
+        unknown_key_algorithm = der.replace(rsa_oid, rsa_oid[:-1] + b"\x7f", 1)
+        with pytest.raises(pywintypes.error) as info:
+            key.CryptSetKeyParam(con.KP_CERTIFICATE, unknown_key_algorithm)
+        assert _code(info) == winerror.NTE_BAD_DATA
+        allowed = {winerror.NTE_BAD_DATA, winerror.NTE_BAD_PUBLIC_KEY}
+        for at in range(len(der)):
+            for value in (0x00, 0x05, 0x7F, 0xFF):
+                damaged = der[:at] + bytes([value]) + der[at + 1 :]
+                try:
+                    key.CryptSetKeyParam(con.KP_CERTIFICATE, damaged)
+                except pywintypes.error as exc:
+                    assert exc.winerror in allowed, (at, value, exc)
