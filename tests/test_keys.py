@@ -22,7 +22,7 @@ from csp11 import win32cryptcon as con
 from csp11.token import Attribute
 from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
-from .helpers import public_key_of
+from .helpers import public_key_of, token_objects
 
 VERIFY = con.CRYPT_VERIFYCONTEXT
 
@@ -430,6 +430,28 @@ def test_verify_params_detects_bad_parameters(dss: PyCRYPTPROV) -> None:
     assert _code(info) == winerror.NTE_BAD_DATA
     shell.CryptDestroyKey()
 
+
+
+def test_pregen_with_parameters_that_do_not_verify_is_bad_data(dss: PyCRYPTPROV) -> None:
+    # They reached C_GenerateKeyPair, whose CKR_GENERAL_ERROR came out as NTE_FAIL.
+    with dss.CryptGenKey(con.AT_SIGNATURE, 0) as model:
+        p, q, g = (model.CryptGetKeyParam(x) for x in (con.KP_P, con.KP_Q, con.KP_G))
+    before = token_objects(dss)
+    not_prime = (int.from_bytes(p, "little") + 2).to_bytes(len(p), "little")
+    for algid, values in (
+        (con.CALG_DSS_SIGN, {con.KP_P: not_prime, con.KP_Q: q, con.KP_G: g}),
+        (con.CALG_DSS_SIGN, {con.KP_P: p, con.KP_Q: q, con.KP_G: (5).to_bytes(128, "little")}),
+        (con.CALG_DH_SF, {con.KP_P: not_prime, con.KP_G: g}),
+        (con.CALG_DH_EPHEM, {con.KP_P: p, con.KP_G: (1).to_bytes(128, "little")}),
+    ):
+        shell = dss.CryptGenKey(algid, (1024 << 16) | con.CRYPT_PREGEN)
+        for param, value in values.items():
+            shell.CryptSetKeyParam(param, value)
+        with pytest.raises(pywintypes.error) as info:
+            shell.CryptSetKeyParam(con.KP_X, None)
+        assert _code(info) == winerror.NTE_BAD_DATA
+        shell.CryptDestroyKey()
+    assert token_objects(dss) == before
 
 # ---- certificates ---------------------------------------------------------------------------
 def _self_signed_for(public: rsa.RSAPublicKey) -> bytes:
