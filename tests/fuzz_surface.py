@@ -736,17 +736,26 @@ class SurfaceMachine(RuleBasedStateMachine):
               st.sampled_from([None, "<cert>", "<dsa-p>", "<dsa-q>", "<dsa-g>"]),
               st.sampled_from(KEY_ALGIDS)), any_junk),
           cert_for=cryptokeys,
+          damage=_weighted(st.none(), st.tuples(st.integers(1, 5), st.integers(0, 2**16),
+                                                st.integers(0, 2**32)), 50),
           flags=flags_strategy([1], any_junk))
     def set_key_param(self, key: PyCRYPTKEY, param: Any, value: Any, cert_for: Any,
-                      flags: Any) -> None:
+                      damage: tuple[int, int, int] | None, flags: Any) -> None:
         if value == "<cert>":
+            # A certificate for one of the run's public keys (the token's keys
+            # among them, through key_from_blob), whole or damaged.
             public = getattr(cert_for, "public_key", lambda: cert_for)()
             try:
                 value = _certificate_for(public)
             except (TypeError, ValueError):
                 value = b"\x30\x00"
+            if damage is not None:
+                value = mutate(value, *damage)
         elif isinstance(value, str) and value.startswith("<dsa-"):
+            # Domain parameters for CRYPT_PREGEN keys, sound or damaged.
             value = RUN.dsa_params[value[5]]
+            if damage is not None:
+                value = mutate(value, *damage)
         attempt("CryptSetKeyParam", key.CryptSetKeyParam, param, value, flags)
 
     @rule(target=data, key=keys, final=_weighted(st.booleans(), junk_values()),
