@@ -366,6 +366,30 @@ def test_interop_aikeyalg_must_be_a_dword(bad: int) -> None:
     assert _code(exc) == "NTE_BAD_ALGID"
 
 
+def test_a_pair_blob_whose_algid_is_of_another_family_is_refused() -> None:
+    # An RSA BLOB naming CALG_DSS_SIGN became a DSA private key object with RSA
+    # attributes: C_CreateObject failed (NTE_FAIL) and SoftHSM2 kept the
+    # half-made object.  The BLOB's layout decides the family; aiKeyAlg must fit.
+    rsa_key = rsa.generate_private_key(65537, 1024)
+    dsa_key = dsa.generate_private_key(1024)
+    cases = [
+        (con.PROV_DSS_DH, rsa_key, con.CALG_DSS_SIGN),
+        (con.PROV_DSS_DH, rsa_key.public_key(), con.CALG_DH_SF),
+        (con.PROV_DSS_DH, dsa_key, con.CALG_DH_SF),
+        (con.PROV_RSA_AES, dsa_key, con.CALG_RSA_KEYX),
+        (con.PROV_RSA_AES, dsa_key.public_key(), con.CALG_RSA_SIGN),
+    ]
+    observer = _ctx()
+    before = _objects(observer)
+    for prov_type, key, algid in cases:
+        with _ctx(prov_type) as ctx:
+            with pytest.raises(pywintypes.error) as exc:
+                ctx.CryptImportKey(interop.blob_from_key(key, algid))  # type: ignore[arg-type]
+            assert _code(exc) == "NTE_BAD_ALGID"
+        assert _objects(observer) == before
+    observer.CryptReleaseContext()
+
+
 # ---- malformed input -----------------------------------------------------------------------
 def _valid_blobs() -> list[bytes]:
     blobs = list(_blobs().values())
