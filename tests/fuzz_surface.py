@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, Phase, settings, stateful
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -175,6 +176,7 @@ class Run:
         self.baseline_token = 0
         self.pending: tuple[bool, list[str]] | None = None
         self.last_leak = -1
+        self.restarts = 0
         self.prompt_random = random.Random(0)
         self.dsa_params: dict[str, bytes] = {}
         self.seed_blobs: list[bytes] = []
@@ -982,19 +984,27 @@ def main(argv: list[str] | None = None) -> int:
     while RUN.calls < args.calls:
         batch += 1
         examples = max(1, min(20, (args.calls - RUN.calls) // args.steps + 1))
-        run_state_machine_as_test(
-            SurfaceMachine,
-            settings=settings(
-                max_examples=examples, stateful_step_count=args.steps, deadline=None,
-                database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck),
-                derandomize=False, print_blob=False,
-            ),
-        )
+        try:
+            run_state_machine_as_test(
+                SurfaceMachine,
+                settings=settings(
+                    max_examples=examples, stateful_step_count=args.steps, deadline=None,
+                    database=None, phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck), derandomize=False, print_blob=False,
+                ),
+            )
+        except FlakyStrategyDefinition:
+            # The token remembers what earlier examples did (containers made
+            # and deleted, the PIN prompt's answers), so a replayed prefix of
+            # choices can fill the bundles differently; hypothesis then stops
+            # the batch.  The fuzz does not shrink: start a new batch.
+            RUN.restarts += 1
     session_left, token_left = _cleanup()
     figures = {
         "seed": seed,
         "calls": RUN.calls,
         "examples": RUN.examples,
+        "hypothesis_restarts": RUN.restarts,
         "outcomes": dict(RUN.outcomes.most_common()),
         "nte_fail": RUN.outcomes.get("NTE_FAIL", 0),
         "succeeded_by_function": dict(sorted(RUN.by_function.items())),
