@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, Phase, settings, stateful
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -174,6 +175,7 @@ class Run:
         self.baseline_token = 0
         self.pending: tuple[bool, list[str]] | None = None
         self.last_leak = -1
+        self.restarts = 0
         self.prompt_random = random.Random(0)
         self.dsa_params: dict[str, bytes] = {}
         self.seed_blobs: list[bytes] = []
@@ -735,17 +737,26 @@ class SurfaceMachine(RuleBasedStateMachine):
               st.sampled_from([None, "<cert>", "<dsa-p>", "<dsa-q>", "<dsa-g>"]),
               st.sampled_from(KEY_ALGIDS)), any_junk),
           cert_for=cryptokeys,
+          damage=_weighted(st.none(), st.tuples(st.integers(1, 5), st.integers(0, 2**16),
+                                                st.integers(0, 2**32)), 50),
           flags=flags_strategy([1], any_junk))
     def set_key_param(self, key: PyCRYPTKEY, param: Any, value: Any, cert_for: Any,
-                      flags: Any) -> None:
+                      damage: tuple[int, int, int] | None, flags: Any) -> None:
         if value == "<cert>":
+            # A certificate for one of the run's public keys (the token's keys
+            # among them, through key_from_blob), whole or damaged.
             public = getattr(cert_for, "public_key", lambda: cert_for)()
             try:
                 value = _certificate_for(public)
             except (TypeError, ValueError):
                 value = b"\x30\x00"
+            if damage is not None:
+                value = mutate(value, *damage)
         elif isinstance(value, str) and value.startswith("<dsa-"):
+            # Domain parameters for CRYPT_PREGEN keys, sound or damaged.
             value = RUN.dsa_params[value[5]]
+            if damage is not None:
+                value = mutate(value, *damage)
         attempt("CryptSetKeyParam", key.CryptSetKeyParam, param, value, flags)
 
     @rule(target=data, key=keys, final=_weighted(st.booleans(), junk_values()),
@@ -972,19 +983,27 @@ def main(argv: list[str] | None = None) -> int:
     while RUN.calls < args.calls:
         batch += 1
         examples = max(1, min(20, (args.calls - RUN.calls) // args.steps + 1))
-        run_state_machine_as_test(
-            SurfaceMachine,
-            settings=settings(
-                max_examples=examples, stateful_step_count=args.steps, deadline=None,
-                database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck),
-                derandomize=False, print_blob=False,
-            ),
-        )
+        try:
+            run_state_machine_as_test(
+                SurfaceMachine,
+                settings=settings(
+                    max_examples=examples, stateful_step_count=args.steps, deadline=None,
+                    database=None, phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck), derandomize=False, print_blob=False,
+                ),
+            )
+        except FlakyStrategyDefinition:
+            # The token remembers what earlier examples did (containers made
+            # and deleted, the PIN prompt's answers), so a replayed prefix of
+            # choices can fill the bundles differently; hypothesis then stops
+            # the batch.  The fuzz does not shrink: start a new batch.
+            RUN.restarts += 1
     session_left, token_left = _cleanup()
     figures = {
         "seed": seed,
         "calls": RUN.calls,
         "examples": RUN.examples,
+        "hypothesis_restarts": RUN.restarts,
         "outcomes": dict(RUN.outcomes.most_common()),
         "nte_fail": RUN.outcomes.get("NTE_FAIL", 0),
         "succeeded_by_function": dict(sorted(RUN.by_function.items())),

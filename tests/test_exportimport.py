@@ -338,6 +338,56 @@ def test_pem_and_der_round_trip() -> None:
     assert _code(exc) == "NTE_BAD_TYPE"
 
 
+@pytest.mark.parametrize("bad", [None, -1, 2**64, 5, 1.5, "text", (1, b"x"), object()])
+def test_interop_refuses_what_is_not_bytes(bad: object) -> None:
+    # bytes(-1) is a ValueError and bytes(5) five zero bytes: the data must be
+    # bytes-like, checked once, so no foreign exception becomes NTE_FAIL.
+    for call in (interop.key_from_blob, interop.blob_to_pem, interop.blob_to_der):
+        with pytest.raises(TypeError):
+            call(bad)  # type: ignore[arg-type]
+    for decode in (interop.blob_from_pem, interop.blob_from_der):
+        with pytest.raises(TypeError):
+            decode(bad, con.CALG_RSA_KEYX)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [-(2**31) - 1, 2**32, 2**64])
+def test_interop_aikeyalg_must_be_a_dword(bad: int) -> None:
+    key = rsa.generate_private_key(65537, 1024)
+    with pytest.raises(pywintypes.error) as exc:
+        interop.blob_from_key(key, bad)
+    assert _code(exc) == "NTE_BAD_ALGID"
+    with pytest.raises(TypeError):
+        interop.blob_from_key(key, [1])  # type: ignore[arg-type]
+    blob = interop.blob_from_key(key, con.CALG_RSA_KEYX)
+    with pytest.raises(pywintypes.error) as exc:
+        interop.blob_from_pem(interop.blob_to_pem(blob), bad)
+    assert _code(exc) == "NTE_BAD_ALGID"
+
+
+def test_a_pair_blob_whose_algid_is_of_another_family_is_refused() -> None:
+    # An RSA BLOB naming CALG_DSS_SIGN became a DSA private key object with RSA
+    # attributes: C_CreateObject failed (NTE_FAIL) and SoftHSM2 kept the
+    # half-made object.  The BLOB's layout decides the family; aiKeyAlg must fit.
+    rsa_key = rsa.generate_private_key(65537, 1024)
+    dsa_key = dsa.generate_private_key(1024)
+    cases = [
+        (con.PROV_DSS_DH, rsa_key, con.CALG_DSS_SIGN),
+        (con.PROV_DSS_DH, rsa_key.public_key(), con.CALG_DH_SF),
+        (con.PROV_DSS_DH, dsa_key, con.CALG_DH_SF),
+        (con.PROV_RSA_AES, dsa_key, con.CALG_RSA_KEYX),
+        (con.PROV_RSA_AES, dsa_key.public_key(), con.CALG_RSA_SIGN),
+    ]
+    observer = _ctx()
+    before = _objects(observer)
+    for prov_type, key, algid in cases:
+        with _ctx(prov_type) as ctx:
+            with pytest.raises(pywintypes.error) as exc:
+                ctx.CryptImportKey(interop.blob_from_key(key, algid))  # type: ignore[arg-type]
+            assert _code(exc) == "NTE_BAD_ALGID"
+        assert _objects(observer) == before
+    observer.CryptReleaseContext()
+
+
 # ---- malformed input -----------------------------------------------------------------------
 def _valid_blobs() -> list[bytes]:
     blobs = list(_blobs().values())

@@ -655,6 +655,30 @@ def test_hash_session_key_of_a_non_exportable_key(prov: PyCRYPTPROV) -> None:
             assert h.CryptGetHashParam(con.HP_HASHVAL) == hashlib.sha256(material).digest()
 
 
+def test_hmac_hashes_a_session_key_little_endian(prov: PyCRYPTPROV) -> None:
+    # An HMAC runs C_Sign*, which has no C_DigestKey: CRYPT_LITTLE_ENDIAN used to
+    # reach it anyway and came out as NTE_FAIL (an internal AssertionError).
+    secret, material = os.urandom(16), os.urandom(32)
+    hmac_blob = PlaintextKeyBlob(con.CALG_AES_128, secret).to_bytes()
+    hashed_blob = PlaintextKeyBlob(con.CALG_AES_256, material).to_bytes()
+    with prov.CryptImportKey(hmac_blob, None, con.CRYPT_EXPORTABLE) as hmac_key:
+        with prov.CryptImportKey(hashed_blob, None, con.CRYPT_EXPORTABLE) as key, \
+                prov.CryptCreateHash(con.CALG_HMAC, hmac_key) as h:
+            h.CryptSetHashParam(con.HP_HMAC_INFO, con.CALG_SHA1)
+            h.CryptHashSessionKey(key, con.CRYPT_LITTLE_ENDIAN)  # the bytes as stored
+            assert h.CryptGetHashParam(con.HP_HASHVAL) == \
+                hmac.new(secret, material, "sha1").digest()
+        with prov.CryptImportKey(hashed_blob) as key, \
+                prov.CryptCreateHash(con.CALG_HMAC, hmac_key) as h:
+            h.CryptSetHashParam(con.HP_HMAC_INFO, con.CALG_SHA_256)
+            with pytest.raises(pywintypes.error) as exc:
+                h.CryptHashSessionKey(key, con.CRYPT_LITTLE_ENDIAN)
+            assert _code(exc) == "NTE_BAD_KEY_STATE"
+            h.CryptHashData(b"x")  # the refusal left the HMAC usable
+            assert h.CryptGetHashParam(con.HP_HASHVAL) == \
+                hmac.new(secret, b"x", "sha256").digest()
+
+
 def test_hash_session_key_errors(prov: PyCRYPTPROV) -> None:
     with prov.CryptCreateHash(con.CALG_SHA1, None) as h:
         with prov.CryptGenKey(con.CALG_RSA_KEYX, con.CRYPT_EXPORTABLE | (1024 << 16)) as pair:

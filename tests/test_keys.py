@@ -22,7 +22,7 @@ from csp11 import win32cryptcon as con
 from csp11.token import Attribute
 from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
-from .helpers import public_key_of
+from .helpers import public_key_of, token_objects
 
 VERIFY = con.CRYPT_VERIFYCONTEXT
 
@@ -431,6 +431,28 @@ def test_verify_params_detects_bad_parameters(dss: PyCRYPTPROV) -> None:
     shell.CryptDestroyKey()
 
 
+
+def test_pregen_with_parameters_that_do_not_verify_is_bad_data(dss: PyCRYPTPROV) -> None:
+    # They reached C_GenerateKeyPair, whose CKR_GENERAL_ERROR came out as NTE_FAIL.
+    with dss.CryptGenKey(con.AT_SIGNATURE, 0) as model:
+        p, q, g = (model.CryptGetKeyParam(x) for x in (con.KP_P, con.KP_Q, con.KP_G))
+    before = token_objects(dss)
+    not_prime = (int.from_bytes(p, "little") + 2).to_bytes(len(p), "little")
+    for algid, values in (
+        (con.CALG_DSS_SIGN, {con.KP_P: not_prime, con.KP_Q: q, con.KP_G: g}),
+        (con.CALG_DSS_SIGN, {con.KP_P: p, con.KP_Q: q, con.KP_G: (5).to_bytes(128, "little")}),
+        (con.CALG_DH_SF, {con.KP_P: not_prime, con.KP_G: g}),
+        (con.CALG_DH_EPHEM, {con.KP_P: p, con.KP_G: (1).to_bytes(128, "little")}),
+    ):
+        shell = dss.CryptGenKey(algid, (1024 << 16) | con.CRYPT_PREGEN)
+        for param, value in values.items():
+            shell.CryptSetKeyParam(param, value)
+        with pytest.raises(pywintypes.error) as info:
+            shell.CryptSetKeyParam(con.KP_X, None)
+        assert _code(info) == winerror.NTE_BAD_DATA
+        shell.CryptDestroyKey()
+    assert token_objects(dss) == before
+
 # ---- certificates ---------------------------------------------------------------------------
 def _self_signed_for(public: rsa.RSAPublicKey) -> bytes:
     signer = rsa.generate_private_key(public_exponent=65537, key_size=1024)
@@ -465,3 +487,25 @@ def test_certificate(prov: PyCRYPTPROV) -> None:
     with prov.CryptGenKey(con.CALG_AES_128, 0) as secret, pytest.raises(pywintypes.error) as info:
         secret.CryptSetKeyParam(con.KP_CERTIFICATE, der)
     assert _code(info) == winerror.NTE_BAD_KEY
+
+
+def test_a_damaged_certificate_is_bad_data_not_nte_fail(prov: PyCRYPTPROV) -> None:
+    # cryptography parses a certificate's fields lazily: damage in the key's
+    # algorithm (UnsupportedAlgorithm), the version (InvalidVersion) or the
+    # names (ValueError on first read) used to come out as NTE_FAIL.
+    with prov.CryptGenKey(con.AT_SIGNATURE, 0) as key:
+        der = _self_signed_for(public_key_of(key))
+        rsa_oid = bytes.fromhex("06092a864886f70d010101")
+        assert rsa_oid in der
+        unknown_key_algorithm = der.replace(rsa_oid, rsa_oid[:-1] + b"\x7f", 1)
+        with pytest.raises(pywintypes.error) as info:
+            key.CryptSetKeyParam(con.KP_CERTIFICATE, unknown_key_algorithm)
+        assert _code(info) == winerror.NTE_BAD_DATA
+        allowed = {winerror.NTE_BAD_DATA, winerror.NTE_BAD_PUBLIC_KEY}
+        for at in range(len(der)):
+            for value in (0x00, 0x05, 0x7F, 0xFF):
+                damaged = der[:at] + bytes([value]) + der[at + 1 :]
+                try:
+                    key.CryptSetKeyParam(con.KP_CERTIFICATE, damaged)
+                except pywintypes.error as exc:
+                    assert exc.winerror in allowed, (at, value, exc)

@@ -116,6 +116,11 @@ class TokenDigest:
         self._chunks = None
 
     def digest_key(self, key: TokenKey) -> None:
+        if self._kind != "digest":
+            # PKCS#11 has C_DigestKey but no "C_SignKey": an HMAC cannot take
+            # a key's value on the token (CryptHashSessionKey then hashes the
+            # bytes of an exportable key, and refuses any other).
+            raise Fail(winerror.NTE_BAD_KEY, "an HMAC cannot hash a key's value on the token")
         try:
             self._started().digest_key(key)
         except Fail:

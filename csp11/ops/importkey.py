@@ -120,6 +120,16 @@ def _algorithm(ctx: Context, algid: int, family: tuple[Family, ...]) -> Algorith
     return alg
 
 
+def _pair_family(blob: KeyBlob) -> Family:
+    """The key family a key pair BLOB's layout (its magic) holds: its ``aiKeyAlg``
+    must name an algorithm of that family."""
+    if isinstance(blob, (RsaPublicBlob, RsaPrivateBlob)):
+        return Family.RSA
+    if isinstance(blob, (DssPublicBlob, DssPrivateBlob, DssPublicBlobV3, DssPrivateBlobV3)):
+        return Family.DSA
+    return Family.DH
+
+
 def _be(value: int, size: int = 0) -> bytes:
     """A CK_BIGINTEGER (big-endian), at least ``size`` bytes long."""
     return value.to_bytes(max(size, (value.bit_length() + 7) // 8, 1), "big")
@@ -242,7 +252,9 @@ def _import_public(
             winerror.NTE_BAD_KEY,
             "only a Diffie-Hellman PUBLICKEYBLOB takes a PubKey (your DH key, to agree a key)",
         )
-    alg = _algorithm(ctx, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
+    # An RSA BLOB that names a DSS algorithm (or the like) would make objects
+    # whose attributes do not fit their key type: NTE_BAD_ALGID before that.
+    alg = _algorithm(ctx, blob.aiKeyAlg, (_pair_family(blob),))
     if isinstance(blob, DhPublicBlob):
         raise Fail(
             winerror.NTE_BAD_KEY,
@@ -267,7 +279,9 @@ def _import_private(
             winerror.NTE_BAD_KEY,
             "a PRIVATEKEYBLOB is decrypted with a session key (PubKey), not a key pair",
         )
-    alg = _algorithm(ctx, blob.aiKeyAlg, (Family.RSA, Family.DSA, Family.DH))
+    # An RSA BLOB that names a DSS algorithm (or the like) would make objects
+    # whose attributes do not fit their key type: NTE_BAD_ALGID before that.
+    alg = _algorithm(ctx, blob.aiKeyAlg, (_pair_family(blob),))
     if flag_bits & _PROTECTION and alg.family is Family.DH:
         raise Fail(
             winerror.NTE_BAD_FLAGS,

@@ -27,8 +27,9 @@ from csp11.core.key import Key
 from csp11.core.policy import PROTECTION, SALT_BYTES, extractable, permissions_for, salt_for
 from csp11.core.templates import pair_templates, session_template
 from csp11.errors import Fail
-from csp11.formats.byteorder import le_to_be
+from csp11.formats.byteorder import int_from_le, le_to_be
 from csp11.formats.dhgroups import GROUPS
+from csp11.formats.domain import verify_domain
 from csp11.model.algorithms import ALGORITHMS, Algorithm, Family
 from csp11.model.capabilities import capabilities
 from csp11.model.providers import Offer
@@ -272,6 +273,16 @@ def finish_pregen(key: Key) -> None:
             f"set {', '.join('KP_' + m for m in missing)} before KP_X",
         )
     domain = {name: key.domain[name] for name in needed}
+    # Parameters that do not verify would reach C_GenerateKeyPair, which
+    # answers CKR_GENERAL_ERROR (SoftHSM2): say what is wrong instead.
+    problem = verify_domain(
+        int_from_le(domain["P"]), int_from_le(domain["G"]),
+        int_from_le(domain["Q"]) if "Q" in domain else None,
+    )
+    if problem:
+        raise Fail(
+            winerror.NTE_BAD_DATA, f"KP_X: the key's parameters do not verify: {problem}"
+        )
     key.tkey = _key_pair(key.ctx, key.alg, key.bits, key.gen_flags, domain)
     key.pregen = False
     key.attach_finalizer()
