@@ -26,6 +26,7 @@ from csp11.token.constants import (
 )
 from csp11.token.cryptoki import Library, _ulong
 from csp11.token.forkgate import ChildSafeLock, library_call
+from csp11.token.softhsm import store_file_lock, store_lock_path
 from csp11.token.token import Token, _token_info_of
 
 
@@ -57,8 +58,11 @@ class Module(Library):
         matched by what they report, never by position.
         """
         found: list[Token] = []
-        for slot in self.slots():
-            tok = _token_info_of(slot)
+        # Under the store's lock (SoftHSM2): C_GetTokenInfo may re-read a store
+        # another process is rewriting (csp11.token.softhsm.store_lock_path).
+        with store_file_lock(store_lock_path(self.env)):
+            slots = [(slot, _token_info_of(slot)) for slot in self.slots()]
+        for slot, tok in slots:
             if tok is None:
                 continue
             serial = tok.serial.decode("ascii", "replace").strip()

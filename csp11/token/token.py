@@ -68,7 +68,7 @@ _SESSION_LOST = frozenset({"CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED"})
 # concurrent first uses).  Reading token info is idempotent, so it is retried
 # briefly on any token.
 _TRANSIENT_TOKEN_INFO = frozenset({"CKR_GENERAL_ERROR", "CKR_FUNCTION_FAILED"})
-_TOKEN_INFO_TRIES = 5
+_TOKEN_INFO_TRIES = 8
 
 
 def _version(value: Any) -> tuple[int, int]:
