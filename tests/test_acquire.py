@@ -10,6 +10,7 @@ import pytest
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
+from csp11.ops import provider
 from csp11.win32crypt import PyCRYPTPROV
 
 VERIFY = con.CRYPT_VERIFYCONTEXT
@@ -197,6 +198,30 @@ def test_gen_random_is_random(prov: PyCRYPTPROV) -> None:
 
 def test_gen_random_with_seed(prov: PyCRYPTPROV) -> None:
     assert len(prov.CryptGenRandom(16, b"extra seed")) == 16
+
+
+def test_gen_random_asks_the_token_in_pieces(prov: PyCRYPTPROV,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Any DWORD is a valid Len, but SoftHSM2 answers 2 GiB in one
+    # C_GenerateRandom with CKR_GENERAL_ERROR, which came out as NTE_FAIL.
+    monkeypatch.setattr(provider, "RANDOM_CHUNK", 1000)
+    asked: list[int] = []
+    real = prov._state.token.generate_random
+
+    def spy(length: int) -> bytes:
+        asked.append(length)
+        return real(length)
+
+    monkeypatch.setattr(prov._state.token, "generate_random", spy)
+    data = prov.CryptGenRandom(2500)
+    assert len(data) == 2500
+    assert asked == [1000, 1000, 500]
+    assert data[:1000] != data[1000:2000]
+
+
+@pytest.mark.slow
+def test_gen_random_of_2_gib(prov: PyCRYPTPROV) -> None:
+    assert len(prov.CryptGenRandom(1 << 31)) == 1 << 31
 
 
 @pytest.mark.parametrize("length", [-1, 1 << 32])

@@ -108,6 +108,8 @@ def test_the_surface_survives_a_long_fuzz(csp11_home: Path, softhsm2_module: str
         "crashes": 0,  # _run_child fails the test on a crash or a hang
         "nte_fail": sum(figures["nte_fail"] for figures in runs),
         "violations": sum(figures["violation_count"] for figures in runs),
+        "violations_seen": [f"{v['call']}: {v['what']}" for figures in runs
+                            for v in figures["violations"][:5]],
         "leaks": sum(len(figures["leaks"]) for figures in runs),
         "objects_left": sum(figures["objects_left"] for figures in runs),
         "token_objects_outside": [len(before), len(outside_after)],

@@ -25,11 +25,13 @@ from csp11.model.providers import choose
 from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, PinSources, choose_token
 
 __all__ = [
-    "ACQUIRE_FLAGS", "PROV_ENUMALGS", "PROV_ENUMALGS_EX", "acquire", "gen_random",
+    "ACQUIRE_FLAGS", "PROV_ENUMALGS", "PROV_ENUMALGS_EX", "RANDOM_CHUNK", "acquire", "gen_random",
     "get_prov_param", "set_prov_param",
 ]
 
 _VERIFY = con.CRYPT_VERIFYCONTEXT & DWORD_MAX  # pywin32 spells it signed
+# The most random bytes asked of the token in one C_GenerateRandom.
+RANDOM_CHUNK = 16 << 20
 ACQUIRE_FLAGS = (
     _VERIFY
     | con.CRYPT_NEWKEYSET
@@ -130,7 +132,20 @@ def gen_random(ctx: Context, length: int, seed: bytes | None) -> bytes:
         raise Fail(winerror.ERROR_INVALID_PARAMETER, f"Len out of range: {length}")
     if seed:
         ctx.token.seed_random(seed)
-    return ctx.token.generate_random(length)
+    if length <= RANDOM_CHUNK:
+        return ctx.token.generate_random(length)
+    # Any DWORD is a valid length, but a token has its own limit per call
+    # (SoftHSM2 answers 2 GiB with CKR_GENERAL_ERROR): ask in pieces.
+    try:
+        out = bytearray(length)
+        view = memoryview(out)
+        for start in range(0, length, RANDOM_CHUNK):
+            piece = ctx.token.generate_random(min(RANDOM_CHUNK, length - start))
+            view[start : start + len(piece)] = piece
+        view.release()
+        return bytes(out)
+    except MemoryError:
+        raise Fail(winerror.NTE_NO_MEMORY, f"no memory for {length} random bytes") from None
 
 
 def get_prov_param(ctx: Context, param: int, flag_bits: int) -> Any:
