@@ -50,10 +50,19 @@ from typing import Any
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token import Attribute, ChildSafeLock, ObjectClass, PinSources, Token, TokenKey
+from csp11.token import (
+    OBJECT_GONE,
+    Attribute,
+    ChildSafeLock,
+    ObjectClass,
+    PinSources,
+    Token,
+    TokenKey,
+)
 
 __all__ = [
-    "LEASE_SECONDS", "SPEC_NAMES", "ContainerName", "Containers", "Owner", "containers_of",
+    "LEASE_SECONDS", "READ_TRIES", "SPEC_NAMES", "ContainerName", "Containers", "Owner",
+    "containers_of",
     "set_step_hook", "step",
 ]
 
@@ -71,8 +80,7 @@ LEASE_SECONDS = 300.0
 _LOCK_PATIENCE = 120.0
 # A read that raced a writer (an object gone between finding and reading it)
 # is retried this many times.
-_READ_TRIES = 20
-_GONE = frozenset({"CKR_OBJECT_HANDLE_INVALID", "CKR_KEY_HANDLE_INVALID"})
+READ_TRIES = 20
 
 # Tests force interleavings and crashes at named steps (docs/containers.md).
 _step_hook: Callable[[str], None] | None = None
@@ -420,7 +428,7 @@ class Containers:
 
     def _find_pair(self, cname: ContainerName, spec: int, pins: PinSources) -> TokenKey | None:
         label = cname.key_label(spec)
-        for _ in range(_READ_TRIES):
+        for _ in range(READ_TRIES):
             generation = self._state(cname, pins)["keys"].get(str(spec))
             if generation is None:
                 return None
@@ -621,7 +629,7 @@ def _attribute_of(token: Token, home: Any, obj: Any, attr: Any) -> bytes | None:
     try:
         return bytes(token.run_on(home, "C_GetAttributeValue", lambda s: obj[attr]))
     except Fail as exc:
-        if exc.ckr in _GONE:
+        if exc.ckr in OBJECT_GONE:
             return None
         raise
 

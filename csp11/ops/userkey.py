@@ -18,18 +18,14 @@ from csp11 import winerror
 from csp11.core.context import Context, UserKey
 from csp11.core.key import Key
 from csp11.core.policy import permissions_for
-from csp11.core.store import SPEC_NAMES, ContainerName, Containers, containers_of
+from csp11.core.store import READ_TRIES, SPEC_NAMES, ContainerName, Containers, containers_of
 from csp11.core.store import step as _step
 from csp11.errors import Fail
 from csp11.model.algorithms import ALGORITHMS, Family
 from csp11.model.providers import Personality
-from csp11.token import Attribute, KeyType, TokenKey
+from csp11.token import OBJECT_GONE, Attribute, KeyType, TokenKey
 
 _log = logging.getLogger("csp11")
-# A read that raced a writer (objects replaced between finding and reading
-# them) is made again this many times.
-_READ_TRIES = 20
-_GONE = frozenset({"CKR_OBJECT_HANDLE_INVALID", "CKR_KEY_HANDLE_INVALID"})
 
 __all__ = [
     "container_spec", "fill_verify_slot", "get_user_key", "open_stored", "public_key_of",
@@ -137,7 +133,7 @@ def open_stored(ctx: Context, spec: int) -> Key:
         return Key(ctx, user_key.alg, user_key.bits, user_key.tkey.share(),
                    permissions=user_key.permissions)
     ctx.login()
-    for _ in range(_READ_TRIES):
+    for _ in range(READ_TRIES):
         tkey = containers_of(ctx.token).find_pair(cname, spec, ctx.pins)
         if tkey is None:
             raise Fail(
@@ -146,7 +142,7 @@ def open_stored(ctx: Context, spec: int) -> Key:
         try:
             algid, size, extractable = _facts(tkey, spec)
         except Fail as exc:
-            if exc.ckr in _GONE:
+            if exc.ckr in OBJECT_GONE:
                 continue  # replaced by another writer since it was found: look again
             raise
         permissions = permissions_for(con.CRYPT_EXPORTABLE if extractable else 0)

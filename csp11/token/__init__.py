@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from csp11.token.choice import ChosenToken, choose_token
 from csp11.token.ckr import _EXCEPTION_CKR as _EXCEPTION_CKR  # checked by tests/test_errors.py
-from csp11.token.ckr import ckr_of
+from csp11.token.ckr import OBJECT_GONE, ckr_of
 from csp11.token.constants import (
     CKF_HW_SLOT,
     CKF_LOGIN_REQUIRED,
@@ -115,6 +115,7 @@ __all__ = [
     "EMBEDDED_LABEL",
     "MGF",
     "NO_QUIRKS",
+    "OBJECT_GONE",
     "Attribute",
     "ChildSafeLock",
     "ChosenToken",

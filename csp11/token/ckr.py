@@ -11,6 +11,10 @@ import re
 
 from csp11.errors import CKR_NAMES
 
+# What a call answers about an object another thread or process destroyed
+# since it was found: the object is gone, which a reader takes as "look again".
+OBJECT_GONE = frozenset({"CKR_OBJECT_HANDLE_INVALID", "CKR_KEY_HANDLE_INVALID"})
+
 
 def _ckr_name(rv: int) -> str:
     return CKR_NAMES.get(rv, f"CKR_0x{rv:X}")

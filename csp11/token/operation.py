@@ -101,8 +101,9 @@ class Operation:
 
     def digest_key(self, key: KeyObject) -> None:
         """``C_DigestKey``: the key's value goes into the digest, on the token."""
-        assert self._kind == "digest"
-        assert key.obj is not None
+        if self._kind != "digest" or key.obj is None:
+            # Not an assert: it must hold under python -O too.
+            raise Fail(winerror.NTE_BAD_KEY, "only a plain digest takes a secret key's value")
         self._live()
         ck = self._token.module.cryptoki
         self._check(ck.C_DigestKey(self._pooled.session.handle, key.obj.handle), "C_DigestKey")

@@ -25,7 +25,7 @@ import pkcs11.exceptions
 
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
-from csp11.token.ckr import _ckr_name, ckr_of
+from csp11.token.ckr import OBJECT_GONE, _ckr_name, ckr_of
 from csp11.token.constants import (
     _NO_CAPABILITIES,
     CKF_PROTECTED_AUTHENTICATION_PATH,
@@ -128,7 +128,6 @@ _TRANSIENT_LOGIN = frozenset({
     "CKR_GENERAL_ERROR", "CKR_USER_PIN_NOT_INITIALIZED", "CKR_DEVICE_ERROR",
     "CKR_SESSION_COUNT", "CKR_TOKEN_NOT_PRESENT",
 })
-_GONE = frozenset({"CKR_OBJECT_HANDLE_INVALID", "CKR_KEY_HANDLE_INVALID"})
 
 
 class Token(SessionPool):
@@ -545,7 +544,7 @@ class Token(SessionPool):
                 with self.store_locked():
                     return self.run_keep("C_FindObjects", search, pins)
             except Fail as exc:
-                if exc.ckr not in _GONE or attempt == _FIND_TRIES - 1:
+                if exc.ckr not in OBJECT_GONE or attempt == _FIND_TRIES - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
