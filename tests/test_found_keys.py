@@ -67,6 +67,36 @@ _DUMP = textwrap.dedent(
 )
 
 
+_GENERATE = textwrap.dedent(
+    """
+    import fcntl, json, sys
+    import pkcs11
+    from pkcs11 import Attribute as A, KeyType
+
+    module, label, pin, lock_path, wanted = sys.argv[1:6]
+    lock = open(lock_path, "a+") if lock_path else None
+    if lock is not None:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    token = pkcs11.lib(module).get_token(token_label=label)
+    out = []
+    with token.open(rw=True, user_pin=pin) as s:
+        for k in json.loads(wanted):
+            use = k["use"]
+            pub, priv = s.generate_keypair(
+                KeyType.RSA, k["bits"], store=True, label=k["label"], id=bytes.fromhex(k["id"]),
+                public_template={A.VERIFY: "sign" in use, A.ENCRYPT: "decrypt" in use,
+                                 A.WRAP: "unwrap" in use, A.PRIVATE: False},
+                private_template={A.SIGN: "sign" in use, A.DECRYPT: "decrypt" in use,
+                                  A.UNWRAP: "unwrap" in use, A.DERIVE: False,
+                                  A.SENSITIVE: True, A.EXTRACTABLE: False, A.PRIVATE: True,
+                                  A.ALWAYS_AUTHENTICATE: bool(k.get("always"))},
+            )
+            out.append([pub[A.MODULUS].hex(), pub[A.PUBLIC_EXPONENT].hex()])
+    print(json.dumps(out))
+    """
+)
+
+
 @dataclass
 class FoundToken:
     """A token made for one test, provisioned by other tools."""
@@ -141,6 +171,30 @@ class FoundToken:
                       self.write(f"{ident}.crt", cert.public_bytes(serialization.Encoding.DER)),
                       "--type", "cert", *common)
 
+    def generate_exact(self, keys: list[dict[str, Any]]) -> list[rsa.RSAPublicKey]:
+        """Key pairs made on the token with exactly the usage flags given (``use``:
+        some of sign, decrypt, unwrap; ``always``: CKA_ALWAYS_AUTHENTICATE), as a
+        card's own tools make them (pkcs11-tool cannot say "not decrypt": SoftHSM2
+        then defaults CKA_DECRYPT to TRUE).  Their public keys."""
+        if not self.can_import:
+            pytest.skip(f"{self.kind} tokens take no templates of our choosing")
+        wanted = json.dumps([{"bits": 2048, **k} for k in keys])
+        result = run_python(
+            f"import sys; sys.argv = ['x', {self.module!r}, {self.label!r}, {self.pin!r}, "
+            f"{self.lock or ''!r}, {wanted!r}]\n" + _GENERATE,
+            env=self.env,
+        )
+        assert result.returncode == 0, result.stderr
+        return [rsa.RSAPublicNumbers(int(e, 16), int(n, 16)).public_key()
+                for n, e in json.loads(result.stdout.strip().splitlines()[-1])]
+
+    def write_certificate(self, ident: str, label: str, cert: x509.Certificate) -> None:
+        """Put a certificate on the token with ``pkcs11-tool``."""
+        self.tool("--write-object",
+                  self.write(f"{ident}-{uuid.uuid4().hex[:6]}.crt",
+                             cert.public_bytes(serialization.Encoding.DER)),
+                  "--type", "cert", "--id", ident, "--label", label)
+
     def generate_pair(self, ident: str, label: str, *usage: str, bits: int = 2048) -> None:
         """``pkcs11-tool --keypairgen`` on the token."""
         self.tool("--keypairgen", "--key-type", f"rsa:{bits}", "--id", ident, "--label", label,
@@ -193,11 +247,13 @@ def found_token(request: pytest.FixtureRequest, csp11_home: Path, softhsm2_modul
     return kind.make(csp11_home, tmp_path, softhsm2_module)
 
 
-def _certificate(key: rsa.RSAPrivateKey, name: str) -> x509.Certificate:
+def _certificate(key: rsa.RSAPrivateKey, name: str,
+                 public: rsa.RSAPublicKey | None = None) -> x509.Certificate:
+    """A certificate for ``public`` (default: ``key``'s own), signed by ``key``."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     return (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .public_key(public or key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
             .sign(key, hashes.SHA256()))
 
@@ -316,3 +372,303 @@ def test_issue_token_alice_and_bob(
         h.CryptVerifySignature(signature[::-1], verifier.CryptImportKey(blob))
 
     assert token.dump() == before
+
+
+# ---- a PIV-like card --------------------------------------------------------------------
+# PIV's four key slots as OpenSC presents them: (slot, CKA_ID, key label,
+# certificate label, usage, CKA_ALWAYS_AUTHENTICATE).
+PIV_SLOTS = (
+    ("9A", "01", "PIV AUTH key", "Certificate for PIV Authentication", ["sign"], False),
+    ("9C", "02", "SIGN key", "Certificate for Digital Signature", ["sign"], True),
+    ("9D", "03", "KEY MAN key", "Certificate for Key Management", ["decrypt", "unwrap"], False),
+    ("9E", "04", "CARD AUTH key", "Certificate for Card Authentication", ["sign"], False),
+)
+
+
+@pytest.fixture
+def piv(found_token: FoundToken) -> tuple[FoundToken, dict[str, x509.Certificate]]:
+    """A token laid out as a PIV card: four key pairs made on it and their
+    certificates from one CA; the signature key (9C) wants its PIN at each use."""
+    publics = found_token.generate_exact([
+        {"id": ident, "label": label, "use": use, "always": always}
+        for _slot, ident, label, _cert, use, always in PIV_SLOTS
+    ])
+    ca = _rsa()
+    certs = {}
+    for (slot, ident, _label, cert_label, _use, _always), public in zip(PIV_SLOTS, publics):
+        certs[slot] = _certificate(ca, f"PIV {slot}", public)
+        found_token.write_certificate(ident, cert_label, certs[slot])
+    return found_token, certs
+
+
+@pytest.fixture
+def prompts() -> Iterator[list[PinRequest]]:
+    """The PIN prompts asked (each answered with the token's PIN, set per test)."""
+    asked: list[PinRequest] = []
+    yield asked
+    csp11.set_pin_prompt(None)
+
+
+def test_piv_card_slots_pins_and_certificates(
+    piv: tuple[FoundToken, dict[str, x509.Certificate]], prompts: list[PinRequest],
+) -> None:
+    token, certs = piv
+    before = token.dump()
+    assert _names(token) == sorted(label for _s, _i, label, _c, _u, _a in PIV_SLOTS)
+
+    def answer(request: PinRequest) -> str:
+        prompts.append(request)
+        return token.pin
+
+    csp11.set_pin_prompt(answer)
+    expected_spec = {"9A": con.AT_SIGNATURE, "9C": con.AT_SIGNATURE, "9D": con.AT_KEYEXCHANGE,
+                     "9E": con.AT_SIGNATURE}
+    for slot, _ident, label, _cert_label, _use, always in PIV_SLOTS:
+        spec = expected_spec[slot]
+        other = con.AT_KEYEXCHANGE if spec == con.AT_SIGNATURE else con.AT_SIGNATURE
+        with _acquire(token, label) as prov:
+            key = prov.CryptGetUserKey(spec)
+            with pytest.raises(pywintypes.error) as info:
+                prov.CryptGetUserKey(other)
+            assert code_name(info) == "NTE_NO_KEY"
+            der = certs[slot].public_bytes(serialization.Encoding.DER)
+            assert key.CryptGetKeyParam(con.KP_CERTIFICATE) == der
+            assert key.CryptGetKeyParam(con.KP_KEYLEN) == 2048
+            public = certs[slot].public_key()
+            assert isinstance(public, rsa.RSAPublicKey)
+            del prompts[:]
+            if spec == con.AT_SIGNATURE:
+                assert not key.CryptGetKeyParam(con.KP_PERMISSIONS) & con.CRYPT_DECRYPT
+                for n in range(2):
+                    data = f"{slot} use {n}".encode()
+                    public.verify(_sign(prov, spec, data), data, padding.PKCS1v15(),
+                                  hashes.SHA256())
+            else:
+                for n in range(2):
+                    data = f"{slot} use {n}".encode()
+                    sealed = public.encrypt(data, padding.PKCS1v15())
+                    assert key.CryptDecrypt(True, sealed[::-1]) == data
+            # The signature key asks at each use (two uses, two prompts); the
+            # others never ask (the URI's PIN logged in).
+            key_use = [r for r in prompts if r.reason == "key-use"]
+            assert len(key_use) == (2 if always else 0), (slot, prompts)
+            assert all(r.container == label for r in key_use)
+            assert not [r for r in prompts if r.reason == "login"]
+    assert token.dump() == before
+
+
+def test_piv_signature_key_pin_is_checked_by_the_token(
+    piv: tuple[FoundToken, dict[str, x509.Certificate]], prompts: list[PinRequest],
+) -> None:
+    token, _certs = piv
+    csp11.set_pin_prompt(lambda request: prompts.append(request) or "not-the-pin")  # type: ignore[func-returns-value]
+    with _acquire(token, "SIGN key") as prov:
+        with pytest.raises(pywintypes.error) as info:
+            _sign(prov, con.AT_SIGNATURE, b"refused")
+        assert code_name(info) == "SCARD_W_WRONG_CHV"
+        # Silent contexts never prompt: the key cannot be used there.
+    with _acquire(token, "SIGN key", con.CRYPT_SILENT) as prov:
+        with pytest.raises(pywintypes.error) as info:
+            _sign(prov, con.AT_SIGNATURE, b"refused")
+        assert code_name(info) == "NTE_SILENT_CONTEXT"
+    assert [r.reason for r in prompts] == ["key-use"]
+
+
+# ---- names, collisions, what is and is not a container ------------------------------------
+def test_label_collisions_and_csp11_names(found_token: FoundToken) -> None:
+    token = found_token
+    # Two pairs labelled "dup" that both decrypt: the label names neither.
+    token.generate_pair("0a", "dup", "--usage-decrypt")
+    token.generate_pair("0b", "dup", "--usage-decrypt")
+    # A label that looks like csp11's names for keys: never taken as a name.
+    token.generate_pair("0c", "#0b", "--usage-sign")
+    # carol: an exchange pair and a sign-only pair of one label, two IDs: one container.
+    token.generate_exact([{"id": "c1", "label": "carol", "use": ["decrypt", "unwrap"]},
+                          {"id": "c2", "label": "carol", "use": ["sign"]}])
+    # A pair labelled like a container csp11 makes on the token: csp11's wins the name.
+    made = _acquire(token, "mine", con.CRYPT_NEWKEYSET)
+    made.CryptGenKey(con.AT_SIGNATURE, 1024 << 16).CryptDestroyKey()
+    made.CryptReleaseContext()
+    token.generate_pair("0d", "mine", "--usage-sign")
+    before = token.dump()
+
+    # csp11's own container is listed once, by its name; its objects never as found keys.
+    assert _names(token) == ["#0a", "#0b", "#0c", "#0d", "carol", "mine"]
+    assert _names(token, con.CRYPT_MACHINE_KEYSET) == ["#0a", "#0b", "#0c", "#0d", "carol"]
+    with _acquire(token, "mine") as prov:
+        assert prov.CryptGetProvParam(con.PP_UNIQUE_CONTAINER).endswith(":user/mine")
+        assert prov.CryptGetUserKey(con.AT_SIGNATURE).CryptGetKeyParam(con.KP_KEYLEN) == 1024
+    with _acquire(token, "#0d") as prov:
+        assert prov.CryptGetProvParam(con.PP_UNIQUE_CONTAINER).endswith(":found/#0d")
+        assert prov.CryptGetUserKey(con.AT_SIGNATURE).CryptGetKeyParam(con.KP_KEYLEN) == 2048
+    with _acquire(token, "carol") as prov:
+        exchange = prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        signature = prov.CryptGetUserKey(con.AT_SIGNATURE)
+        assert _public_numbers(exchange) != _public_numbers(signature)
+        assert not signature.CryptGetKeyParam(con.KP_PERMISSIONS) & con.CRYPT_DECRYPT
+        assert exchange.CryptGetKeyParam(con.KP_PERMISSIONS) & con.CRYPT_DECRYPT
+    for name in ("dup", "#0b0c", "mine2"):
+        with pytest.raises(pywintypes.error) as info:
+            _acquire(token, name)
+        assert code_name(info) == "NTE_BAD_KEYSET"
+
+    # Creating a container over a found name, or any "#" name, is refused.
+    with pytest.raises(pywintypes.error) as info:
+        _acquire(token, "carol", con.CRYPT_NEWKEYSET)
+    assert code_name(info) == "NTE_EXISTS"
+    with pytest.raises(pywintypes.error) as info:
+        _acquire(token, "#0e", con.CRYPT_NEWKEYSET)
+    assert code_name(info) == "NTE_BAD_KEYSET_PARAM"
+    assert token.dump() == before
+
+
+def test_keys_without_a_public_half_are_not_containers(found_token: FoundToken) -> None:
+    token = found_token
+    lone = _rsa()
+    token.import_pair("05", "lone", lone, ("--usage-sign",), public=False)
+    # A certificate alone is the public half: a container.
+    certified = _rsa()
+    cert = _certificate(certified, "certified")
+    token.import_pair("06", "certified", certified, ("--usage-sign", "--usage-decrypt"),
+                      cert, public=False)
+    before = token.dump()
+    assert _names(token) == ["certified"]
+    with pytest.raises(pywintypes.error) as info:
+        _acquire(token, "lone")
+    assert code_name(info) == "NTE_BAD_KEYSET"
+    with _acquire(token, "certified") as prov:
+        key = prov.CryptGetUserKey(con.AT_SIGNATURE)
+        assert _public_numbers(key) == certified.public_key().public_numbers()
+        data = b"signed with a key whose public half is its certificate"
+        cert.public_key().verify(_sign(prov, con.AT_SIGNATURE, data), data,  # type: ignore[call-arg]
+                                 padding.PKCS1v15(), hashes.SHA256())
+        exchange = prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        assert exchange.CryptDecrypt(True, exchange.CryptEncrypt(True, b"round")) == b"round"
+        key.CryptDestroyKey()
+        exchange.CryptDestroyKey()
+    assert token.dump() == before
+
+
+_SECOND_PROCESS = """
+import sys
+from csp11 import win32crypt, win32cryptcon as con
+uri, name = sys.argv[1:3]
+names, flags = [], con.CRYPT_FIRST
+ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT,
+                                     Token=uri)
+while True:
+    try:
+        names.append(ctx.CryptGetProvParam(con.PP_ENUMCONTAINERS, flags))
+    except Exception:
+        break
+    flags = con.CRYPT_NEXT
+ctx = win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, 0, Token=uri)
+h = ctx.CryptCreateHash(con.CALG_SHA_256)
+h.CryptHashData(b"from another process")
+print(",".join(names))
+print(h.CryptSignHash(con.AT_SIGNATURE)[::-1].hex())
+"""
+
+
+def test_found_container_in_a_second_process(
+    alice_and_bob: tuple[FoundToken, rsa.RSAPrivateKey, x509.Certificate],
+) -> None:
+    token, _key, cert = alice_and_bob
+    before = token.dump()
+    result = run_python(f"import sys; sys.argv = ['x', {token.uri!r}, 'alice']\n"
+                        + _SECOND_PROCESS, env=token.env)
+    assert result.returncode == 0, result.stderr
+    listed, signature = result.stdout.strip().splitlines()[-2:]
+    assert listed == "alice,bob-sign"
+    cert.public_key().verify(bytes.fromhex(signature), b"from another process",  # type: ignore[call-arg]
+                             padding.PKCS1v15(), hashes.SHA256())
+    assert token.dump() == before
+
+
+# ---- changes the caller asks for ------------------------------------------------------------
+def _ours(rows: list[dict[str, str]], ident: str) -> list[dict[str, str]]:
+    return [r for r in rows if r["ID"] == ident]
+
+
+def test_delete_a_found_container_removes_only_its_objects(
+    alice_and_bob: tuple[FoundToken, rsa.RSAPrivateKey, x509.Certificate],
+) -> None:
+    token, _key, _cert = alice_and_bob
+    made = _acquire(token, "kept", con.CRYPT_NEWKEYSET)
+    made.CryptGenKey(con.AT_KEYEXCHANGE, 1024 << 16).CryptDestroyKey()
+    made.CryptReleaseContext()
+    before = token.dump()
+    assert len(_ours(before, "01")) == 3  # private key, public key, certificate
+    assert win32crypt.CryptAcquireContext("alice", None, con.PROV_RSA_AES,
+                                          con.CRYPT_DELETEKEYSET, Token=token.uri) is None
+    after = token.dump()
+    assert _ours(after, "01") == []
+    assert after == [r for r in before if r["ID"] != "01"]
+    assert _names(token) == ["bob-sign", "kept"]
+    with pytest.raises(pywintypes.error) as info:
+        _acquire(token, "alice")
+    assert code_name(info) == "NTE_BAD_KEYSET"
+    with pytest.raises(pywintypes.error) as info:
+        win32crypt.CryptAcquireContext("alice", None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET,
+                                       Token=token.uri)
+    assert code_name(info) == "NTE_BAD_KEYSET"
+
+
+def test_found_keys_are_not_replaced_and_certificates_go_beside_them(
+    alice_and_bob: tuple[FoundToken, rsa.RSAPrivateKey, x509.Certificate],
+) -> None:
+    token, alice_key, _cert = alice_and_bob
+    before = token.dump()
+    with _acquire(token, "bob-sign") as prov:
+        for spec in (con.AT_SIGNATURE, con.AT_KEYEXCHANGE):
+            with pytest.raises(pywintypes.error) as info:
+                prov.CryptGenKey(spec, 0)
+            assert code_name(info) == "NTE_PERM"
+        with _acquire(token, None, con.CRYPT_VERIFYCONTEXT) as other:
+            private_blob = other.CryptGenKey(con.AT_KEYEXCHANGE, con.CRYPT_EXPORTABLE) \
+                .CryptExportKey(None, con.PRIVATEKEYBLOB)
+        with pytest.raises(pywintypes.error) as info:
+            prov.CryptImportKey(private_blob)
+        assert code_name(info) == "NTE_PERM"
+        # Session keys are the context's, as anywhere.
+        session = prov.CryptGenKey(con.CALG_AES_128, 0)
+        assert session.CryptDecrypt(True, session.CryptEncrypt(True, b"x")) == b"x"
+        # The caller may give bob a certificate: it goes beside his key (same label and ID).
+        sign_key = prov.CryptGetUserKey(con.AT_SIGNATURE)
+        cert = _certificate(alice_key, "bob", _public_numbers(sign_key).public_key())
+        der = cert.public_bytes(serialization.Encoding.DER)
+        with pytest.raises(pywintypes.error) as info:
+            sign_key.CryptSetKeyParam(con.KP_CERTIFICATE, b"not a certificate")
+        assert code_name(info) == "NTE_BAD_DATA"
+        assert token.dump() == before
+        sign_key.CryptSetKeyParam(con.KP_CERTIFICATE, der)
+    after = token.dump()
+    added = [r for r in after if r not in before]
+    assert len(added) == 1 and added[0]["ID"] == "02" and added[0]["LABEL"] == "'bob-sign'"
+    assert added[0]["VALUE"] == der.hex()
+    assert [r for r in after if r in before] == before
+    with _acquire(token, "bob-sign") as prov:
+        assert prov.CryptGetUserKey(con.AT_SIGNATURE).CryptGetKeyParam(con.KP_CERTIFICATE) == der
+
+
+def test_keys_list_marks_found_containers(
+    alice_and_bob: tuple[FoundToken, rsa.RSAPrivateKey, x509.Certificate],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token, _key, _cert = alice_and_bob
+    made = _acquire(token, "made-here", con.CRYPT_NEWKEYSET)
+    made.CryptGenKey(con.AT_KEYEXCHANGE, 1024 << 16).CryptDestroyKey()
+    made.CryptReleaseContext()
+    data = keyscli.listing(token.uri)
+    boxes = {c["name"]: c for c in data["containers"]}
+    assert sorted(boxes) == ["alice", "bob-sign", "made-here"]
+    assert boxes["alice"]["found"] and boxes["bob-sign"]["found"]
+    assert not boxes["made-here"]["found"]
+    assert [k["spec"] for k in boxes["alice"]["keys"]] == ["exchange", "signature"]
+    assert {k["bits"] for k in boxes["alice"]["keys"]} == {2048}
+    assert not any(k["exportable"] for k in boxes["alice"]["keys"])
+    json.dumps(data)  # what --json prints
+    keyscli.show_listing(data)
+    lines = capsys.readouterr().out.splitlines()
+    assert all("found on the token" in line for line in lines if not line.startswith("made"))
+    assert all("made by csp11" in line for line in lines if line.startswith("made-here"))
