@@ -38,7 +38,7 @@ from csp11.token import PinRequest, load_module
 from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import run_python
-from .helpers import code_name
+from .helpers import code_name, token_objects
 
 _DUMP = textwrap.dedent(
     """
@@ -210,7 +210,7 @@ class _flocked:
         # Under the store's lock, as csp11 takes it: SoftHSM2 rewrites its
         # token files on login, which another process must not read half-done.
         if self.path is not None:
-            self.handle = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
+            self.handle = open(self.path, "a+")
             fcntl.flock(self.handle, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: object) -> None:
@@ -236,7 +236,7 @@ def _softhsm2(home: Path, tmp: Path, module: str) -> FoundToken:
                       {"SOFTHSM2_CONF": str(home / "softhsm2.conf")}, str(home / ".lock"), tmp)
 
 
-KINDS = [TokenKind("softhsm2", lambda home, tmp, module: _softhsm2(home, tmp, module))]
+KINDS = [TokenKind("softhsm2", _softhsm2)]
 
 
 @pytest.fixture(params=KINDS, ids=[k.name for k in KINDS])
@@ -256,6 +256,12 @@ def _certificate(key: rsa.RSAPrivateKey, name: str,
             .public_key(public or key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
             .sign(key, hashes.SHA256()))
+
+
+def _rsa_of(cert: x509.Certificate) -> rsa.RSAPublicKey:
+    public = cert.public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    return public
 
 
 def _rsa(bits: int = 2048) -> rsa.RSAPrivateKey:
@@ -329,14 +335,14 @@ def test_issue_token_alice_and_bob(
         signing = prov.CryptGetUserKey(con.AT_SIGNATURE)
         assert signing.CryptGetKeyParam(con.KP_ALGID) == con.CALG_RSA_SIGN
         assert _public_numbers(signing) == _public_numbers(exchange) == \
-            alice_cert.public_key().public_numbers()  # type: ignore[union-attr]
+            _rsa_of(alice_cert).public_numbers()
 
         # alice signs (with her exchange key, as CryptSignHash(AT_KEYEXCHANGE) does)...
         signature = _sign(prov, con.AT_KEYEXCHANGE, b"signed by alice")
-        alice_cert.public_key().verify(signature, b"signed by alice", padding.PKCS1v15(),
-                                       hashes.SHA256())  # type: ignore[call-arg]
+        _rsa_of(alice_cert).verify(signature, b"signed by alice", padding.PKCS1v15(),
+                                       hashes.SHA256())
         # ... decrypts what her certificate's key encrypted ...
-        sealed = alice_cert.public_key().encrypt(b"for alice", padding.PKCS1v15())  # type: ignore[union-attr]
+        sealed = _rsa_of(alice_cert).encrypt(b"for alice", padding.PKCS1v15())
         assert exchange.CryptDecrypt(True, sealed[::-1]) == b"for alice"
         # ... and unwraps a session key sent to her (SIMPLEBLOB).
         with _acquire(token, None, con.CRYPT_VERIFYCONTEXT) as sender:
@@ -395,7 +401,8 @@ def piv(found_token: FoundToken) -> tuple[FoundToken, dict[str, x509.Certificate
     ])
     ca = _rsa()
     certs = {}
-    for (slot, ident, _label, cert_label, _use, _always), public in zip(PIV_SLOTS, publics):
+    for row, public in zip(PIV_SLOTS, publics, strict=True):
+        slot, ident, _label, cert_label, _use, _always = row
         certs[slot] = _certificate(ca, f"PIV {slot}", public)
         found_token.write_certificate(ident, cert_label, certs[slot])
     return found_token, certs
@@ -537,15 +544,19 @@ def test_keys_without_a_public_half_are_not_containers(found_token: FoundToken) 
         _acquire(token, "lone")
     assert code_name(info) == "NTE_BAD_KEYSET"
     with _acquire(token, "certified") as prov:
+        objects = token_objects(prov)
         key = prov.CryptGetUserKey(con.AT_SIGNATURE)
+        # The public half: a session object made from the certificate, for the handle.
+        assert token_objects(prov) == objects + 1
         assert _public_numbers(key) == certified.public_key().public_numbers()
         data = b"signed with a key whose public half is its certificate"
-        cert.public_key().verify(_sign(prov, con.AT_SIGNATURE, data), data,  # type: ignore[call-arg]
+        _rsa_of(cert).verify(_sign(prov, con.AT_SIGNATURE, data), data,
                                  padding.PKCS1v15(), hashes.SHA256())
         exchange = prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
         assert exchange.CryptDecrypt(True, exchange.CryptEncrypt(True, b"round")) == b"round"
         key.CryptDestroyKey()
         exchange.CryptDestroyKey()
+        assert token_objects(prov) == objects
     assert token.dump() == before
 
 
@@ -580,7 +591,7 @@ def test_found_container_in_a_second_process(
     assert result.returncode == 0, result.stderr
     listed, signature = result.stdout.strip().splitlines()[-2:]
     assert listed == "alice,bob-sign"
-    cert.public_key().verify(bytes.fromhex(signature), b"from another process",  # type: ignore[call-arg]
+    _rsa_of(cert).verify(bytes.fromhex(signature), b"from another process",
                              padding.PKCS1v15(), hashes.SHA256())
     assert token.dump() == before
 

@@ -27,7 +27,8 @@ csp11's own containers are re-read from their markers.  docs/mapping.md
   will not guess).
 * **the name**: the keys' ``CKA_LABEL`` where no other private key on the
   token bears it, it is not the name of a container csp11 made, and it does
-  not begin with ``#``; otherwise ``#`` and the ``CKA_ID`` in hex (``#01``),
+  not begin with ``#`` (nor hold a NUL or run to 260 characters, which no
+  container name may); otherwise ``#`` and the ``CKA_ID`` in hex (``#01``),
   or for a key without ``CKA_ID`` ``#`` and 16 hex digits of the SHA-256 of
   its public value.  Labels are what people gave the keys and what every
   token tool shows; where one does not single a key out, the ``CKA_ID`` is
@@ -334,6 +335,13 @@ def _families(pairs: _Family) -> list[_Family]:
     return groups
 
 
+def _nameable(label: str) -> bool:
+    """Whether a label can be a container name as it is: not one of csp11's
+    names for keys, and a name CryptAcquireContext takes (no NUL, under 260
+    characters)."""
+    return not label.startswith(FOUND_PREFIX) and "\0" not in label and len(label) < 260
+
+
 def _id_name(key: FoundKey, value: bytes | None) -> str:
     if key.ident:
         return FOUND_PREFIX + key.ident.hex()
@@ -369,8 +377,8 @@ def container_map(token: Token, pins: PinSources, own_names: set[str]) -> dict[s
                          _id_name(main, main_candidate.value))
             continue
         label = family_labels.pop() if len(family_labels) == 1 else ""
-        if (label and labels[label] == 1 and not loose[label]
-                and not label.startswith(FOUND_PREFIX) and label not in own_names):
+        if (label and labels[label] == 1 and not loose[label] and _nameable(label)
+                and label not in own_names):
             name = label
         else:
             name = _id_name(main, main_candidate.value)
