@@ -15,6 +15,7 @@ import datetime
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -39,6 +40,7 @@ from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import run_python
 from .helpers import code_name, token_objects
+from .spy import find_spy, parse
 
 _DUMP = textwrap.dedent(
     """
@@ -683,3 +685,48 @@ def test_keys_list_marks_found_containers(
     lines = capsys.readouterr().out.splitlines()
     assert all("found on the token" in line for line in lines if not line.startswith("made"))
     assert all("made by csp11" in line for line in lines if line.startswith("made-here"))
+
+
+_PIV_USES = """
+import csp11
+from csp11 import win32crypt, win32cryptcon as con
+csp11.set_pin_prompt(lambda request: PIN)
+for name, spec in (("PIV AUTH key", con.AT_SIGNATURE), ("SIGN key", con.AT_SIGNATURE),
+                   ("CARD AUTH key", con.AT_SIGNATURE), ("KEY MAN key", con.AT_KEYEXCHANGE)):
+    ctx = win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, 0, Token=TOKEN)
+    key = ctx.CryptGetUserKey(spec)
+    for n in range(2):
+        if spec == con.AT_SIGNATURE:
+            h = ctx.CryptCreateHash(con.CALG_SHA_256)
+            h.CryptHashData(b"use")
+            h.CryptSignHash(spec)
+        else:
+            key.CryptDecrypt(True, key.CryptEncrypt(True, b"use"))
+    ctx.CryptReleaseContext()
+print("used")
+"""
+
+
+def test_piv_uses_seen_from_the_wire(
+    piv: tuple[FoundToken, dict[str, x509.Certificate]], tmp_path: Path,
+) -> None:
+    """Through pkcs11-spy: the signature key's two uses are two context-specific
+    logins, the other keys' uses none; and nothing on the token is written."""
+    spy = find_spy()
+    if spy is None:
+        pytest.skip("pkcs11-spy.so (Debian package opensc) is not installed")
+    token, _certs = piv
+    log = tmp_path / "spy.log"
+    uri = token.uri.replace(f"module-path={token.module}", f"module-path={spy}")
+    result = run_python(f"TOKEN = {uri!r}\nPIN = {token.pin!r}\n" + _PIV_USES,
+                        env={**token.env, "PKCS11SPY": token.module,
+                             "PKCS11SPY_OUTPUT": str(log)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = log.read_text(errors="replace")
+    calls = parse(text)
+    logins = re.findall(r"^\d+: C_Login\n[^\n]*\n[^\n]*\n\[in\] userType = (\w+)", text, re.M)
+    assert len(logins) == len([c for c in calls if c.name == "C_Login"])
+    assert sorted(logins) == ["CKU_CONTEXT_SPECIFIC", "CKU_CONTEXT_SPECIFIC", "CKU_USER"]
+    writes = [c for c in calls if c.name in ("C_CreateObject", "C_DestroyObject",
+                                             "C_SetAttributeValue", "C_CopyObject")]
+    assert writes == []
