@@ -201,15 +201,16 @@ def _uses(attrs: dict[Any, Any]) -> tuple[bool, bool]:
     return exchange, bool(attrs.get(Attribute.SIGN)) or kind == KeyType.DSA
 
 
+def _not_csp11s(attrs: dict[Any, Any]) -> bool:
+    """Whether an object is not one of csp11's own (containers, markers and
+    claims csp11 made are never "found")."""
+    return not made_by_csp11(str(attrs.get(Attribute.LABEL) or ""),
+                             bytes(attrs.get(Attribute.ID) or b""))
+
+
 def _foreign(rows: Iterable[tuple[Any, dict[Any, Any]]]) -> list[_Candidate]:
-    out = []
-    for obj, attrs in rows:
-        label = str(attrs.get(Attribute.LABEL) or "")
-        ident = bytes(attrs.get(Attribute.ID) or b"")
-        if made_by_csp11(label, ident):
-            continue  # csp11's own containers, markers and claims are never "found"
-        out.append(_Candidate(obj, attrs, _modulus(attrs)))
-    return out
+    return [_Candidate(obj, attrs, _modulus(attrs)) for obj, attrs in rows
+            if _not_csp11s(attrs)]
 
 
 def _survey(token: Token, pins: PinSources) -> tuple[Any, list[_Candidate],
@@ -220,6 +221,9 @@ def _survey(token: Token, pins: PinSources) -> tuple[Any, list[_Candidate],
          {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.TOKEN: True}],
         sorted(set(_PRIVATE_ATTRS + _PUBLIC_ATTRS + _CERT_ATTRS), key=int),
         pins,
+        # csp11's own objects (often most of the token) are dropped after
+        # two reads each.
+        screen=((Attribute.LABEL, Attribute.ID), _not_csp11s),
     )
     cert_rows = []
     for candidate in _foreign(certs):
@@ -402,6 +406,15 @@ def found_containers(token: Token, pins: PinSources) -> dict[str, FoundContainer
 
 def found_container(token: Token, pins: PinSources, name: str) -> FoundContainer | None:
     """The found container ``name``, None if there is none."""
+    if not name.startswith(FOUND_PREFIX):
+        # A found name that is no "#" name is a private key's label: where
+        # no private key bears it (a container csp11 makes, usually), one
+        # filtered search answers, not a survey of the whole token.
+        _home, (labelled,) = token.find(
+            [{Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: name,
+              Attribute.TOKEN: True}], pins)
+        if not labelled:
+            return None
     return found_containers(token, pins).get(name)
 
 

@@ -552,17 +552,33 @@ class Token(SessionPool):
 
     def survey(
         self, templates: Sequence[Mapping[Any, object]], wanted: Sequence[Any],
-        pins: PinSources | None,
+        pins: PinSources | None, *,
+        screen: tuple[Sequence[Any], Callable[[dict[Any, Any]], bool]] | None = None,
     ) -> tuple[_Pooled, list[list[_Surveyed]]]:
         """:meth:`find`, and the attributes ``wanted`` of every object found.
 
         Objects made by other tools carry what their makers chose: an
         attribute the object lacks (``CKR_ATTRIBUTE_TYPE_INVALID``) or keeps
         secret (``CKR_ATTRIBUTE_SENSITIVE``) is left out of its dictionary
-        rather than failing the survey.  An object another process destroyed
+        rather than failing the survey.  ``screen`` = (attributes, keep): those
+        attributes are read first and an object ``keep`` refuses is dropped
+        before the rest are read (one call per attribute: a token of many
+        objects is screened cheaply).  An object another process destroyed
         between the search and the reads makes the whole survey start again.
         """
         skipped = (pkcs11.exceptions.AttributeTypeInvalid, pkcs11.exceptions.AttributeSensitive)
+        first, keep = screen if screen is not None else ((), None)
+
+        def values_of(obj: Any, attrs: Sequence[Any], into: dict[Any, Any]) -> dict[Any, Any]:
+            for attr in attrs:
+                if attr in into:
+                    continue
+                try:
+                    into[attr] = obj[attr]
+                except skipped:
+                    continue
+            return into
+
         for attempt in range(_FIND_TRIES):
             home, groups = self.find(templates, pins)
 
@@ -571,13 +587,10 @@ class Token(SessionPool):
                 for group in groups:
                     found = []
                     for obj in group:
-                        values: dict[Any, Any] = {}
-                        for attr in wanted:
-                            try:
-                                values[attr] = obj[attr]
-                            except skipped:
-                                continue
-                        found.append((obj, values))
+                        values = values_of(obj, first, {})
+                        if keep is not None and not keep(values):
+                            continue
+                        found.append((obj, values_of(obj, wanted, values)))
                     rows.append(found)
                 return rows
 
