@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 import csp11
-from csp11 import interop, keyscli, pywintypes, win32crypt, winerror
+from csp11 import filecrypt, interop, keyscli, pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.token import PinRequest, load_module
 from csp11.win32crypt import PyCRYPTPROV
@@ -730,3 +730,17 @@ def test_piv_uses_seen_from_the_wire(
     writes = [c for c in calls if c.name in ("C_CreateObject", "C_DestroyObject",
                                              "C_SetAttributeValue", "C_CopyObject")]
     assert writes == []
+
+
+def test_files_encrypted_for_a_found_container(
+    alice_and_bob: tuple[FoundToken, rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path,
+) -> None:
+    """The application layer (``csp11 encrypt/decrypt --container alice``) on the token's keys."""
+    token, _key, _cert = alice_and_bob
+    before = token.dump()
+    plain = tmp_path / "report.txt"
+    plain.write_bytes(os.urandom(70_000))
+    filecrypt.encrypt_file(plain, container="alice", token=token.uri)
+    filecrypt.decrypt_file(str(plain) + ".csp11", tmp_path / "copy.txt", token=token.uri)
+    assert (tmp_path / "copy.txt").read_bytes() == plain.read_bytes()
+    assert token.dump() == before
