@@ -119,7 +119,8 @@ class FoundToken:
         return f"pkcs11:token={self.label}?module-path={self.module}&pin-value={self.pin}"
 
     def tool(self, *args: str) -> str:
-        """Run ``pkcs11-tool`` on the token, logged in; its output."""
+        """Run ``pkcs11-tool`` on the token, logged in; its output.  (The PIN of
+        this throwaway token is on the command line: acceptable in a test only.)"""
         tool = shutil.which("pkcs11-tool")
         if tool is None:
             pytest.skip("pkcs11-tool (Debian package opensc) is not installed")
@@ -222,31 +223,38 @@ class _flocked:
 
 @dataclass(frozen=True)
 class TokenKind:
-    """How to make a fresh token of one kind for a test."""
+    """How to make a fresh token of one kind for a test: ``make(request, tmp)``
+    (``request`` reaches the kind's own fixtures through ``getfixturevalue``)."""
 
     name: str
-    make: Callable[[Path, Path, str], FoundToken]
+    make: Callable[[pytest.FixtureRequest, Path], FoundToken]
 
 
-def _softhsm2(home: Path, tmp: Path, module: str) -> FoundToken:
+def _softhsm2(request: pytest.FixtureRequest, tmp: Path) -> FoundToken:
+    """A new token in the test run's SoftHSM2 store (the embedded token's)."""
+    home: Path = request.getfixturevalue("csp11_home")
+    module: str = request.getfixturevalue("softhsm2_module")
+    request.getfixturevalue("embedded_pin")  # the store exists and the module is loaded
     label = f"found-{uuid.uuid4().hex[:8]}"
     pin = secrets.token_hex(8)
-    # Initialised in this process (the embedded store, already loaded):
-    # SoftHSM2 lists the tokens that existed at C_Initialize only.
+    # Initialised in this process: SoftHSM2 lists the tokens that existed at
+    # its C_Initialize only.
     load_module(module).init_token(label, secrets.token_hex(8), pin)
     return FoundToken("softhsm2", label, module, pin,
                       {"SOFTHSM2_CONF": str(home / "softhsm2.conf")}, str(home / ".lock"), tmp)
 
 
+# The token kinds every test here runs on.  Another kind (a TPM token whose
+# keys its own tools made) adds a TokenKind whose tokens say what they cannot
+# do (``can_import``); the tests that need it skip there.
 KINDS = [TokenKind("softhsm2", _softhsm2)]
 
 
 @pytest.fixture(params=KINDS, ids=[k.name for k in KINDS])
-def found_token(request: pytest.FixtureRequest, csp11_home: Path, softhsm2_module: str,
-                embedded_pin: str, tmp_path: Path) -> FoundToken:
+def found_token(request: pytest.FixtureRequest, tmp_path: Path) -> FoundToken:
     """A fresh token of each kind, for one test."""
     kind: TokenKind = request.param
-    return kind.make(csp11_home, tmp_path, softhsm2_module)
+    return kind.make(request, tmp_path)
 
 
 def _certificate(key: rsa.RSAPrivateKey, name: str,

@@ -61,14 +61,13 @@ __all__ = [
 
 _log = logging.getLogger("csp11")
 
-# Names csp11 gives found containers that no label names begin with this;
-# csp11 makes no container of its own whose name does.
+# The first character of the names csp11 gives found containers by CKA_ID:
+# no name taken from a label and no container csp11 makes begins with it.
 FOUND_PREFIX = "#"
 
 _PRIVATE_ATTRS = (
     Attribute.LABEL, Attribute.ID, Attribute.KEY_TYPE, Attribute.MODULUS,
     Attribute.DECRYPT, Attribute.UNWRAP, Attribute.SIGN, Attribute.EXTRACTABLE,
-    Attribute.SENSITIVE, Attribute.ALWAYS_AUTHENTICATE,
 )
 _PUBLIC_ATTRS = (
     Attribute.LABEL, Attribute.ID, Attribute.KEY_TYPE, Attribute.MODULUS, Attribute.PRIME,
@@ -134,9 +133,6 @@ class FoundKey:
     # Every token object of the pair (public keys and certificates that match
     # it, duplicates included): what CRYPT_DELETEKEYSET destroys.
     objects: tuple[Any, ...] = ()
-    protected: bool = False      # CKA_ALWAYS_AUTHENTICATE
-    extractable: bool = False
-    sensitive: bool = True
     exchange: bool = False       # may decrypt or unwrap
     sign: bool = False           # may sign
 
@@ -257,8 +253,8 @@ def _pair(private: _Candidate, publics: list[_Candidate],
     cert_list = _matching(private, certs)
     if kind != KeyType.RSA:
         cert_list = [c for c in cert_list if c.ident == private.ident]
-    if not pubs and not cert_list:
-        return None
+    if not pubs and not any(c.numbers for c in cert_list):
+        return None  # the public half is nowhere csp11 can read it
     if kind == KeyType.RSA:
         modulus = private.value or (pubs[0].value if pubs else cert_list[0].value)
         bits = len(modulus or b"") * 8
@@ -272,6 +268,9 @@ def _pair(private: _Candidate, publics: list[_Candidate],
     # Prefer the public key and certificate that carry the private key's label.
     pubs.sort(key=lambda p: p.label != private.label)
     cert_list.sort(key=lambda c: c.label != private.label)
+    # Without a public key object the certificate is the public half: one with
+    # an RSA key first (and the same modulus, by _matching).
+    cert_list.sort(key=lambda c: c.numbers is None)
     cert = cert_list[0] if cert_list else None
     return FoundKey(
         spec=0, algid=0, bits=bits,
@@ -281,9 +280,6 @@ def _pair(private: _Candidate, publics: list[_Candidate],
         certificate=cert.obj if cert is not None else None,
         public_number=None if pubs or cert is None else cert.numbers,
         objects=(private.obj, *(p.obj for p in pubs), *(c.obj for c in cert_list)),
-        protected=bool(private.attrs.get(Attribute.ALWAYS_AUTHENTICATE)),
-        extractable=bool(private.attrs.get(Attribute.EXTRACTABLE)),
-        sensitive=bool(private.attrs.get(Attribute.SENSITIVE, True)),
         exchange=exchange, sign=sign,
     )
 
@@ -310,7 +306,11 @@ def _slots(family: _Family) -> dict[int, FoundKey] | None:
         algid = _ALGIDS[kind][0]
         assert algid is not None  # an exchange key is of a type that has one
         slots[con.AT_KEYEXCHANGE] = replace(exchangers[0], spec=con.AT_KEYEXCHANGE, algid=algid)
-    signer = sign_only[0] if sign_only else exchangers[0] if exchangers[0].sign else None
+    signer = None
+    if sign_only:
+        signer = sign_only[0]
+    elif exchangers and exchangers[0].sign:
+        signer = exchangers[0]  # no sign-only key: the exchange key signs too
     if signer is not None:
         kind = next(c for c, k in family if k is signer).attrs[Attribute.KEY_TYPE]
         slots[con.AT_SIGNATURE] = replace(signer, spec=con.AT_SIGNATURE, algid=_ALGIDS[kind][1])
