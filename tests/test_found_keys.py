@@ -84,15 +84,22 @@ _GENERATE = textwrap.dedent(
     with token.open(rw=True, user_pin=pin) as s:
         for k in json.loads(wanted):
             use = k["use"]
+            public = {A.VERIFY: "sign" in use, A.PRIVATE: False}
+            private = {A.SIGN: "sign" in use, A.DERIVE: False, A.SENSITIVE: True,
+                       A.EXTRACTABLE: False, A.PRIVATE: True,
+                       A.ALWAYS_AUTHENTICATE: bool(k.get("always"))}
+            names = dict(store=True, label=k["label"], id=bytes.fromhex(k["id"]))
+            if k.get("type") == "dsa":
+                params = s.generate_domain_parameters(KeyType.DSA, k["bits"])
+                pub, priv = params.generate_keypair(
+                    **names, public_template=public, private_template=private)
+                out.append([pub[A.VALUE].hex(), "00"])
+                continue
+            public.update({A.ENCRYPT: "decrypt" in use, A.WRAP: "unwrap" in use})
+            private.update({A.DECRYPT: "decrypt" in use, A.UNWRAP: "unwrap" in use})
             pub, priv = s.generate_keypair(
-                KeyType.RSA, k["bits"], store=True, label=k["label"], id=bytes.fromhex(k["id"]),
-                public_template={A.VERIFY: "sign" in use, A.ENCRYPT: "decrypt" in use,
-                                 A.WRAP: "unwrap" in use, A.PRIVATE: False},
-                private_template={A.SIGN: "sign" in use, A.DECRYPT: "decrypt" in use,
-                                  A.UNWRAP: "unwrap" in use, A.DERIVE: False,
-                                  A.SENSITIVE: True, A.EXTRACTABLE: False, A.PRIVATE: True,
-                                  A.ALWAYS_AUTHENTICATE: bool(k.get("always"))},
-            )
+                KeyType.RSA, k["bits"], **names,
+                public_template=public, private_template=private)
             out.append([pub[A.MODULUS].hex(), pub[A.PUBLIC_EXPONENT].hex()])
     print(json.dumps(out))
     """
@@ -181,7 +188,8 @@ class FoundToken:
         then defaults CKA_DECRYPT to TRUE).  Their public keys."""
         if not self.can_import:
             pytest.skip(f"{self.kind} tokens take no templates of our choosing")
-        wanted = json.dumps([{"bits": 2048, **k} for k in keys])
+        wanted = json.dumps([{"bits": 2048 if k.get("type") != "dsa" else 1024, **k}
+                             for k in keys])
         result = run_python(
             f"import sys; sys.argv = ['x', {self.module!r}, {self.label!r}, {self.pin!r}, "
             f"{self.lock or ''!r}, {wanted!r}]\n" + _GENERATE,
@@ -189,7 +197,7 @@ class FoundToken:
         )
         assert result.returncode == 0, result.stderr
         return [rsa.RSAPublicNumbers(int(e, 16), int(n, 16)).public_key()
-                for n, e in json.loads(result.stdout.strip().splitlines()[-1])]
+                for n, e in json.loads(result.stdout.strip().splitlines()[-1]) if e != "00"]
 
     def write_certificate(self, ident: str, label: str, cert: x509.Certificate) -> None:
         """Put a certificate on the token with ``pkcs11-tool``."""
@@ -751,4 +759,56 @@ def test_files_encrypted_for_a_found_container(
     filecrypt.encrypt_file(plain, container="alice", token=token.uri)
     filecrypt.decrypt_file(str(plain) + ".csp11", tmp_path / "copy.txt", token=token.uri)
     assert (tmp_path / "copy.txt").read_bytes() == plain.read_bytes()
+    assert token.dump() == before
+
+
+def test_permissions_follow_the_token_attributes(found_token: FoundToken) -> None:
+    token = found_token
+    loose = _rsa()
+    token.import_pair("07", "loose", loose, ("--usage-sign", "--usage-decrypt"),
+                      extra=("--extractable",))
+    kept = _rsa()
+    token.import_pair("08", "kept", kept, ("--usage-sign", "--usage-decrypt"))
+    # An EC key: no ALG_ID in these providers, so no container.
+    token.tool("--keypairgen", "--key-type", "EC:prime256v1", "--id", "09", "--label", "curve",
+               "--usage-sign")
+    before = token.dump()
+    assert _names(token) == ["kept", "loose"]
+    with _acquire(token, "loose") as prov:
+        key = prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        assert key.CryptGetKeyParam(con.KP_PERMISSIONS) & con.CRYPT_EXPORT
+        # CKA_EXTRACTABLE: the private key leaves the token (wrapped), as the token allows.
+        private = interop.key_from_blob(key.CryptExportKey(None, con.PRIVATEKEYBLOB))
+        assert isinstance(private, rsa.RSAPrivateKey)
+        assert private.private_numbers() == loose.private_numbers()
+    with _acquire(token, "kept") as prov:
+        key = prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        assert not key.CryptGetKeyParam(con.KP_PERMISSIONS) & con.CRYPT_EXPORT
+        with pytest.raises(pywintypes.error) as info:
+            key.CryptExportKey(None, con.PRIVATEKEYBLOB)
+        assert code_name(info) == "NTE_BAD_KEY_STATE"
+    assert token.dump() == before
+
+
+def test_dsa_keys_made_elsewhere(found_token: FoundToken) -> None:
+    token = found_token
+    token.generate_exact([{"id": "d5", "label": "dana", "use": ["sign"], "type": "dsa"}])
+    before = token.dump()
+    assert _names(token) == ["dana"]
+    prov = win32crypt.CryptAcquireContext("dana", None, con.PROV_DSS, 0, Token=token.uri)
+    assert prov is not None
+    with prov:
+        key = prov.CryptGetUserKey(con.AT_SIGNATURE)
+        assert key.CryptGetKeyParam(con.KP_ALGID) == con.CALG_DSS_SIGN
+        assert key.CryptGetKeyParam(con.KP_KEYLEN) == 1024
+        h = prov.CryptCreateHash(con.CALG_SHA1)
+        h.CryptHashData(b"signed with DSA")
+        signature = h.CryptSignHash(con.AT_SIGNATURE)
+        v = prov.CryptCreateHash(con.CALG_SHA1)
+        v.CryptHashData(b"signed with DSA")
+        v.CryptVerifySignature(signature, prov.CryptImportKey(
+            key.CryptExportKey(None, con.PUBLICKEYBLOB)))
+        with pytest.raises(pywintypes.error) as info:
+            prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        assert code_name(info) == "NTE_NO_KEY"
     assert token.dump() == before
