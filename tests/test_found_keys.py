@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 import csp11
-from csp11 import filecrypt, interop, keyscli, pywintypes, win32crypt, winerror
+from csp11 import cli, filecrypt, interop, keyscli, pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.token import PinRequest, load_module
 from csp11.win32crypt import PyCRYPTPROV
@@ -696,7 +696,10 @@ def test_keys_list_marks_found_containers(
     assert [k["spec"] for k in boxes["alice"]["keys"]] == ["exchange", "signature"]
     assert {k["bits"] for k in boxes["alice"]["keys"]} == {2048}
     assert not any(k["exportable"] for k in boxes["alice"]["keys"])
-    json.dumps(data)  # what --json prints
+    assert cli.main(["keys", "list", "--json", "--token", token.uri]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert {c["name"]: c["found"] for c in printed["containers"]} == {
+        "alice": True, "bob-sign": True, "made-here": False}
     keyscli.show_listing(data)
     lines = capsys.readouterr().out.splitlines()
     assert all("found on the token" in line for line in lines if not line.startswith("made"))
