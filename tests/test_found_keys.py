@@ -526,7 +526,7 @@ def test_label_collisions_and_csp11_names(found_token: FoundToken) -> None:
     with _acquire(token, "#0d") as prov:
         assert prov.CryptGetProvParam(con.PP_UNIQUE_CONTAINER).endswith(":found/#0d")
         assert prov.CryptGetUserKey(con.AT_SIGNATURE).CryptGetKeyParam(con.KP_KEYLEN) == 2048
-    with _acquire(token, "carol") as prov:
+    with _acquire(token, "carol", con.CRYPT_MACHINE_KEYSET) as prov:
         exchange = prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
         signature = prov.CryptGetUserKey(con.AT_SIGNATURE)
         assert _public_numbers(exchange) != _public_numbers(signature)
@@ -556,8 +556,23 @@ def test_keys_without_a_public_half_are_not_containers(found_token: FoundToken) 
     cert = _certificate(certified, "certified")
     token.import_pair("06", "certified", certified, ("--usage-sign", "--usage-decrypt"),
                       cert, public=False)
+    # A public key under another CKA_ID is matched by its modulus.
+    moved = _rsa()
+    token.import_pair("0e", "moved", moved, ("--usage-sign",), public=False)
+    token.tool("--write-object", token.write("moved.pub", moved.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)),
+        "--type", "pubkey", "--id", "0f", "--label", "moved public")
+    # A public key under the same CKA_ID but of another key is no match.
+    crossed = _rsa()
+    token.import_pair("10", "crossed", crossed, ("--usage-sign",), public=False)
+    token.tool("--write-object", token.write("other.pub", _rsa().public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)),
+        "--type", "pubkey", "--id", "10", "--label", "crossed")
     before = token.dump()
-    assert _names(token) == ["certified"]
+    assert _names(token) == ["certified", "moved"]
+    with _acquire(token, "moved") as prov:
+        assert _public_numbers(prov.CryptGetUserKey(con.AT_SIGNATURE)) == \
+            moved.public_key().public_numbers()
     with pytest.raises(pywintypes.error) as info:
         _acquire(token, "lone")
     assert code_name(info) == "NTE_BAD_KEYSET"
