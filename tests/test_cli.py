@@ -385,6 +385,39 @@ def test_a_fifo_output_is_written_in_place(tmp_path: Path, sealed: tuple[Path, b
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]
 
 
+def test_a_fifo_input_both_ways(tmp_path: Path, container: str) -> None:
+    # A FIFO can be read once: decrypt must still authenticate everything
+    # before it writes a byte, as it does for standard input.
+    data = os.urandom(2 * MIB + 3)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def feed(payload: bytes) -> threading.Thread:
+        writer = threading.Thread(target=lambda: fifo.write_bytes(payload))
+        writer.start()
+        return writer
+
+    writer = feed(data)
+    done = _run("encrypt", str(fifo), "-o", str(tmp_path / "sealed"), "--container", container)
+    writer.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    sealed = (tmp_path / "sealed").read_bytes()
+    writer = feed(sealed)
+    done = _run("decrypt", str(fifo), "-o", "-")
+    writer.join(timeout=60)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout == data
+    changed = bytearray(sealed)
+    changed[len(changed) // 2] ^= 0x04
+    writer = feed(bytes(changed))
+    done = _run("decrypt", str(fifo), "-o", "-")
+    writer.join(timeout=60)
+    assert (done.returncode, done.stdout) == (cli.EXIT_NOT_AUTHENTIC, b"")
+    assert _one_line(done.stderr) == f"csp11: {fifo} {NOT_AUTHENTIC}"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "sealed"]
+
+
 def test_dev_null_stays_a_device(tmp_path: Path, sealed: tuple[Path, bytes]) -> None:
     path, _ = sealed
     link = tmp_path / "null"
@@ -429,6 +462,17 @@ def test_closed_pipe_on_decrypt_ends_quietly(tmp_path: Path, container: str) -> 
 
 
 # ---- one failure, one message ---------------------------------------------------------------
+def test_usage_and_not_found_have_their_own_status(tmp_path: Path) -> None:
+    rc, out, err = _cli("encrypt", str(tmp_path / "f"), "--no-such-option")
+    assert (rc, out) == (cli.EXIT_USAGE, "")
+    assert err.splitlines()[-1] == "csp11: error: unrecognized arguments: --no-such-option"
+    for command, name in (("encrypt", "absent"), ("decrypt", "absent.csp11")):
+        rc, out, err = _cli(command, str(tmp_path / name))
+        assert (rc, out) == (cli.EXIT_NOT_FOUND, "")
+        assert _one_line(err) == f"csp11: {tmp_path / name}: no such file or directory\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 _EVERY_BYTE = """
 import contextlib, io, json, os, sys
 from csp11 import cli
