@@ -262,6 +262,7 @@ class _ProgressBar:
         self._stream = stream
         self._start = time.monotonic()
         self._drawn_at: float | None = None
+        self._ended = False
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -272,17 +273,22 @@ class _ProgressBar:
         filled = int(part * self._WIDTH)
         elapsed = now - self._start
         rate = f"  {done / elapsed / _MIB:.0f} MiB/s" if elapsed > 0 else ""
+        # The full bar ends its line at once: what comes next (the per-use
+        # PIN prompt of a user-protected key's signature) starts on its own.
+        end = "\n" if done >= total else ""
         self._stream.write(
             f"\r{self._label} [{'#' * filled}{'.' * (self._WIDTH - filled)}] {part:4.0%} "
-            f"{done / _MIB:.1f}/{total / _MIB:.1f} MiB{rate}\x1b[K"
+            f"{done / _MIB:.1f}/{total / _MIB:.1f} MiB{rate}\x1b[K{end}"
         )
         self._stream.flush()
+        self._ended = bool(end)
 
     def close(self) -> None:
         """End the bar's line (so that what follows starts on its own)."""
-        if self._drawn_at is not None:
+        if self._drawn_at is not None and not self._ended:
             self._stream.write("\n")
             self._stream.flush()
+            self._ended = True
 
 
 def _tune_malloc() -> None:
@@ -307,8 +313,9 @@ def _tune_malloc() -> None:
 @contextlib.contextmanager
 def _bars(args: argparse.Namespace, decrypting: bool) -> Iterator[dict[str, Any]]:
     """Progress callbacks for ``encrypt_file``/``decrypt_file`` (none unless
-    stderr is a terminal)."""
-    if not sys.stderr.isatty():
+    stderr is a terminal, and none when the data goes to that terminal too:
+    the bar would be drawn through it)."""
+    if not sys.stderr.isatty() or (args.to_stdout and sys.stdout.isatty()):
         yield {}
         return
     name = args.file if len(args.file) <= 32 else "..." + args.file[-29:]

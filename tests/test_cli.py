@@ -207,7 +207,8 @@ def test_progress_bar_draws_at_most_ten_times_a_second() -> None:
     assert 2 <= len(frames) <= 5  # the first, the last, and the time between
     assert frames[0].startswith("encrypting f [........................]   0% 0.0/100.0 MiB")
     assert frames[-1].startswith("encrypting f [########################] 100% 100.0/100.0 MiB")
-    assert text.endswith("\n")
+    # The full bar ends its own line (a PIN prompt may follow before close), once.
+    assert text.endswith("\x1b[K\n") and text.count("\n") == 1
     # Nothing drawn, nothing to end; an empty file is done at once.
     quiet = io.StringIO()
     _ProgressBar("x", quiet).close()
@@ -383,6 +384,34 @@ def test_a_fifo_output_is_written_in_place(tmp_path: Path, sealed: tuple[Path, b
     assert got == [data]
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]
+
+
+def test_decrypt_to_a_terminal_draws_no_bar_through_the_data(
+    sealed: tuple[Path, bytes],
+) -> None:
+    import pty
+    import tty
+
+    path, data = sealed
+    controller, terminal = pty.openpty()
+    tty.setraw(terminal)  # bytes as written: what the data and a bar would show
+    child = subprocess.Popen(
+        [sys.executable, "-m", "csp11", "decrypt", str(path), "-o", "-"],
+        stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=_env(),
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert child.wait(timeout=60) == 0
+    os.close(controller)
+    assert shown == data
 
 
 def test_a_fifo_input_both_ways(tmp_path: Path, container: str) -> None:
