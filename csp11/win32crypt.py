@@ -53,7 +53,7 @@ _Bytes = bytes | bytearray | memoryview
 # constants' values (csp11.win32cryptcon), so that ``prov.CryptGetProvParam(
 # con.PP_NAME)`` is a ``str`` to a type checker.  Any other parameter (a
 # variable, or one whose type depends on the key) gives ``Any``, as
-# types-pywin32 declares for pywin32.  tests/test_readme.py checks each of
+# types-pywin32 declares for pywin32.  tests/test_typing.py checks each of
 # these against the value returned at run time.
 _PP_STR = Literal[2, 4, 6, 36]  # PP_ENUMCONTAINERS, PP_NAME, PP_CONTAINER, PP_UNIQUE_CONTAINER
 # PP_IMPTYPE, PP_VERSION, PP_PROVTYPE, PP_KEYSET_TYPE, PP_SIG_KEYSIZE_INC,
