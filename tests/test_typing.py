@@ -326,3 +326,20 @@ def test_public_docstrings_cite_only_what_users_have() -> None:
             if word.strip("`.,;:()").startswith("docs/"):
                 cited = word.strip("`.,;:()")
                 assert (REPO / cited).exists(), (where, cited)
+
+
+def test_no_docstring_cites_the_team_spec() -> None:
+    # Every module's docstrings, public or not: help() shows them to users,
+    # who have the README and docs/, not the team's SPEC.
+    spec = re.compile(r"\bSPEC\b(?!_)")
+    offending = []
+    for path in sorted((REPO / "csp11").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef
+                          | ast.AsyncFunctionDef):
+                doc = ast.get_docstring(node) or ""
+                if spec.search(doc):
+                    offending.append(f"{path.relative_to(REPO)}:{getattr(node, 'name', '')}")
+    assert offending == []
+
