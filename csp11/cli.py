@@ -36,7 +36,14 @@ from typing import Any, TextIO
 
 from csp11 import __version__, filecrypt, keyscli, safefiles, win32crypt, win32cryptcon, winerror
 from csp11.pywintypes import error
-from csp11.token import Mechanism, TokenInfo, load_module
+from csp11.token import (
+    Mechanism,
+    PinRequest,
+    TokenInfo,
+    get_pin_prompt,
+    load_module,
+    set_pin_prompt,
+)
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -649,7 +656,7 @@ def _pin_flags(token: str | None) -> tuple[str, int] | None:
         return None
 
 
-def _pin_message(exc: error, token: str | None) -> str:
+def _pin_message(exc: error, token: str | None, typed: bool = False) -> str:
     where = ("CSP11_PIN, the token URI's pin-value or pin-source, or the PIN file of the "
              "embedded token")
     if exc.winerror == winerror.SCARD_W_CANCELLED_BY_USER:
@@ -667,6 +674,8 @@ def _pin_message(exc: error, token: str | None) -> str:
         else "; the token reports few tries left" if flags & _CKF_USER_PIN_COUNT_LOW
         else ""
     )
+    if typed:
+        return f"wrong PIN{label}{tries}: the PIN typed at the prompt was not accepted"
     return f"wrong PIN{label}{tries}: check {where}"
 
 
@@ -724,7 +733,7 @@ def _error_failure(exc: error, args: argparse.Namespace) -> tuple[int, str]:
     if isinstance(exc, filecrypt.NoContainer | filecrypt.NoExchangeKey):
         return EXIT_NOT_FOUND, exc.strerror
     if exc.winerror in _PIN_CODES:
-        return EXIT_PIN, _pin_message(exc, args.token)
+        return EXIT_PIN, _pin_message(exc, args.token, typed=bool(getattr(args, "prompted", [])))
     if exc.winerror in _TOKEN_UNAVAILABLE or exc.ckr in _TOKEN_CKRS or (
         # Opening the token failed for a reason it would not name.
         exc.funcname == "CryptAcquireContext" and exc.winerror == winerror.NTE_FAIL
@@ -793,6 +802,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         (args.keys_parser if args.command == "keys" else parser).print_help()
         return EXIT_USAGE
     run: Callable[[argparse.Namespace], dict[str, Any]] = args.run
+    # A PIN typed at the prompt and refused is the user's to type again, not a
+    # setting to check: the prompt notes that it was asked, for the message.
+    args.prompted = []
+    outer_prompt = get_pin_prompt()
+
+    def prompt(request: PinRequest) -> str | None:
+        answer = outer_prompt(request)
+        args.prompted.append(request.reason)
+        return answer
+
+    set_pin_prompt(prompt)
     try:
         with safefiles.signals_raise():
             data = run(args)
@@ -817,4 +837,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"{exc.strerror}", file=sys.stderr)
         print(f"csp11: {message}", file=sys.stderr)
         return status
+    finally:
+        set_pin_prompt(outer_prompt)
     return EXIT_OK

@@ -625,6 +625,55 @@ def test_a_wrong_pin_is_reported_once_with_the_tries_left(tmp_path: Path,
     assert _cli("keys", "list", home=home, **env)[0] == 0
 
 
+def _on_a_terminal(args: list[str], answer: str, home: Path) -> tuple[int, str]:
+    """Run the command on a pseudo-terminal, type ``answer`` at the PIN prompt."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "csp11", *args], stdin=terminal, stdout=terminal,
+        stderr=terminal, env=_env(CSP11_HOME=str(home)),
+    )
+    os.close(terminal)
+    shown, typed = b"", False
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if not typed and b"PIN for token" in shown:
+            os.write(controller, answer.encode() + b"\n")
+            typed = True
+    status = child.wait(timeout=60)
+    os.close(controller)
+    assert typed, shown
+    return status, shown.decode().replace("\r\n", "\n")
+
+
+def test_a_wrong_pin_typed_at_the_prompt_says_so(tmp_path: Path) -> None:
+    home = tmp_path / "h"  # a token of its own: its PIN counter is this test's
+    rc, _, err = _cli("keys", "create", "vault", "--user-protected", "--bits", "1024", home=home)
+    assert rc == 0, err
+    (tmp_path / "f").write_bytes(b"x")
+    args = ["encrypt", str(tmp_path / "f"), "--container", "vault"]
+    status, shown = _on_a_terminal(args, "not-the-pin", home)
+    assert status == cli.EXIT_PIN
+    assert "key-use PIN for token 'csp11' (container 'vault'): " in shown
+    # The bar has ended its line before the prompt; the failure is one line.
+    assert "\x1b[K\nkey-use PIN" in shown
+    assert shown.endswith(
+        "\ncsp11: wrong PIN for token 'csp11'; the token reports few tries left: the PIN typed "
+        "at the prompt was not accepted\n"), shown
+    assert shown.count("wrong PIN") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "h"]
+    status, shown = _on_a_terminal(args, (home / "pin").read_text().strip(), home)
+    assert status == 0, shown
+    assert (tmp_path / "f.csp11").exists()
+
+
 def test_pin_messages_for_final_try_and_locked(monkeypatch: pytest.MonkeyPatch) -> None:
     from csp11 import winerror
 
