@@ -1,6 +1,6 @@
 """csp11: the Windows CryptoAPI provider model for Python, with keys on a PKCS#11 token.
 
-The public surface mirrors pywin32 (SPEC §1)::
+The public surface mirrors pywin32's (README.md, docs/mapping.md)::
 
     from csp11 import win32crypt, win32cryptcon, winerror, pywintypes
 

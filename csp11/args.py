@@ -4,7 +4,7 @@ pywin32's constants are signed 32-bit ints (``CRYPT_VERIFYCONTEXT`` is
 ``-268435456``, i.e. 0xF0000000), and callers also write the unsigned form.
 Every DWORD argument is therefore normalised to its unsigned 32-bit value
 before csp11 looks at its bits.  Wrong Python types are ``TypeError``, the one
-foreign exception SPEC §1 allows.
+foreign exception csp11 raises, as pywin32 does.
 """
 
 from __future__ import annotations

@@ -36,7 +36,14 @@ from typing import Any, TextIO
 
 from csp11 import __version__, filecrypt, keyscli, safefiles, win32crypt, win32cryptcon, winerror
 from csp11.pywintypes import error
-from csp11.token import Mechanism, TokenInfo, load_module
+from csp11.token import (
+    Mechanism,
+    PinRequest,
+    TokenInfo,
+    get_pin_prompt,
+    load_module,
+    set_pin_prompt,
+)
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -262,6 +269,7 @@ class _ProgressBar:
         self._stream = stream
         self._start = time.monotonic()
         self._drawn_at: float | None = None
+        self._ended = False
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -272,17 +280,22 @@ class _ProgressBar:
         filled = int(part * self._WIDTH)
         elapsed = now - self._start
         rate = f"  {done / elapsed / _MIB:.0f} MiB/s" if elapsed > 0 else ""
+        # The full bar ends its line at once: what comes next (the per-use
+        # PIN prompt of a user-protected key's signature) starts on its own.
+        end = "\n" if done >= total else ""
         self._stream.write(
             f"\r{self._label} [{'#' * filled}{'.' * (self._WIDTH - filled)}] {part:4.0%} "
-            f"{done / _MIB:.1f}/{total / _MIB:.1f} MiB{rate}\x1b[K"
+            f"{done / _MIB:.1f}/{total / _MIB:.1f} MiB{rate}\x1b[K{end}"
         )
         self._stream.flush()
+        self._ended = bool(end)
 
     def close(self) -> None:
         """End the bar's line (so that what follows starts on its own)."""
-        if self._drawn_at is not None:
+        if self._drawn_at is not None and not self._ended:
             self._stream.write("\n")
             self._stream.flush()
+            self._ended = True
 
 
 def _tune_malloc() -> None:
@@ -307,8 +320,9 @@ def _tune_malloc() -> None:
 @contextlib.contextmanager
 def _bars(args: argparse.Namespace, decrypting: bool) -> Iterator[dict[str, Any]]:
     """Progress callbacks for ``encrypt_file``/``decrypt_file`` (none unless
-    stderr is a terminal)."""
-    if not sys.stderr.isatty():
+    stderr is a terminal, and none when the data goes to that terminal too:
+    the bar would be drawn through it)."""
+    if not sys.stderr.isatty() or (args.to_stdout and sys.stdout.isatty()):
         yield {}
         return
     name = args.file if len(args.file) <= 32 else "..." + args.file[-29:]
@@ -642,7 +656,7 @@ def _pin_flags(token: str | None) -> tuple[str, int] | None:
         return None
 
 
-def _pin_message(exc: error, token: str | None) -> str:
+def _pin_message(exc: error, token: str | None, typed: bool = False) -> str:
     where = ("CSP11_PIN, the token URI's pin-value or pin-source, or the PIN file of the "
              "embedded token")
     if exc.winerror == winerror.SCARD_W_CANCELLED_BY_USER:
@@ -660,6 +674,8 @@ def _pin_message(exc: error, token: str | None) -> str:
         else "; the token reports few tries left" if flags & _CKF_USER_PIN_COUNT_LOW
         else ""
     )
+    if typed:
+        return f"wrong PIN{label}{tries}: the PIN typed at the prompt was not accepted"
     return f"wrong PIN{label}{tries}: check {where}"
 
 
@@ -717,7 +733,7 @@ def _error_failure(exc: error, args: argparse.Namespace) -> tuple[int, str]:
     if isinstance(exc, filecrypt.NoContainer | filecrypt.NoExchangeKey):
         return EXIT_NOT_FOUND, exc.strerror
     if exc.winerror in _PIN_CODES:
-        return EXIT_PIN, _pin_message(exc, args.token)
+        return EXIT_PIN, _pin_message(exc, args.token, typed=bool(getattr(args, "prompted", [])))
     if exc.winerror in _TOKEN_UNAVAILABLE or exc.ckr in _TOKEN_CKRS or (
         # Opening the token failed for a reason it would not name.
         exc.funcname == "CryptAcquireContext" and exc.winerror == winerror.NTE_FAIL
@@ -786,6 +802,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         (args.keys_parser if args.command == "keys" else parser).print_help()
         return EXIT_USAGE
     run: Callable[[argparse.Namespace], dict[str, Any]] = args.run
+    # A PIN typed at the prompt and refused is the user's to type again, not a
+    # setting to check: the prompt notes that it was asked, for the message.
+    args.prompted = []
+    outer_prompt = get_pin_prompt()
+
+    def prompt(request: PinRequest) -> str | None:
+        answer = outer_prompt(request)
+        args.prompted.append(request.reason)
+        return answer
+
+    set_pin_prompt(prompt)
     try:
         with safefiles.signals_raise():
             data = run(args)
@@ -810,4 +837,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"{exc.strerror}", file=sys.stderr)
         print(f"csp11: {message}", file=sys.stderr)
         return status
+    finally:
+        set_pin_prompt(outer_prompt)
     return EXIT_OK

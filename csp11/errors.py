@@ -6,7 +6,7 @@ Two tables decide every error csp11 reports:
   ``pkcs11t.h``), so a code can be named in ``strerror``;
 * :data:`CKR_TO_WINERROR` — which Windows code a provider would set for a
   PKCS#11 failure.  A return code missing from it becomes ``NTE_FAIL`` with the
-  return code's name in ``strerror`` (SPEC §4).
+  return code's name in ``strerror``.
 
 Inside csp11 a failure travels as :class:`Fail` (code and message, no function
 name); the public entry points are wrapped with :func:`api`, which turns it
@@ -133,7 +133,7 @@ CKR_NAMES: dict[int, str] = {value: name for name, value in CKR_VALUES.items()}
 
 # The Windows code a CSP would report for each PKCS#11 failure.  Chosen by
 # meaning: what went wrong, as a CryptoAPI caller would need to hear it.
-# Anything absent here is NTE_FAIL (SPEC §4), with the CKR named in strerror.
+# Anything absent here is NTE_FAIL, with the CKR named in strerror.
 CKR_TO_WINERROR: dict[str, int] = {
     # algorithms and parameters
     "CKR_MECHANISM_INVALID": winerror.NTE_BAD_ALGID,
@@ -236,8 +236,8 @@ def api(funcname: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Decorate a public CryptoAPI entry point.
 
     Turns :class:`Fail` into :class:`csp11.pywintypes.error` named after
-    ``funcname``.  ``TypeError`` (wrong argument types) passes through as SPEC
-    §1 allows; ``pywintypes.error`` raised by a nested public call is
+    ``funcname``.  ``TypeError`` (wrong argument types) passes through, as
+    in pywin32; ``pywintypes.error`` raised by a nested public call is
     re-labelled with the outer function's name; any other exception is a bug
     in csp11 or a library beneath it and becomes ``NTE_FAIL`` naming its type,
     so nothing foreign leaks out (not even as ``__cause__``: it could carry

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
@@ -45,6 +45,29 @@ __all__ = [
     "PROV_ENUMALGS", "PROV_ENUMALGS_EX", "CryptAcquireContext", "PyCRYPTHASH", "PyCRYPTKEY",
     "PyCRYPTPROV",
 ]
+
+# What a byte-valued argument may be: any of these is copied once, as bytes.
+_Bytes = bytes | bytearray | memoryview
+
+# The Get*Param parameters whose value has one type, as Literal types of their
+# constants' values (csp11.win32cryptcon), so that ``prov.CryptGetProvParam(
+# con.PP_NAME)`` is a ``str`` to a type checker.  Any other parameter (a
+# variable, or one whose type depends on the key) gives ``Any``, as
+# types-pywin32 declares for pywin32.  tests/test_typing.py checks each of
+# these against the value returned at run time.
+_PP_STR = Literal[2, 4, 6, 36]  # PP_ENUMCONTAINERS, PP_NAME, PP_CONTAINER, PP_UNIQUE_CONTAINER
+# PP_IMPTYPE, PP_VERSION, PP_PROVTYPE, PP_KEYSET_TYPE, PP_SIG_KEYSIZE_INC,
+# PP_KEYX_KEYSIZE_INC, PP_KEYSPEC
+_PP_INT = Literal[3, 5, 16, 27, 34, 35, 39]
+_PP_ENUMALGS = Literal[1]
+_PP_ENUMALGS_EX = Literal[22]
+# KP_PADDING, KP_MODE, KP_MODE_BITS, KP_PERMISSIONS, KP_ALGID, KP_BLOCKLEN,
+# KP_KEYLEN, KP_EFFECTIVE_KEYLEN
+_KP_INT = Literal[3, 4, 5, 6, 7, 8, 9, 19]
+# KP_IV, KP_SALT, KP_P, KP_G, KP_Q, KP_Y, KP_CERTIFICATE, KP_VERIFY_PARAMS
+_KP_BYTES = Literal[1, 2, 11, 12, 13, 15, 26, 40]
+_HP_INT = Literal[1, 4]  # HP_ALGID, HP_HASHSIZE
+_HP_BYTES = Literal[2]  # HP_HASHVAL
 
 
 @api("CryptAcquireContext")
@@ -191,7 +214,7 @@ class PyCRYPTPROV(_Handle[Context]):
 
     @api("CryptImportKey")
     def CryptImportKey(
-        self, Data: bytes, PubKey: PyCRYPTKEY | None = None, Flags: int = 0
+        self, Data: _Bytes, PubKey: PyCRYPTKEY | None = None, Flags: int = 0
     ) -> PyCRYPTKEY:
         """A key from a key BLOB; ``PubKey`` decrypts SIMPLEBLOBs (an exchange key
         pair) and SYMMETRICWRAPKEYBLOBs (an AES key)."""
@@ -217,7 +240,7 @@ class PyCRYPTPROV(_Handle[Context]):
         return PyCRYPTKEY(derive_key(self._state, algid, BaseData._state, flags(Flags)))
 
     @api("CryptGenRandom")
-    def CryptGenRandom(self, Len: int, SeedData: bytes | None = None) -> bytes:
+    def CryptGenRandom(self, Len: int, SeedData: _Bytes | None = None) -> bytes:
         """``Len`` random bytes from the token (``C_GenerateRandom``); ``SeedData``
         goes to ``C_SeedRandom`` where the token takes seed."""
         if not isinstance(Len, int):
@@ -225,14 +248,30 @@ class PyCRYPTPROV(_Handle[Context]):
         seed = optional_bytes(SeedData, "SeedData")
         return provider_ops.gen_random(self._state, Len, seed)
 
+    @overload
+    def CryptGetProvParam(self, Param: _PP_STR, Flags: int = 0) -> str: ...
+    @overload
+    def CryptGetProvParam(self, Param: _PP_INT, Flags: int = 0) -> int: ...
+    @overload
+    def CryptGetProvParam(self, Param: _PP_ENUMALGS, Flags: int = 0) -> PROV_ENUMALGS: ...
+    @overload
+    def CryptGetProvParam(self, Param: _PP_ENUMALGS_EX, Flags: int = 0) -> PROV_ENUMALGS_EX: ...
+    @overload
+    def CryptGetProvParam(self, Param: int, Flags: int = 0) -> Any: ...
     @api("CryptGetProvParam")
     def CryptGetProvParam(self, Param: int, Flags: int = 0) -> Any:
         """Read a provider parameter (``PP_*``).
 
-        ``PP_NAME`` (str), ``PP_PROVTYPE``, ``PP_IMPTYPE`` (from the token's
-        slot flags: hardware or software, and removable), ``PP_VERSION`` (the
-        Microsoft provider's version, 0x200), the enumerations.  Unknown
-        parameter → ``NTE_BAD_TYPE``; non-zero ``Flags`` → ``NTE_BAD_FLAGS``.
+        ``PP_NAME``, ``PP_CONTAINER``, ``PP_UNIQUE_CONTAINER`` (str);
+        ``PP_PROVTYPE``, ``PP_IMPTYPE`` (from the token's slot flags: hardware
+        or software, and removable), ``PP_VERSION`` (the Microsoft provider's
+        version, 0x200), ``PP_KEYSET_TYPE``, ``PP_KEYSPEC``,
+        ``PP_SIG_KEYSIZE_INC``/``PP_KEYX_KEYSIZE_INC`` (int); the enumerations
+        ``PP_ENUMALGS``/``PP_ENUMALGS_EX`` (a ``PROV_ENUMALGS``/``PROV_ENUMALGS_EX``
+        named tuple) and ``PP_ENUMCONTAINERS`` (str), each with ``CRYPT_FIRST``
+        then ``CRYPT_NEXT`` until ``ERROR_NO_MORE_ITEMS``.  Unknown parameter →
+        ``NTE_BAD_TYPE``; ``Flags`` where the parameter takes none →
+        ``NTE_BAD_FLAGS``.
         """
         return provider_ops.get_prov_param(self._state, dword(Param, "Param"), flags(Flags))
 
@@ -291,7 +330,7 @@ class PyCRYPTKEY(_Handle[Key]):
         return export_key(self._state, exp, dword(BlobType, "BlobType"), flags(Flags))
 
     @api("CryptEncrypt")
-    def CryptEncrypt(self, Final: bool, Data: bytes, Hash: PyCRYPTHASH | None = None,
+    def CryptEncrypt(self, Final: bool, Data: _Bytes, Hash: PyCRYPTHASH | None = None,
                      Flags: int = 0) -> bytes:
         """Encrypt ``Data``; ``Final`` adds the padding and ends the message.
         ``Hash``, if given, hashes the plaintext."""
@@ -300,7 +339,7 @@ class PyCRYPTKEY(_Handle[Key]):
         return encrypt(self._state, bool(Final), data, hash_, flags(Flags))
 
     @api("CryptDecrypt")
-    def CryptDecrypt(self, Final: bool, Data: bytes, Hash: PyCRYPTHASH | None = None,
+    def CryptDecrypt(self, Final: bool, Data: _Bytes, Hash: PyCRYPTHASH | None = None,
                      Flags: int = 0) -> bytes:
         """Decrypt ``Data``; ``Final`` checks and removes the padding.  ``Hash``,
         if given, hashes the plaintext."""
@@ -308,9 +347,17 @@ class PyCRYPTKEY(_Handle[Key]):
         hash_ = _hash_state(Hash)
         return decrypt(self._state, bool(Final), data, hash_, flags(Flags))
 
+    @overload
+    def CryptGetKeyParam(self, Param: _KP_INT, Flags: int = 0) -> int: ...
+    @overload
+    def CryptGetKeyParam(self, Param: _KP_BYTES, Flags: int = 0) -> bytes: ...
+    @overload
+    def CryptGetKeyParam(self, Param: int, Flags: int = 0) -> Any: ...
     @api("CryptGetKeyParam")
     def CryptGetKeyParam(self, Param: int, Flags: int = 0) -> Any:
-        """Read a key parameter (``KP_*``); ints for DWORDs, bytes for byte values."""
+        """Read a key parameter (``KP_*``): ints for DWORDs (``KP_ALGID``,
+        ``KP_KEYLEN``, ``KP_MODE``, ...), bytes for byte values (``KP_IV``,
+        ``KP_SALT``, ``KP_P``, ...)."""
         param = dword(Param, "Param")
         _no_flags(Flags)
         return get_key_param(self._state, param)
@@ -357,7 +404,7 @@ class PyCRYPTHASH(_Handle[Hash]):
         return PyCRYPTHASH(self._state.duplicate())
 
     @api("CryptHashData")
-    def CryptHashData(self, Data: bytes, Flags: int = 0) -> None:
+    def CryptHashData(self, Data: _Bytes, Flags: int = 0) -> None:
         """Hash more data."""
         data = bytes_arg(Data, "Data")
         if flags(Flags) & ~con.CRYPT_USERDATA:
@@ -380,7 +427,7 @@ class PyCRYPTHASH(_Handle[Hash]):
             return sign_hash(self._state, spec, flag_bits)
 
     @api("CryptVerifySignature")
-    def CryptVerifySignature(self, Signature: bytes, PubKey: PyCRYPTKEY, Flags: int = 0) -> None:
+    def CryptVerifySignature(self, Signature: _Bytes, PubKey: PyCRYPTKEY, Flags: int = 0) -> None:
         """Check ``Signature`` over the hash value with ``PubKey``; ``NTE_BAD_SIGNATURE``
         when it does not verify."""
         signature = bytes_arg(Signature, "Signature")
@@ -389,6 +436,12 @@ class PyCRYPTHASH(_Handle[Hash]):
         with self._state.lock:
             verify_signature(self._state, signature, pub, flag_bits)
 
+    @overload
+    def CryptGetHashParam(self, Param: _HP_INT, Flags: int = 0) -> int: ...
+    @overload
+    def CryptGetHashParam(self, Param: _HP_BYTES, Flags: int = 0) -> bytes: ...
+    @overload
+    def CryptGetHashParam(self, Param: int, Flags: int = 0) -> Any: ...
     @api("CryptGetHashParam")
     def CryptGetHashParam(self, Param: int, Flags: int = 0) -> Any:
         """``HP_ALGID`` and ``HP_HASHSIZE`` (int), ``HP_HASHVAL`` (bytes; finishes the hash)."""

@@ -207,7 +207,8 @@ def test_progress_bar_draws_at_most_ten_times_a_second() -> None:
     assert 2 <= len(frames) <= 5  # the first, the last, and the time between
     assert frames[0].startswith("encrypting f [........................]   0% 0.0/100.0 MiB")
     assert frames[-1].startswith("encrypting f [########################] 100% 100.0/100.0 MiB")
-    assert text.endswith("\n")
+    # The full bar ends its own line (a PIN prompt may follow before close), once.
+    assert text.endswith("\x1b[K\n") and text.count("\n") == 1
     # Nothing drawn, nothing to end; an empty file is done at once.
     quiet = io.StringIO()
     _ProgressBar("x", quiet).close()
@@ -385,6 +386,67 @@ def test_a_fifo_output_is_written_in_place(tmp_path: Path, sealed: tuple[Path, b
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]
 
 
+def test_decrypt_to_a_terminal_draws_no_bar_through_the_data(
+    sealed: tuple[Path, bytes],
+) -> None:
+    import pty
+    import tty
+
+    path, data = sealed
+    controller, terminal = pty.openpty()
+    tty.setraw(terminal)  # bytes as written: what the data and a bar would show
+    child = subprocess.Popen(
+        [sys.executable, "-m", "csp11", "decrypt", str(path), "-o", "-"],
+        stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=_env(),
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert child.wait(timeout=60) == 0
+    os.close(controller)
+    assert shown == data
+
+
+def test_a_fifo_input_both_ways(tmp_path: Path, container: str) -> None:
+    # A FIFO can be read once: decrypt must still authenticate everything
+    # before it writes a byte, as it does for standard input.
+    data = os.urandom(2 * MIB + 3)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def feed(payload: bytes) -> threading.Thread:
+        writer = threading.Thread(target=lambda: fifo.write_bytes(payload))
+        writer.start()
+        return writer
+
+    writer = feed(data)
+    done = _run("encrypt", str(fifo), "-o", str(tmp_path / "sealed"), "--container", container)
+    writer.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    sealed = (tmp_path / "sealed").read_bytes()
+    writer = feed(sealed)
+    done = _run("decrypt", str(fifo), "-o", "-")
+    writer.join(timeout=60)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout == data
+    changed = bytearray(sealed)
+    changed[len(changed) // 2] ^= 0x04
+    writer = feed(bytes(changed))
+    done = _run("decrypt", str(fifo), "-o", "-")
+    writer.join(timeout=60)
+    assert (done.returncode, done.stdout) == (cli.EXIT_NOT_AUTHENTIC, b"")
+    assert _one_line(done.stderr) == f"csp11: {fifo} {NOT_AUTHENTIC}"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "sealed"]
+
+
 def test_dev_null_stays_a_device(tmp_path: Path, sealed: tuple[Path, bytes]) -> None:
     path, _ = sealed
     link = tmp_path / "null"
@@ -429,6 +491,17 @@ def test_closed_pipe_on_decrypt_ends_quietly(tmp_path: Path, container: str) -> 
 
 
 # ---- one failure, one message ---------------------------------------------------------------
+def test_usage_and_not_found_have_their_own_status(tmp_path: Path) -> None:
+    rc, out, err = _cli("encrypt", str(tmp_path / "f"), "--no-such-option")
+    assert (rc, out) == (cli.EXIT_USAGE, "")
+    assert err.splitlines()[-1] == "csp11: error: unrecognized arguments: --no-such-option"
+    for command, name in (("encrypt", "absent"), ("decrypt", "absent.csp11")):
+        rc, out, err = _cli(command, str(tmp_path / name))
+        assert (rc, out) == (cli.EXIT_NOT_FOUND, "")
+        assert _one_line(err) == f"csp11: {tmp_path / name}: no such file or directory\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 _EVERY_BYTE = """
 import contextlib, io, json, os, sys
 from csp11 import cli
@@ -550,6 +623,55 @@ def test_a_wrong_pin_is_reported_once_with_the_tries_left(tmp_path: Path,
     # The right PIN works again.
     env["CSP11_PIN"] = (home / "pin").read_text().strip()
     assert _cli("keys", "list", home=home, **env)[0] == 0
+
+
+def _on_a_terminal(args: list[str], answer: str, home: Path) -> tuple[int, str]:
+    """Run the command on a pseudo-terminal, type ``answer`` at the PIN prompt."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "csp11", *args], stdin=terminal, stdout=terminal,
+        stderr=terminal, env=_env(CSP11_HOME=str(home)),
+    )
+    os.close(terminal)
+    shown, typed = b"", False
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if not typed and b"PIN for token" in shown:
+            os.write(controller, answer.encode() + b"\n")
+            typed = True
+    status = child.wait(timeout=60)
+    os.close(controller)
+    assert typed, shown
+    return status, shown.decode().replace("\r\n", "\n")
+
+
+def test_a_wrong_pin_typed_at_the_prompt_says_so(tmp_path: Path) -> None:
+    home = tmp_path / "h"  # a token of its own: its PIN counter is this test's
+    rc, _, err = _cli("keys", "create", "vault", "--user-protected", "--bits", "1024", home=home)
+    assert rc == 0, err
+    (tmp_path / "f").write_bytes(b"x")
+    args = ["encrypt", str(tmp_path / "f"), "--container", "vault"]
+    status, shown = _on_a_terminal(args, "not-the-pin", home)
+    assert status == cli.EXIT_PIN
+    assert "key-use PIN for token 'csp11' (container 'vault'): " in shown
+    # The bar has ended its line before the prompt; the failure is one line.
+    assert "\x1b[K\nkey-use PIN" in shown
+    assert shown.endswith(
+        "\ncsp11: wrong PIN for token 'csp11'; the token reports few tries left: the PIN typed "
+        "at the prompt was not accepted\n"), shown
+    assert shown.count("wrong PIN") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "h"]
+    status, shown = _on_a_terminal(args, (home / "pin").read_text().strip(), home)
+    assert status == 0, shown
+    assert (tmp_path / "f.csp11").exists()
 
 
 def test_pin_messages_for_final_try_and_locked(monkeypatch: pytest.MonkeyPatch) -> None:

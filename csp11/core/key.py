@@ -6,7 +6,7 @@ CryptoAPI keeps beside a key: mode, IV, padding, salt, permissions.  It is
 plain state, as rsaenh's ``CRYPTKEY`` is: the public ``PyCRYPTKEY``
 (:mod:`csp11.win32crypt`) holds one, and :mod:`csp11.ops` acts on it.
 
-A state that was destroyed answers ``ERROR_INVALID_HANDLE`` (SPEC §4); so
+A state that was destroyed answers ``ERROR_INVALID_HANDLE``; so
 does one whose context was released, since the context's keys are destroyed
 with it.
 """

@@ -2,8 +2,8 @@
 
 Each row says what kind of key or hash an ALG_ID is, which PKCS#11 key type
 and generation mechanism make it, what the token must offer for csp11 to
-provide it (SPEC §2: "an algorithm the token lacks → NTE_BAD_ALGID, and it is
-absent from PP_ENUMALGS"), and the facts CryptGetKeyParam reports (block
+provide it (an algorithm the token lacks is ``NTE_BAD_ALGID`` and absent from
+``PP_ENUMALGS``: docs/mapping.md), and the facts CryptGetKeyParam reports (block
 length, parity).  Which provider offers which ALG_ID, with which lengths, is
 in :mod:`csp11.model.providers`.
 """

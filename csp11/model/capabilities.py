@@ -1,4 +1,4 @@
-"""What a provider personality offers on a given token (SPEC §2).
+"""What a provider personality offers on a given token (docs/differences.md).
 
 A personality's table (:mod:`csp11.model.providers`) is intersected with the
 token's mechanism list, and key lengths are clipped to what

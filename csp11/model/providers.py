@@ -2,7 +2,7 @@
 
 ``CryptAcquireContext``'s ``Provider`` and ``ProvType`` pick one row of
 :data:`PERSONALITIES`; csp11 then behaves as that Microsoft provider does, on
-whatever token is in use (SPEC §3).  Provider names match case-insensitively,
+whatever token is in use (docs/mapping.md).  Provider names match case-insensitively,
 as Windows' registry lookup does.
 """
 
@@ -172,7 +172,7 @@ _KNOWN_UNEMULATED_TYPES = frozenset(
 
 
 def choose(provider: str | None, prov_type: int) -> Personality:
-    """The personality for ``(Provider, ProvType)``, or the SPEC §3 error.
+    """The personality for ``(Provider, ProvType)``, or the error Windows gives.
 
     Unknown type → ``NTE_BAD_PROV_TYPE`` (a type Windows defines but csp11
     does not emulate → ``NTE_PROV_TYPE_NOT_DEF``); unknown name →

@@ -2,7 +2,7 @@
 
 One exporter per BLOB type (:data:`_EXPORTERS`); an unknown type is
 ``NTE_BAD_TYPE``.  Key material leaves the token only through ``C_WrapKey``
-(SPEC §2), so the token's ``CKA_EXTRACTABLE`` has the last word: csp11
+(docs/mapping.md), so the token's ``CKA_EXTRACTABLE`` has the last word: csp11
 refuses early what Windows refuses (``NTE_BAD_KEY_STATE`` already at the
 size query when the key lacks ``CRYPT_EXPORT``), and the token refuses the
 rest, for csp11 and every other PKCS#11 client alike.

@@ -1,6 +1,6 @@
 """CryptGenKey: from an ALG_ID, flags and a length to key objects on the token.
 
-The rules, in the order they are checked (seed, SPEC §2-4, WINDOWS-FACTS):
+The rules, in the order they are checked (as Windows checks them; docs/differences.md):
 
 1. flags: bits outside the seed's table → ``NTE_BAD_FLAGS``; a length in the
    upper 16 bits *and* a different ``KeyLen`` → ``NTE_BAD_FLAGS``;

@@ -1,4 +1,4 @@
-"""Which token a context uses (SPEC §1, "Choosing the token").
+"""Which token a context uses (README, "Choosing the token").
 
 ``Token=`` or else ``CSP11_TOKEN``: an RFC 7512 PKCS#11 URI whose path
 attributes select the token and whose query gives the module and the PIN.

@@ -213,7 +213,7 @@ class TokenKey:
     def key_use_pin(self, pins: PinSources, container: str | None) -> str | None:
         """The per-use PIN of a user-protected private key (``None`` for other keys).
 
-        Asked for every operation (SPEC §2): the prompt's reason is
+        Asked for every operation: the prompt's reason is
         ``"key-use"``.  The token checks it in the operation's context login.
         """
         if not self.protected:

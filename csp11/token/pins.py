@@ -1,6 +1,6 @@
 """Where PINs come from, and the PIN prompt.
 
-SPEC §1 fixes the order in which a PIN is looked for, first that applies:
+The README ("PINs") fixes the order in which a PIN is looked for, first that applies:
 
 1. ``CryptSetProvParam(PP_KEYEXCHANGE_PIN or PP_SIGNATURE_PIN)`` on the context;
 2. the token URI's ``pin-value`` or ``pin-source``;
@@ -137,7 +137,7 @@ def read_pin_source(source: str) -> str:
 
 
 class PinSources:
-    """The PIN sources of one provider context, in SPEC order.
+    """The PIN sources of one provider context, in the README's order.
 
     ``context_pin`` is what ``CryptSetProvParam(PP_*_PIN)`` set, ``uri_pin``
     the URI's ``pin-value``, ``uri_pin_source`` its ``pin-source``.  The object

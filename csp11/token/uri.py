@@ -1,7 +1,7 @@
 """RFC 7512 ``pkcs11:`` URIs: which token, which module, which PIN.
 
 ``Token=`` (or the environment variable ``CSP11_TOKEN``) names the token csp11
-works on as a PKCS#11 URI (SPEC §1, "Choosing the token")::
+works on as a PKCS#11 URI (README, "Choosing the token")::
 
     pkcs11:token=ci;serial=abc?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=1234
 
@@ -73,7 +73,7 @@ What a person types or a tool wraps is accepted where nothing is ambiguous:
 
 The PIN
 -------
-``pin-value`` is a secret (SPEC §1, "PINs").  It is left out of ``repr``;
+``pin-value`` is a secret (README, "PINs").  It is left out of ``repr``;
 ``str`` and :meth:`Pkcs11Uri.redacted` show ``pin-value=***``; no error message
 contains it, or a part of it: values are never quoted from the query, attribute
 names following ``pin-value`` in the query are not quoted either (an unencoded
