@@ -256,7 +256,9 @@ def test_session_key_defaults(
         assert get(con.KP_PADDING) == con.PKCS5_PADDING
         assert get(con.KP_MODE_BITS) == 8
         assert get(con.KP_PERMISSIONS) == 0x3B
-        assert get(con.KP_SALT) == b""  # Windows: zero bytes of salt for AES/DES
+        with pytest.raises(pywintypes.error) as info:  # rsaenh: only RC2/RC4 have a salt
+            get(con.KP_SALT)
+        assert _code(info) == winerror.NTE_BAD_KEY
 
 
 def test_rsa_key_params(prov: PyCRYPTPROV) -> None:

@@ -77,7 +77,10 @@ _no_pair_iv = _session_only("KP_IV")
 
 def _get_salt(key: Key) -> bytes:
     _no_pair_salt(key)
-    return key.salt  # AES/DES keys: b"" (Windows answers with zero bytes)
+    # Only RC2 and RC4 carry a salt; rsaenh's CPGetKeyParam answers NTE_BAD_KEY for
+    # every other session key (docs/conformance.md), as csp11's KP_SALT setter does.
+    _salted(key, "KP_SALT")
+    return key.salt
 
 
 def _get_iv(key: Key) -> bytes:
