@@ -18,6 +18,7 @@ RC2 and RC4 need a token that has them: those steps run on NSS softokn
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -577,3 +578,73 @@ def test_gcloud_windows_password_reset_key() -> None:
     assert e == 65537 and n.bit_length() == 2048
     # The program never releases its context; csp11 lets the key go with it.
     crypt_provider.CryptReleaseContext()
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "dsa"])
+def test_oscrypto_generate_pair(algorithm: str) -> None:
+    # _advapi32_generate_pair: RSA in a verify context of the AES provider, DSA in a
+    # named container made with CRYPT_NEWKEYSET; CryptGenKey(ALG, bits << 16 |
+    # CRYPT_EXPORTABLE), then the PRIVATEKEYBLOB (and for DSA the PUBLICKEYBLOB).
+    # oscrypto releases the context before it destroys the key and ignores what
+    # that CryptDestroyKey returns; the replay ignores it too.
+    name = "oscrypto-" + os.urandom(6).hex()
+    if algorithm == "rsa":
+        context = win32crypt.CryptAcquireContext(None, _OSCRYPTO_AES,
+                                                 win32cryptcon.PROV_RSA_AES,
+                                                 win32cryptcon.CRYPT_VERIFYCONTEXT)
+        algid, bits = win32cryptcon.CALG_RSA_SIGN, 2048
+    else:
+        context = win32crypt.CryptAcquireContext(name, win32cryptcon.MS_ENH_DSS_DH_PROV,
+                                                 win32cryptcon.PROV_DSS_DH,
+                                                 win32cryptcon.CRYPT_NEWKEYSET)
+        algid, bits = win32cryptcon.CALG_DSS_SIGN, 1024
+    assert context is not None
+    key_handle = context.CryptGenKey(algid, (bits << 16) | win32cryptcon.CRYPT_EXPORTABLE)
+    private_blob = key_handle.CryptExportKey(None, PRIVATEKEYBLOB, 0)
+    public_blob = key_handle.CryptExportKey(None, PUBLICKEYBLOB, 0)
+    context.CryptReleaseContext(0)
+    with contextlib.suppress(pywintypes.error):  # oscrypto does not look at this result
+        key_handle.CryptDestroyKey()
+    if algorithm == "dsa":
+        win32crypt.CryptAcquireContext(name, win32cryptcon.MS_ENH_DSS_DH_PROV,
+                                       win32cryptcon.PROV_DSS_DH,
+                                       win32cryptcon.CRYPT_DELETEKEYSET)
+
+    # What oscrypto then reads out of the BLOBs, checked with plain arithmetic.
+    header = struct.unpack("<BBHI", private_blob[:8])
+    assert header == (PRIVATEKEYBLOB, 2, 0, algid)
+    body = private_blob[8:]
+    if algorithm == "rsa":
+        magic, bitlen, e = struct.unpack("<4sII", private_blob[8:20])
+        assert (magic, bitlen, e) == (b"RSA2", bits, 65537)
+        fields = [bits // 8] + [bits // 16] * 5 + [bits // 8]
+        values, at = [], 20
+        for size in fields:
+            values.append(int.from_bytes(private_blob[at:at + size], "little"))
+            at += size
+        n, p, q, dp, dq, qinv, d = values
+        assert at == len(private_blob) and n == p * q and n.bit_length() == bits
+        assert (e * d) % ((p - 1) * (q - 1) // _gcd(p - 1, q - 1)) == 1
+        assert dp == d % (p - 1) and dq == d % (q - 1) and (qinv * q) % p == 1
+        private = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qinv,
+                                        rsa.RSAPublicNumbers(e, n)).private_key()
+        assert public_blob[20:] == private_blob[20:20 + bits // 8]
+        signature = private.sign(b"oscrypto", apad.PKCS1v15(), hashes.SHA256())
+        private.public_key().verify(signature, b"oscrypto", apad.PKCS1v15(), hashes.SHA256())
+    else:
+        magic, bitlen = struct.unpack("<4sI", body[:8])
+        assert (magic, bitlen) == (b"DSS2", bits)
+        p = int.from_bytes(body[8:136], "little")
+        q = int.from_bytes(body[136:156], "little")
+        g = int.from_bytes(body[156:284], "little")
+        x = int.from_bytes(body[284:304], "little")
+        y_at = 8 + 8 + 128 + 20 + 128  # BLOBHEADER, DSSPUBKEY, p, q, g
+        y = int.from_bytes(public_blob[y_at:y_at + 128], "little")
+        assert p.bit_length() == bits and (p - 1) % q == 0 and 0 < x < q
+        assert pow(g, q, p) == 1 and pow(g, x, p) == y
+
+
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
