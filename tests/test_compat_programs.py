@@ -648,3 +648,23 @@ def _gcd(a: int, b: int) -> int:
     while b:
         a, b = b, a % b
     return a
+
+
+def test_pywin32_argument_forms() -> None:
+    # pywin32's CryptGenKey requires Flags ("Ik|k"): a program that omits it gets a
+    # TypeError on Windows, and the same here; the other defaults are pywin32's.
+    prov = win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_AES,
+                                          win32cryptcon.CRYPT_VERIFYCONTEXT)
+    assert prov is not None
+    with pytest.raises(TypeError):
+        prov.CryptGenKey(win32cryptcon.CALG_AES_128)  # type: ignore[call-arg]
+    key = prov.CryptGenKey(win32cryptcon.CALG_AES_128, 0)
+    ciphertext = key.CryptEncrypt(True, b"data")
+    assert key.CryptDecrypt(True, ciphertext) == b"data"
+    duplicate = key.CryptDuplicateKey()
+    assert duplicate.CryptGetKeyParam(win32cryptcon.KP_ALGID) == win32cryptcon.CALG_AES_128
+    hash_ = prov.CryptCreateHash(win32cryptcon.CALG_SHA1)
+    hash_.CryptHashData(b"abc")
+    assert hash_.CryptDuplicateHash().CryptGetHashParam(win32cryptcon.HP_HASHVAL) == (
+        hashlib.sha1(b"abc").digest())
+    prov.CryptReleaseContext()
