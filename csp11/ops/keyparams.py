@@ -84,6 +84,11 @@ def _get_salt(key: Key) -> bytes:
 
 
 def _get_iv(key: Key) -> bytes:
+    if key.is_pair and key.alg.family is Family.RSA:
+        # Microsoft documents KP_IV as KP_BLOCKLEN/8 bytes, zeros until set, and an
+        # RSA pair's block length is its modulus: rsaenh answers that (its unused IV
+        # buffer), and so does csp11 (docs/conformance.md).  Nothing can set it.
+        return bytes(_blocklen(key) // 8)
     _no_pair_iv(key)
     return key.iv
 
