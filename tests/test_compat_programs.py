@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 import struct
@@ -260,6 +261,106 @@ def test_hostap_md4_vector() -> None:
     assert mac.hex() == "d9130a8164549fe818874806e1c7014b"
 
 
+def _hostap_blob(algid: int, key: bytes) -> bytes:
+    """hostap's key_blob: BLOBHEADER, len = the key's length, then a 32-byte key
+    buffer, passed with sizeof(key_blob) whatever the key's length."""
+    return plaintext_blob(algid, key) + bytes(32 - len(key))
+
+
+def test_hostap_aes_ecb_blocks() -> None:
+    # aes_encrypt_init/aes_encrypt/aes_decrypt: a 16-byte-buffer blob, ECB, one
+    # block per CryptEncrypt(Final=FALSE) on the same key.
+    key, blocks = os.urandom(16), [os.urandom(16) for _ in range(3)]
+    prov = win32crypt.CryptAcquireContext(None, win32cryptcon.MS_ENH_RSA_AES_PROV,
+                                          win32cryptcon.PROV_RSA_AES,
+                                          win32cryptcon.CRYPT_VERIFYCONTEXT)
+    assert prov is not None
+    ckey = prov.CryptImportKey(plaintext_blob(win32cryptcon.CALG_AES_128, key), None, 0)
+    ckey.CryptSetKeyParam(win32cryptcon.KP_MODE, win32cryptcon.CRYPT_MODE_ECB)
+    crypts = [ckey.CryptEncrypt(False, block) for block in blocks]
+    plains = [ckey.CryptDecrypt(False, crypt) for crypt in crypts]
+    ckey.CryptDestroyKey()
+    prov.CryptReleaseContext(0)
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    assert crypts == [enc.update(block) for block in blocks]
+    assert plains == blocks
+
+
+def _hostap_cipher(algid: int, key: bytes, iv: bytes | None, chunks: list[bytes],
+                   *, decrypt: bool = False) -> list[bytes]:
+    """crypto_cipher_init, crypto_cipher_encrypt/decrypt per chunk, deinit."""
+    prov = win32crypt.CryptAcquireContext(None, win32cryptcon.MS_ENH_RSA_AES_PROV,
+                                          win32cryptcon.PROV_RSA_AES,
+                                          win32cryptcon.CRYPT_VERIFYCONTEXT)
+    assert prov is not None
+    ckey = prov.CryptImportKey(_hostap_blob(algid, key), None, 0)
+    ckey.CryptSetKeyParam(win32cryptcon.KP_MODE, win32cryptcon.CRYPT_MODE_CBC)
+    if iv:
+        ckey.CryptSetKeyParam(win32cryptcon.KP_IV, iv)
+    run = ckey.CryptDecrypt if decrypt else ckey.CryptEncrypt
+    out = [bytes(run(False, chunk)) for chunk in chunks]
+    ckey.CryptDestroyKey()
+    prov.CryptReleaseContext(0)
+    return out
+
+
+@pytest.mark.parametrize(("algid", "key_len", "block"), [
+    (win32cryptcon.CALG_AES_128, 16, 16), (win32cryptcon.CALG_AES_192, 24, 16),
+    (win32cryptcon.CALG_AES_256, 32, 16), (win32cryptcon.CALG_3DES, 24, 8),
+    (win32cryptcon.CALG_DES, 8, 8),
+])
+def test_hostap_cipher_cbc_stream(algid: int, key_len: int, block: int) -> None:
+    # crypto_cipher_*: CBC with an IV, data in several whole-block calls with
+    # Final=FALSE (no padding; the chain runs on across calls), the key in hostap's
+    # 44-byte BLOB (16 bytes or more after the key for all but AES-256).
+    key = _odd_parity(os.urandom(key_len)) if block == 8 else os.urandom(key_len)
+    iv = os.urandom(block)
+    chunks = [os.urandom(block * n) for n in (1, 3, 2)]
+    crypts = _hostap_cipher(algid, key, iv, chunks)
+    reference = algorithms.AES(key) if block == 16 else TripleDES(
+        key if key_len == 24 else key * 3)
+    enc = Cipher(reference, modes.CBC(iv)).encryptor()
+    assert b"".join(crypts) == enc.update(b"".join(chunks)) + enc.finalize()
+    assert _hostap_cipher(algid, key, iv, crypts, decrypt=True) == chunks
+
+
+@pytest.mark.parametrize(("hash_algid", "digest"), [
+    (win32cryptcon.CALG_SHA1, "sha1"), (win32cryptcon.CALG_MD5, "md5"),
+])
+def test_hostap_hmac(hash_algid: int, digest: str) -> None:
+    # crypto_hash_init(HMAC_*): the user's default container (PROV_RSA_FULL, flags
+    # 0), the HMAC key as an RC2 PLAINTEXTKEYBLOB with CRYPT_IPSEC_HMAC_KEY (keys
+    # over 16 bytes), CryptCreateHash(CALG_HMAC, key), HP_HMAC_INFO with only
+    # HashAlgid set, CryptHashData per update, HP_HASHVAL; the key destroyed.
+    # hostap assumes the default container exists: the test makes it if missing.
+    made = False
+    try:
+        win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_FULL, 0)
+    except pywintypes.error as error:
+        assert error.winerror == winerror.NTE_BAD_KEYSET
+        win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_FULL,
+                                       win32cryptcon.CRYPT_NEWKEYSET)
+        made = True
+    key, parts = os.urandom(20), [b"EAPOL", b"", os.urandom(99)]
+    try:
+        prov = win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_FULL, 0)
+        assert prov is not None
+        hkey = prov.CryptImportKey(_hostap_blob(win32cryptcon.CALG_RC2, key), None,
+                                   win32cryptcon.CRYPT_IPSEC_HMAC_KEY)
+        hash_ = prov.CryptCreateHash(win32cryptcon.CALG_HMAC, hkey, 0)
+        hash_.CryptSetHashParam(win32cryptcon.HP_HMAC_INFO, {"HashAlgid": hash_algid})
+        for part in parts:
+            hash_.CryptHashData(part, 0)
+        mac = hash_.CryptGetHashParam(win32cryptcon.HP_HASHVAL, 0)
+        hkey.CryptDestroyKey()
+        prov.CryptReleaseContext(0)
+    finally:
+        if made:
+            win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_FULL,
+                                           win32cryptcon.CRYPT_DELETEKEYSET)
+    assert mac == hmac.new(key, b"".join(parts), digest).digest()
+
+
 # ---------------------------------------------------------------------------------------
 # 4. oscrypto's legacy CryptoAPI back end ("winlegacy"), oscrypto/_win/symmetric.py
 _OSCRYPTO_AES = "Microsoft Enhanced RSA and AES Cryptographic Provider (Prototype)"
@@ -361,17 +462,36 @@ _RC_CASES = [
 _RC_RUNNER = """
 import json
 from tests import test_compat_programs as t
-out = []
-for cipher, key, iv, data in t._RC_CASES:
+
+def case(run):
+    try:
+        ct, pt = run()
+        return [ct.hex(), pt.hex()]
+    except Exception as error:  # reported per case, so one failure spares the others
+        return [None, repr(error)]
+
+def oscrypto(cipher, key, iv, data):
     ct = t._oscrypto_encrypt(cipher, key, data, iv)
-    out.append([ct.hex(), t._oscrypto_decrypt(cipher, key, ct, iv).hex()])
+    return ct, t._oscrypto_decrypt(cipher, key, ct, iv)
+
+def hostap_rc4():
+    # hostap's crypto_cipher with RC4 (KP_MODE set on the stream key), in three calls
+    ct = t._hostap_cipher(t.win32cryptcon.CALG_RC4, t._RC_KEY16, None, t._HOSTAP_RC4_CHUNKS)
+    pt = t._hostap_cipher(t.win32cryptcon.CALG_RC4, t._RC_KEY16, None, ct, decrypt=True)
+    return b"".join(ct), b"".join(pt)
+
+out = [case(lambda c=c: oscrypto(*c)) for c in t._RC_CASES]
+out.append(case(hostap_rc4))
 print(json.dumps(out))
 """
+_HOSTAP_RC4_CHUNKS = [bytes(range(10)), bytes(33), bytes(range(7))]
 
 
 @pytest.fixture(scope="module")
 def rc_results(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[bytes, bytes]]:
-    """oscrypto's RC2/RC4 calls, run on NSS softokn in a process of their own.
+    """oscrypto's RC2/RC4 calls (and hostap's RC4), run on NSS softokn in a process
+    of their own: (ciphertext, decrypted) per case, or (b"", the error) for a case
+    that raised.
 
     CSP11_TOKEN points csp11 at softokn, so the program's own calls (which name no
     token) reach a token with RC2 and RC4; a separate process because softokn can
@@ -389,7 +509,19 @@ def rc_results(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[bytes, by
     done = subprocess.run([sys.executable, "-c", _RC_RUNNER], env=env, capture_output=True,
                           text=True, timeout=300, check=False, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
-    return [(bytes.fromhex(ct), bytes.fromhex(pt)) for ct, pt in json.loads(done.stdout)]
+    results = json.loads(done.stdout)
+    return [(bytes.fromhex(ct), bytes.fromhex(pt)) if ct is not None else (b"", pt.encode())
+            for ct, pt in results]
+
+
+def test_hostap_rc4_cipher(rc_results: list[tuple[bytes, bytes]]) -> None:
+    # crypto_cipher_init(RC4): hostap sets KP_MODE (CBC) on the RC4 key too; the
+    # keystream runs on across its three CryptEncrypt(Final=FALSE) calls.
+    data = b"".join(_HOSTAP_RC4_CHUNKS)
+    ciphertext, plain = rc_results[len(_RC_CASES)]
+    enc = Cipher(ARC4(_RC_KEY16), mode=None).encryptor()
+    assert ciphertext == enc.update(data) + enc.finalize()
+    assert plain == data
 
 
 @pytest.mark.parametrize("case", range(len(_RC_CASES)))

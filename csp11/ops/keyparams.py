@@ -192,7 +192,11 @@ def _set_iv(key: Key, data: object) -> None:
 
 
 def _set_mode(key: Key, data: object) -> None:
-    _block_cipher(key, "KP_MODE")
+    if key.is_pair:
+        raise Fail(winerror.NTE_BAD_KEY, "KP_MODE applies to session keys only")
+    # A stream cipher (RC4) keeps the mode it is given and ignores it, as rsaenh does:
+    # hostap sets CRYPT_MODE_CBC on every cipher key it imports, RC4 included
+    # (docs/compatibility.md).
     mode = _as_dword(data, "KP_MODE")
     if mode not in _SUPPORTED_MODES:
         raise Fail(
