@@ -800,3 +800,52 @@ def test_pywin32_argument_forms() -> None:
     assert hash_.CryptDuplicateHash().CryptGetHashParam(win32cryptcon.HP_HASHVAL) == (
         hashlib.sha1(b"abc").digest())
     prov.CryptReleaseContext()
+
+
+# ---------------------------------------------------------------------------------------
+# 7. .NET's RSACryptoServiceProvider (ephemeral key), CapiHelper.Windows.cs
+_DOTNET_HASHES = {
+    "SHA1": (win32cryptcon.CALG_SHA1, hashes.SHA1(), hashlib.sha1),
+    "SHA256": (win32cryptcon.CALG_SHA_256, hashes.SHA256(), hashlib.sha256),
+    "SHA512": (win32cryptcon.CALG_SHA_512, hashes.SHA512(), hashlib.sha512),
+}
+
+
+def _dotnet_hash_handle(prov: win32crypt.PyCRYPTPROV, calg_hash: int,
+                        value: bytes) -> win32crypt.PyCRYPTHASH:
+    """CreateHashHandle: a hash object holding a hash value computed elsewhere."""
+    hash_ = prov.CryptCreateHash(calg_hash, None, 0)
+    if hash_.CryptGetHashParam(win32cryptcon.HP_HASHSIZE, 0) != len(value):
+        raise AssertionError("NTE_BAD_HASH")  # what .NET throws here
+    hash_.CryptSetHashParam(win32cryptcon.HP_HASHVAL, value, 0)
+    return hash_
+
+
+@pytest.mark.parametrize("name", sorted(_DOTNET_HASHES))
+def test_dotnet_rsacryptoserviceprovider(rsa_key: rsa.RSAPrivateKey, name: str) -> None:
+    # new RSACryptoServiceProvider() + ImportParameters(private) + SignHash/VerifyHash
+    # + ExportParameters(true): CreateCSP of a random (ephemeral) key container,
+    # CRYPT_NEWKEYSET | CRYPT_VERIFYCONTEXT on the AES provider; the key as a
+    # PRIVATEKEYBLOB of KeyNumber.Exchange (CALG_RSA_KEYX) imported with
+    # CRYPT_EXPORTABLE; SignValue: a hash object given the hash with HP_HASHVAL
+    # (its HP_HASHSIZE checked first), CryptSignHash(AT_KEYEXCHANGE), reversed.
+    calg_hash, algorithm, digest = _DOTNET_HASHES[name]
+    data = os.urandom(77)
+    value = digest(data).digest()
+    blob = rsa_private_blob(rsa_key, win32cryptcon.CALG_RSA_KEYX)
+    prov = win32crypt.CryptAcquireContext(
+        None, win32cryptcon.MS_ENH_RSA_AES_PROV, win32cryptcon.PROV_RSA_AES,
+        win32cryptcon.CRYPT_NEWKEYSET | win32cryptcon.CRYPT_VERIFYCONTEXT)
+    assert prov is not None
+    hkey = prov.CryptImportKey(blob, None, win32cryptcon.CRYPT_EXPORTABLE)
+    hash_ = _dotnet_hash_handle(prov, calg_hash, value)
+    signature = hash_.CryptSignHash(win32cryptcon.AT_KEYEXCHANGE, 0)[::-1]
+    hash_.CryptDestroyHash()
+    verify = _dotnet_hash_handle(prov, calg_hash, value)
+    verify.CryptVerifySignature(signature[::-1], hkey, 0)
+    verify.CryptDestroyHash()
+    exported = hkey.CryptExportKey(None, PRIVATEKEYBLOB, 0)
+    hkey.CryptDestroyKey()
+    prov.CryptReleaseContext(0)
+    assert signature == rsa_key.sign(data, apad.PKCS1v15(), algorithm)
+    assert exported == blob  # WINDOWS-FACTS: round trips are exact
