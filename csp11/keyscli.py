@@ -2,7 +2,8 @@
 
 ``keys list`` shows each container with its key pairs (key spec, algorithm,
 size in bits, exportable or not, user-protected or not, and the key id files
-record); ``keys create NAME`` makes a container with an RSA exchange key pair;
+record), and whether csp11 made it or found it on the token (key pairs other
+tools made, docs/mapping.md); ``keys create NAME`` makes a container with an RSA exchange key pair;
 ``keys delete NAME`` removes a container and its keys (after a confirmation on
 a terminal, or with ``--yes``); ``keys export NAME`` prints the exchange key's
 public key (PEM, or the PUBLICKEYBLOB bytes with ``--blob``).
@@ -104,12 +105,21 @@ def _describe(key: PyCRYPTKEY, spec: int) -> dict[str, Any]:
     }
 
 
+def _found(prov: PyCRYPTPROV) -> bool:
+    """Whether the container is the token's own keys (``PP_UNIQUE_CONTAINER``
+    says ``found/`` where csp11's own say their scope)."""
+    unique: str = prov.CryptGetProvParam(con.PP_UNIQUE_CONTAINER)
+    return unique.rsplit(":", maxsplit=1)[-1].startswith("found/")
+
+
 def listing(token: str | None) -> dict[str, Any]:
-    """``keys list``: every container and its key pairs."""
+    """``keys list``: every container and its key pairs; ``found`` marks the
+    containers over keys csp11 did not make."""
     containers = []
     for name in _names(token):
         keys = []
         with _container(name, token) as prov:
+            found = _found(prov)
             for spec in _SPECS:
                 try:
                     key = prov.CryptGetUserKey(spec)
@@ -119,7 +129,7 @@ def listing(token: str | None) -> dict[str, Any]:
                     continue
                 with key:
                     keys.append(_describe(key, spec))
-        containers.append({"name": name, "keys": keys})
+        containers.append({"name": name, "found": found, "keys": keys})
     return {"command": "keys list", "containers": containers}
 
 
@@ -134,6 +144,7 @@ def show_listing(data: dict[str, Any]) -> None:
             print(f"{box['name']:<{width}}  (no keys)")
         for key in box["keys"]:
             traits = [
+                "found on the token" if box.get("found") else "made by csp11",
                 "exportable" if key["exportable"] else "not exportable",
                 "user-protected" if key["user_protected"] else "no per-use PIN",
             ]

@@ -62,7 +62,7 @@ from csp11.token import (
 
 __all__ = [
     "LEASE_SECONDS", "READ_TRIES", "SPEC_NAMES", "ContainerName", "Containers", "Owner",
-    "containers_of",
+    "containers_of", "made_by_csp11",
     "set_step_hook", "step",
 ]
 
@@ -98,12 +98,24 @@ def step(name: str) -> None:
         _step_hook(name)
 
 
+def made_by_csp11(label: str, ident: bytes) -> bool:
+    """Whether a token object with this ``CKA_LABEL`` and ``CKA_ID`` is one of
+    csp11's own (a container's key pair or certificate, a marker, claim or
+    intent): those are never taken for keys other tools made."""
+    return label.startswith(_APPLICATION + " ") or ident.startswith(_APPLICATION.encode())
+
+
 @dataclass(frozen=True)
 class ContainerName:
-    """A container's identity on a token: scope (``user``/``machine``) and name."""
+    """A container's identity on a token: scope (``user``/``machine``) and name.
+
+    ``found`` marks a container over key pairs csp11 did not make
+    (:mod:`csp11.core.containermap`): it has no marker, lock or generations.
+    """
 
     scope: str
     name: str
+    found: bool = False
 
     @property
     def label(self) -> str:
@@ -281,6 +293,11 @@ class Containers:
         embedded token) the store's file lock is taken too (it also keeps
         SoftHSM2's file rewrites apart).
         """
+        if cname.found:
+            # The token's own keys have no csp11 objects, a lock's included:
+            # csp11 adds nothing to a found container (docs/mapping.md).
+            yield
+            return
         with self._locks_lock:
             local = self._locks.setdefault(cname, threading.RLock())
         depths: dict[ContainerName, int] = self._depth.__dict__.setdefault("by_name", {})
@@ -401,8 +418,9 @@ class Containers:
             self._tidy_all(cname, {}, pins)
             step("delete-tidied")
 
-    def names(self, scope: str, pins: PinSources) -> list[str]:
-        """The names of the containers of ``scope`` on the token, sorted."""
+    def names(self, scope: str | None, pins: PinSources) -> list[str]:
+        """The names of the containers of ``scope`` on the token (every scope's
+        for None), sorted."""
         template = {Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: _APPLICATION,
                     Attribute.TOKEN: True}
         pooled, (markers,) = self.token.find([template], pins)
@@ -415,7 +433,7 @@ class Containers:
                 record = json.loads(raw.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
                 continue  # not ours after all, or damaged: never listed, never touched
-            if isinstance(record, dict) and record.get("scope") == scope:
+            if isinstance(record, dict) and scope in (None, record.get("scope")):
                 names.add(str(record.get("name")))
         return sorted(names)
 

@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.args import DWORD_MAX
+from csp11.core import containermap
+from csp11.core.containermap import FOUND_PREFIX, found_container, found_containers
 from csp11.core.context import Context
 from csp11.core.store import ContainerName, containers_of
 from csp11.errors import Fail
@@ -104,20 +106,54 @@ def acquire(
         return ctx
     try:
         ctx.login()
-        store = containers_of(chosen.token)
-        if flag_bits & con.CRYPT_DELETEKEYSET:
-            store.delete(cname, pins)
-            ctx.release_ref()
-            return None
-        if flag_bits & con.CRYPT_NEWKEYSET:
-            store.create(cname, pins)
-        else:
-            # NTE_BAD_KEYSET if it does not exist; tidies crash debris if it does.
-            store.tidy(cname, pins)
+        ctx.container = _open_container(ctx, cname, flag_bits)
     except BaseException:
         ctx.release_ref()
         raise
+    if flag_bits & con.CRYPT_DELETEKEYSET:
+        ctx.release_ref()
+        return None
     return ctx
+
+
+def _open_container(ctx: Context, cname: ContainerName, flag_bits: int) -> ContainerName:
+    """CryptAcquireContext's work on a named container: create, delete or open it;
+    returns its name as the context keeps it (``found`` for the token's own keys).
+
+    A container csp11 made wins over keys of the same name csp11 did not make
+    (whose name then is ``#`` and their CKA_ID: docs/mapping.md); a found
+    container is opened and deleted without csp11's markers and lock, and
+    nothing is written to the token unless it is deleted.
+    """
+    store = containers_of(ctx.token)
+    pins = ctx.pins
+    if flag_bits & con.CRYPT_DELETEKEYSET:
+        if not store.exists(cname, pins):
+            found = found_container(ctx.token, pins, cname.name)
+            if found is not None:
+                containermap.destroy(ctx.token, found)
+                return cname
+        store.delete(cname, pins)
+        return cname
+    if flag_bits & con.CRYPT_NEWKEYSET:
+        if cname.name.startswith(FOUND_PREFIX):
+            raise Fail(
+                winerror.NTE_BAD_KEYSET_PARAM,
+                f"container names beginning with {FOUND_PREFIX!r} name keys csp11 did not "
+                f"make; {cname.name!r} cannot be created",
+            )
+        if found_container(ctx.token, pins, cname.name) is not None:
+            raise Fail(winerror.NTE_EXISTS,
+                       f"key container {cname.name!r} already exists (the token's own keys)")
+        store.create(cname, pins)
+        return cname
+    if store.exists(cname, pins):
+        # Tidies crash debris (NTE_BAD_KEYSET if it was deleted meanwhile).
+        store.tidy(cname, pins)
+        return cname
+    if found_container(ctx.token, pins, cname.name) is not None:
+        return ContainerName(cname.scope, cname.name, found=True)
+    raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist")
 
 
 def gen_random(ctx: Context, length: int, seed: bytes | None) -> bytes:
@@ -187,7 +223,10 @@ def _enum_containers_next(ctx: Context, flag_bits: int) -> str:
     if flag_bits & con.CRYPT_FIRST or ctx.enum_index_containers < 0:
         ctx.login()
         scope = "machine" if flag_bits & con.CRYPT_MACHINE_KEYSET else "user"
-        names = containers_of(ctx.token).names(scope, ctx.pins)
+        # csp11's own containers of the scope and the token's own keys
+        # (which belong to no scope), whose names never coincide.
+        names = sorted({*containers_of(ctx.token).names(scope, ctx.pins),
+                        *found_containers(ctx.token, ctx.pins)})
         with ctx.lock:
             ctx.enum_containers = names
             ctx.enum_index_containers = -1
@@ -230,6 +269,8 @@ def _unique_container(ctx: Context) -> str:
     cname = ctx.container
     if cname is None:
         return ""
+    if cname.found:
+        return f"csp11:{ctx.token.serial}:found/{cname.name}"
     return f"csp11:{ctx.token.serial}:{cname.scope}/{cname.name}"
 
 

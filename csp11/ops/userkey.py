@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
+from csp11.core.containermap import FoundKey, found_container
 from csp11.core.context import Context, UserKey
 from csp11.core.key import Key
 from csp11.core.policy import permissions_for
@@ -23,7 +24,7 @@ from csp11.core.store import step as _step
 from csp11.errors import Fail
 from csp11.model.algorithms import ALGORITHMS, Family
 from csp11.model.providers import Personality
-from csp11.token import OBJECT_GONE, Attribute, KeyType, TokenKey
+from csp11.token import OBJECT_GONE, Attribute, KeyType, ObjectClass, TokenKey
 
 _log = logging.getLogger("csp11")
 
@@ -49,6 +50,14 @@ def store_pair(
     """
     cname = ctx.container
     assert cname is not None
+    if cname.found:
+        # The token's own keys stay as their makers left them: csp11 neither
+        # replaces them nor adds a pair beside them (docs/mapping.md).
+        raise Fail(
+            winerror.NTE_PERM,
+            f"key container {cname.name!r} holds the token's own keys, which csp11 does not "
+            "replace or add to (delete them with CRYPT_DELETEKEYSET or the token's tools)",
+        )
     ctx.login()
     store = containers_of(ctx.token)
     # The new pair is made outside the container's lock, under an intent
@@ -133,6 +142,8 @@ def open_stored(ctx: Context, spec: int) -> Key:
         return Key(ctx, user_key.alg, user_key.bits, user_key.tkey.share(),
                    permissions=user_key.permissions)
     ctx.login()
+    if cname.found:
+        return _open_found(ctx, spec)
     for _ in range(READ_TRIES):
         tkey = containers_of(ctx.token).find_pair(cname, spec, ctx.pins)
         if tkey is None:
@@ -149,6 +160,46 @@ def open_stored(ctx: Context, spec: int) -> Key:
         return Key(ctx, ALGORITHMS[algid], size, tkey, permissions=permissions)
     raise Fail(winerror.NTE_FAIL,
                f"container {cname.name!r}: its {SPEC_NAMES[spec]} key kept changing")
+
+
+def _open_found(ctx: Context, spec: int) -> Key:
+    """CryptGetUserKey in a found container: the token's pair that fills ``spec``."""
+    cname = ctx.container
+    assert cname is not None
+    found = found_container(ctx.token, ctx.pins, cname.name)
+    if found is None:
+        raise Fail(winerror.NTE_BAD_KEYSET,
+                   f"key container {cname.name!r} is no longer on the token")
+    pair = found.keys.get(spec)
+    if pair is None:
+        raise Fail(winerror.NTE_NO_KEY, f"container {cname.name!r} has no {SPEC_NAMES[spec]} key")
+    tkey = TokenKey(ctx.token, found.home, pair.private, pair.public, token_object=True)
+    tkey.certificate = pair.certificate
+    # KP_CERTIFICATE set puts the new certificate beside the key, as its
+    # maker would have: same label and CKA_ID.
+    tkey.stored_as = (pair.label, pair.ident)
+    if pair.public is None:
+        _public_from_certificate(tkey, pair)
+    return Key(ctx, ALGORITHMS[pair.algid], pair.bits, tkey, permissions=pair.permissions)
+
+
+def _public_from_certificate(tkey: TokenKey, pair: FoundKey) -> None:
+    """A pair whose public half is only its certificate: a session public key
+    object made from it, for this handle (gone with the handle's last user)."""
+    assert pair.public_number is not None
+    modulus, exponent = pair.public_number
+    tkey.public = tkey.create_beside({
+        Attribute.CLASS: ObjectClass.PUBLIC_KEY,
+        Attribute.KEY_TYPE: KeyType.RSA,
+        Attribute.TOKEN: False,
+        Attribute.PRIVATE: False,
+        Attribute.MODULUS: modulus.to_bytes((modulus.bit_length() + 7) // 8, "big"),
+        Attribute.PUBLIC_EXPONENT: exponent.to_bytes((exponent.bit_length() + 7) // 8, "big"),
+        Attribute.ENCRYPT: bool(pair.permissions & con.CRYPT_ENCRYPT),
+        Attribute.WRAP: bool(pair.permissions & con.CRYPT_EXPORT_KEY),
+        Attribute.VERIFY: True,
+    })
+    tkey.transient = [tkey.public]
 
 
 def _facts(tkey: TokenKey, spec: int) -> tuple[int, int, bool]:

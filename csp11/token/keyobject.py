@@ -94,7 +94,7 @@ class TokenKey:
 
     __slots__ = (
         "_lock", "_protected", "_refs", "certificate", "home", "obj", "public", "stored_as",
-        "token", "token_object",
+        "token", "token_object", "transient",
     )
 
     def __init__(
@@ -109,6 +109,10 @@ class TokenKey:
         self.certificate: Any | None = None  # KP_CERTIFICATE's object, beside a key pair
         # (CKA_LABEL, CKA_ID) of a container's stored pair, for its certificate.
         self.stored_as: tuple[str, bytes] | None = None
+        # Session objects made for the handles of token objects (a public key
+        # from a certificate): destroyed with the last handle even when the
+        # token objects stay.
+        self.transient: list[Any] = []
         self._refs = 1
         self._lock = threading.Lock()
         self._protected: bool | None = None  # CKA_ALWAYS_AUTHENTICATE, read once
@@ -131,9 +135,14 @@ class TokenKey:
         with self._lock:
             self._refs -= 1
             last = self._refs == 0
-        if not last or self.token_object:
+        if not last:
             return
-        objects = [o for o in (self.obj, self.public, self.certificate) if o is not None]
+        if self.token_object:
+            objects = list(self.transient)
+        else:
+            objects = [o for o in (self.obj, self.public, self.certificate) if o is not None]
+        if not objects:
+            return
 
         def destroy(session: Any) -> None:
             failed: pkcs11.exceptions.PKCS11Error | None = None

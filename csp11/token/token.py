@@ -123,6 +123,8 @@ def _token_info_of(slot: Any) -> Any | None:
 
 
 _FIND_TRIES = 20
+# An object found by Token.survey and the attributes read from it.
+_Surveyed = tuple[Any, dict[Any, Any]]
 _LOGIN_TRIES = 6  # about 0.6 s of back-off in all
 _TRANSIENT_LOGIN = frozenset({
     "CKR_GENERAL_ERROR", "CKR_USER_PIN_NOT_INITIALIZED", "CKR_DEVICE_ERROR",
@@ -543,6 +545,57 @@ class Token(SessionPool):
             try:
                 with self.store_locked():
                     return self.run_keep("C_FindObjects", search, pins)
+            except Fail as exc:
+                if exc.ckr not in OBJECT_GONE or attempt == _FIND_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def survey(
+        self, templates: Sequence[Mapping[Any, object]], wanted: Sequence[Any],
+        pins: PinSources | None, *,
+        screen: tuple[Sequence[Any], Callable[[dict[Any, Any]], bool]] | None = None,
+    ) -> tuple[_Pooled, list[list[_Surveyed]]]:
+        """:meth:`find`, and the attributes ``wanted`` of every object found.
+
+        Objects made by other tools carry what their makers chose: an
+        attribute the object lacks (``CKR_ATTRIBUTE_TYPE_INVALID``) or keeps
+        secret (``CKR_ATTRIBUTE_SENSITIVE``) is left out of its dictionary
+        rather than failing the survey.  ``screen`` = (attributes, keep): those
+        attributes are read first and an object ``keep`` refuses is dropped
+        before the rest are read (one call per attribute: a token of many
+        objects is screened cheaply).  An object another process destroyed
+        between the search and the reads makes the whole survey start again.
+        """
+        skipped = (pkcs11.exceptions.AttributeTypeInvalid, pkcs11.exceptions.AttributeSensitive)
+        first, keep = screen if screen is not None else ((), None)
+
+        def values_of(obj: Any, attrs: Sequence[Any], into: dict[Any, Any]) -> dict[Any, Any]:
+            for attr in attrs:
+                if attr in into:
+                    continue
+                try:
+                    into[attr] = obj[attr]
+                except skipped:
+                    continue
+            return into
+
+        for attempt in range(_FIND_TRIES):
+            home, groups = self.find(templates, pins)
+
+            def read(s: Any, groups: list[list[Any]] = groups) -> list[list[_Surveyed]]:
+                rows: list[list[_Surveyed]] = []
+                for group in groups:
+                    found = []
+                    for obj in group:
+                        values = values_of(obj, first, {})
+                        if keep is not None and not keep(values):
+                            continue
+                        found.append((obj, values_of(obj, wanted, values)))
+                    rows.append(found)
+                return rows
+
+            try:
+                return home, self.run_on(home, "C_GetAttributeValue", read)
             except Fail as exc:
                 if exc.ckr not in OBJECT_GONE or attempt == _FIND_TRIES - 1:
                     raise
