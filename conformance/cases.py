@@ -740,6 +740,8 @@ def errors(run: Run) -> None:
         lambda s: imp(s, aes[:8] + (15).to_bytes(4, "little") + aes[12:27]) and "OK")
     err("CryptImportKey", "PLAINTEXTKEYBLOB, DES with 7 key bytes",
         lambda s: imp(s, des[:8] + (7).to_bytes(4, "little") + des[12:19]) and "OK")
+    err("CryptImportKey", "PLAINTEXTKEYBLOB, 16 bytes after the key (hostap's sizeof)",
+        lambda s: imp(s, aes + bytes(range(16))) and "OK")
     err("CryptImportKey", "bVersion 3", lambda s: imp(s, aes[:1] + b"\x03" + aes[2:]) and "OK")
     err("CryptImportKey", "bType 0x55", lambda s: imp(s, b"\x55" + aes[1:]) and "OK")
     err("CryptImportKey", "unknown aiKeyAlg",

@@ -57,17 +57,17 @@ _DSSENH = ("Wine 8's dssenh is incomplete (CPEncrypt, CPDecrypt, CPGetKeyParam, 
            "since a stub aborts the process)")
 _LENGTHS = ("seed (CryptGenKey: \"a key larger than the maximum or smaller than the minimum … "
             "fails with ERROR_INVALID_PARAMETER\") and SPEC §4, as docs/mapping.md's CryptGenKey "
-            "checks say; docs/differences.md's row \"Length errors on DSS/DH providers\" names "
-            "only the DSS/DH providers, though csp11 applies the seed on every provider "
-            "(rsaenh: NTE_BAD_DATA)")
+            "checks say; docs/differences.md, Algorithms and lengths: \"Out-of-range key "
+            "lengths (every provider, `CryptGenKey` and `CryptDeriveKey`)\" (rsaenh: "
+            "NTE_BAD_DATA)")
 
 # Why a case differs.  Only consulted for cases that differ; the first match wins.
 REASONS: list[Reason] = [
     # ---- key BLOBs
-    Reason(r"CryptExportKey\(PLAINTEXTKEYBLOB\)", r"not exportable", DIFF,
-           "docs/differences.md, Key BLOBs: \"`SIMPLEBLOB`/`PLAINTEXTKEYBLOB` of a key without "
-           "`CRYPT_EXPORTABLE`\" (documented as refused; csp11 refuses with NTE_BAD_KEY_STATE); "
-           f"{_FACTS}: \"PLAINTEXTKEYBLOB export ignores CRYPT_EXPORTABLE\""),
+    Reason(r"CryptExportKey\(PLAINTEXTKEYBLOB\)", r"not exportable", WINE,
+           f"{_FACTS}: \"PLAINTEXTKEYBLOB export ignores CRYPT_EXPORTABLE\"; Windows refuses "
+           "(documented), as csp11 does with NTE_BAD_KEY_STATE (WINDOWS-FACTS: a key made "
+           "without CRYPT_EXPORTABLE → NTE_BAD_KEY_STATE; docs/differences.md, Key BLOBs)"),
     Reason(r"CryptImportKey\(SIMPLEBLOB\)", r"CRYPT_OAEP .*imports the peer's", WINE_NEW,
            "Wine's rsaenh refuses csp11's OAEP SIMPLEBLOBs (NTE_BAD_DATA), although both sides' "
            "blobs decrypt to the session key with RFC 8017 OAEP "
@@ -100,16 +100,15 @@ REASONS: list[Reason] = [
            f"{_DSSENH}; signing an MD5 hash with a DSS key fails with no error code "
            "(GetLastError() = 0); csp11 says NTE_BAD_ALGID"),
     # ---- key parameters
-    Reason(r"KP_SALT", r"", UNDOC,
-           "KP_SALT of a DES, 3DES or AES key: Wine's rsaenh answers NTE_BAD_KEY for every key "
-           "but RC2/RC4 (a deliberate switch in CPGetKeyParam), csp11 returns an empty salt; "
-           "unverified on Windows — possibly a csp11 bug (see the report)"),
-    Reason(r"CryptGetKeyParam$", r"AT_|CALG_RSA|RSA_KEYX", UNDOC,
-           "KP_IV of an RSA key: rsaenh returns modulus-length zero bytes (its unused IV "
-           "buffer), csp11 NTE_BAD_KEY; the other parameters agree"),
-    Reason(r"CryptSetKeyParam", r"KP_MODE=99", UNDOC,
-           "csp11 refuses a KP_MODE it cannot run at once (NTE_BAD_DATA) — docs/differences.md "
-           "has this only for \"`KP_MODE` OFB or CTS\"; rsaenh stores any value"),
+    Reason(r"CryptGetKeyParam$", r"AT_|CALG_RSA|RSA_KEYX", WINE_NEW,
+           "KP_IV of an RSA key: rsaenh copies KP_BLOCKLEN/8 bytes (the modulus length, as "
+           "Microsoft documents KP_IV) out of the key's IV buffer, which is shorter: beyond "
+           "it lies other memory of the process (non-zero from byte 136 of a 2048-bit key's "
+           "answer, now and then earlier); csp11 answers zeros, and both agree whenever that "
+           "memory is zero (most 1024-bit cases); the other parameters agree"),
+    Reason(r"CryptSetKeyParam", r"KP_MODE=99", DIFF,
+           "docs/differences.md, Algorithms and lengths: \"`KP_MODE` OFB, CTS or any value "
+           "csp11 cannot run\" → NTE_BAD_DATA at once; rsaenh stores any value"),
     # ---- errors
     Reason(r"CryptGenKey", r"flag 0x8$", DIFF,
            "docs/differences.md, Algorithms and lengths: \"Flags outside the seed's table "
@@ -123,18 +122,21 @@ REASONS: list[Reason] = [
            _BAD_LENGTHS + " (WINDOWS-FACTS: the DES family needs the full size with parity)"),
     Reason(r"CryptImportKey", r"truncated PLAINTEXTKEYBLOB|bVersion 3|empty BLOB", WINE,
            _BLOB_CODES + " (csp11: NTE_BAD_LEN for a short BLOB, NTE_BAD_VER for a bad bVersion)"),
-    Reason(r"CryptImportKey", r"flags 0x2", UNDOC,
-           "CRYPT_USER_PROTECTED in a verify context: csp11 answers NTE_SILENT_CONTEXT, as its "
-           "CryptGenKey does (docs/mapping.md, CryptGenKey checks); rsaenh ignores the flag"),
-    Reason(r"CryptImportKey|CryptExportKey", r"SIMPLEBLOB without an exchange key", UNDOC,
-           "a SIMPLEBLOB with no exchange key: rsaenh NTE_BAD_PUBLIC_KEY, csp11 NTE_BAD_KEY "
-           "(import) / NTE_NO_KEY (export); Windows' code unverified"),
-    Reason(r"CryptExportKey|CryptDeriveKey", r"flags 0x8000", UNDOC,
-           "csp11 refuses undefined dwFlags bits (NTE_BAD_FLAGS) in CryptExportKey and "
-           "CryptDeriveKey as in CryptGenKey; rsaenh ignores them"),
-    Reason(r"CryptSignHash", r"KeySpec 3", UNDOC,
-           "csp11 answers NTE_BAD_ALGID, which Microsoft's CryptSignHash page gives for an "
-           "incorrect dwKeySpec; rsaenh answers NTE_NO_KEY (from its CPGetUserKey)"),
+    Reason(r"CryptImportKey", r"flags 0x2", DIFF,
+           "docs/differences.md, Key BLOBs: \"`CRYPT_USER_PROTECTED` on `CryptImportKey` in a "
+           "verify or silent context\" → NTE_SILENT_CONTEXT, as csp11's CryptGenKey; rsaenh "
+           "ignores the flag"),
+    Reason(r"CryptImportKey|CryptExportKey", r"SIMPLEBLOB without an exchange key", DIFF,
+           "docs/differences.md, Key BLOBs: \"A SIMPLEBLOB without an exchange key\" (rsaenh "
+           "NTE_BAD_PUBLIC_KEY; csp11 NTE_BAD_KEY on import, NTE_NO_KEY on export, the code "
+           "Microsoft's CryptExportKey page gives when hExpKey is no public key)"),
+    Reason(r"CryptExportKey|CryptDeriveKey", r"flags 0x8000", DIFF,
+           "docs/differences.md, Key BLOBs: \"Undefined flag bits in `CryptExportKey` and "
+           "`CryptDeriveKey`\" → NTE_BAD_FLAGS, as in CryptGenKey; rsaenh ignores them"),
+    Reason(r"CryptSignHash", r"KeySpec 3", DIFF,
+           "docs/differences.md, Key BLOBs: \"`CryptSignHash` with a KeySpec other than "
+           "AT_KEYEXCHANGE/AT_SIGNATURE\" → NTE_BAD_ALGID, which Microsoft's CryptSignHash page "
+           "gives for an incorrect dwKeySpec; rsaenh answers NTE_NO_KEY (from its CPGetUserKey)"),
     Reason(r"CryptDecrypt", r"not final, 8 bytes", WINE_NEW,
            "rsaenh decrypts a partial block when Final=FALSE; WINDOWS-FACTS: Final=False needs "
            "whole blocks (NTE_BAD_DATA), as csp11 answers"),

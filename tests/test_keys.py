@@ -256,7 +256,9 @@ def test_session_key_defaults(
         assert get(con.KP_PADDING) == con.PKCS5_PADDING
         assert get(con.KP_MODE_BITS) == 8
         assert get(con.KP_PERMISSIONS) == 0x3B
-        assert get(con.KP_SALT) == b""  # Windows: zero bytes of salt for AES/DES
+        with pytest.raises(pywintypes.error) as info:  # rsaenh: only RC2/RC4 have a salt
+            get(con.KP_SALT)
+        assert _code(info) == winerror.NTE_BAD_KEY
 
 
 def test_rsa_key_params(prov: PyCRYPTPROV) -> None:
@@ -264,10 +266,11 @@ def test_rsa_key_params(prov: PyCRYPTPROV) -> None:
         assert key.CryptGetKeyParam(con.KP_KEYLEN) == 1536
         assert key.CryptGetKeyParam(con.KP_BLOCKLEN) == 1536
         assert key.CryptGetKeyParam(con.KP_MODE) == 0
-        for param in (con.KP_SALT, con.KP_IV):
-            with pytest.raises(pywintypes.error) as info:
-                key.CryptGetKeyParam(param)
-            assert _code(info) == winerror.NTE_BAD_KEY
+        with pytest.raises(pywintypes.error) as info:
+            key.CryptGetKeyParam(con.KP_SALT)
+        assert _code(info) == winerror.NTE_BAD_KEY
+        # KP_IV is KP_BLOCKLEN/8 bytes (Microsoft), zeros: what rsaenh answers.
+        assert key.CryptGetKeyParam(con.KP_IV) == bytes(1536 // 8)
         for param in (con.KP_P, con.KP_Y):
             with pytest.raises(pywintypes.error) as info:
                 key.CryptGetKeyParam(param)

@@ -79,6 +79,7 @@ _PROTECTION = con.CRYPT_USER_PROTECTED
 _PUBLIC_BLOBS = (RsaPublicBlob, DssPublicBlob, DssPublicBlobV3, DhPublicBlob, DhPublicBlobV3)
 _PRIVATE_BLOBS = (RsaPrivateBlob, DssPrivateBlob, DssPrivateBlobV3, DhPrivateBlob, DhPrivateBlobV3)
 _Attrs = dict[Any, Any]  # a PKCS#11 template
+_DWORD = 4  # PLAINTEXTKEYBLOB.dwKeySize
 
 
 def import_key(
@@ -100,9 +101,22 @@ def import_key(
     if header.bType == con.PRIVATEKEYBLOB and pub_key is not None and not pub_key.is_pair:
         data = _decrypt_private_blob(data, pub_key)
         pub_key = None
+    if header.bType == con.PLAINTEXTKEYBLOB:
+        data = _plaintext_extent(data)
     blob = parse_key_blob(data)
     importer = _IMPORTERS[type(blob)]
     return importer(ctx, blob, pub_key, flag_bits)
+
+
+def _plaintext_extent(data: bytes) -> bytes:
+    """A PLAINTEXTKEYBLOB up to the end of its key: rsaenh reads ``dwKeySize`` key
+    bytes and ignores what follows, and programs rely on it (hostap passes the
+    ``sizeof`` of a 32-byte key buffer whatever the key's length;
+    docs/compatibility.md).  Shorter BLOBs are left to the parser's checks."""
+    end = BlobHeader.SIZE + _DWORD
+    if len(data) < end:
+        return data
+    return data[:end + int.from_bytes(data[BlobHeader.SIZE:end], "little")]
 
 
 def _decrypt_private_blob(data: bytes, session_key: Key) -> bytes:

@@ -77,10 +77,18 @@ _no_pair_iv = _session_only("KP_IV")
 
 def _get_salt(key: Key) -> bytes:
     _no_pair_salt(key)
-    return key.salt  # AES/DES keys: b"" (Windows answers with zero bytes)
+    # Only RC2 and RC4 carry a salt; rsaenh's CPGetKeyParam answers NTE_BAD_KEY for
+    # every other session key (docs/conformance.md), as csp11's KP_SALT setter does.
+    _salted(key, "KP_SALT")
+    return key.salt
 
 
 def _get_iv(key: Key) -> bytes:
+    if key.is_pair and key.alg.family is Family.RSA:
+        # Microsoft documents KP_IV as KP_BLOCKLEN/8 bytes, zeros until set, and an
+        # RSA pair's block length is its modulus: rsaenh answers that (its unused IV
+        # buffer), and so does csp11 (docs/conformance.md).  Nothing can set it.
+        return bytes(_blocklen(key) // 8)
     _no_pair_iv(key)
     return key.iv
 
@@ -184,7 +192,11 @@ def _set_iv(key: Key, data: object) -> None:
 
 
 def _set_mode(key: Key, data: object) -> None:
-    _block_cipher(key, "KP_MODE")
+    if key.is_pair:
+        raise Fail(winerror.NTE_BAD_KEY, "KP_MODE applies to session keys only")
+    # A stream cipher (RC4) keeps the mode it is given and ignores it, as rsaenh does:
+    # hostap sets CRYPT_MODE_CBC on every cipher key it imports, RC4 included
+    # (docs/compatibility.md).
     mode = _as_dword(data, "KP_MODE")
     if mode not in _SUPPORTED_MODES:
         raise Fail(
