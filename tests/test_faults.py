@@ -16,7 +16,6 @@ sessions csp11 holds.  Token objects are counted from outside
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import textwrap
@@ -25,7 +24,6 @@ from typing import Any
 
 import pytest
 
-from csp11 import winerror
 from csp11.errors import CKR_NAMES, CKR_VALUES
 
 from .conftest import REPO, run_python
@@ -207,10 +205,18 @@ def test_a_lost_session_mid_hash_is_reported_and_nothing_leaks(
 ) -> None:
     out = _scenario(shim, store, tmp_path, f"""
         prov = verify()
-        h = prov.CryptCreateHash(con.CALG_SHA_256)
-        h.CryptHashData(b"first part")
-        # A multi-part hash lives in its session: lost with it, it cannot be
+        # A small hash is one C_Digest when its value is asked for: retried.
+        inject("fail C_Digest {_rv('CKR_SESSION_HANDLE_INVALID')} times=1 drop")
+        small = prov.CryptCreateHash(con.CALG_SHA_256)
+        small.CryptHashData(b"abc")
+        out["one_shot"] = small.CryptGetHashParam(con.HP_HASHVAL).hex()
+        out["one_shot_faults"] = stats()["faults"]
+        lift()
+        # A big one runs as a multi-part operation in a session of its own
+        # (csp11.core.engines.ONE_SHOT): lost with the session, it cannot be
         # redone (the earlier data is gone), so the call fails.
+        h = prov.CryptCreateHash(con.CALG_SHA_256)
+        h.CryptHashData(bytes(3 << 20))
         inject("fail C_DigestUpdate {_rv('CKR_SESSION_HANDLE_INVALID')} times=1 drop")
         out["error"] = attempt(lambda: h.CryptHashData(b"second part"))
         out["again"] = attempt(lambda: h.CryptHashData(b"third part"))
@@ -228,11 +234,13 @@ def test_a_lost_session_mid_hash_is_reported_and_nothing_leaks(
         out["new_key"] = len(prov.CryptGenKey(con.CALG_AES_256, 0).CryptEncrypt(True, b"y"))
         out["leaked3"] = leaked(prov)
     """)
+    abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert out["one_shot"] == abc and out["one_shot_faults"] == 1
     code, funcname, message = out["error"]
     assert (code, funcname) == ("NTE_BAD_HASH_STATE", "CryptHashData")
     assert "lost" in message and _no_ckr_name(message), message
     assert out["again"][0] == "NTE_BAD_HASH_STATE"
-    assert out["digest"] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert out["digest"] == abc
     code, funcname, message = out["key_error"]
     assert (code, funcname) == ("NTE_BAD_KEY", "CryptEncrypt") and _no_ckr_name(message), message
     assert out["new_key"] == 16
