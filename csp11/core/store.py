@@ -502,7 +502,9 @@ class Containers:
                 self._drop_intent(cname, spec, generation, pins)
                 self._tidy_all(cname, keys, pins)
             except Fail as exc:
-                # The switch is made; tidying up is done by whoever comes next.
+                # The switch is made; tidying up is done by whoever comes next,
+                # the intent included (this process no longer needs it).
+                self._orphans.add(f"intent:{cname.intent_label(spec)}:{generation}")
                 _log.warning("tidying container %r after a new key: %s", cname.name,
                              exc.message)
 
