@@ -190,7 +190,15 @@ def test_a_dropped_session_is_reopened_and_the_call_retried(
         out["signature"] = len(h.CryptSignHash(con.AT_SIGNATURE))
         out["leaked2"] = leaked(prov)
         out["faults2"] = stats()["faults"]
+        # A key handle's objects live in its session: lost with it, the handle
+        # reports NTE_BAD_KEY, and the container's key is opened again.
+        blob = key.CryptExportKey(None, con.PUBLICKEYBLOB)
+        inject("fail C_GetAttributeValue {_rv(ckr)} times=1 drop")
+        out["handle"] = attempt(lambda: key.CryptExportKey(None, con.PUBLICKEYBLOB))
         lift()
+        out["reopened"] = prov.CryptGetUserKey(con.AT_SIGNATURE).CryptExportKey(
+            None, con.PUBLICKEYBLOB) == blob
+        out["leaked3"] = leaked(prov)
         key.CryptDestroyKey()
         prov.CryptReleaseContext()
         out["deleted"] = win32crypt.CryptAcquireContext(
@@ -198,7 +206,10 @@ def test_a_dropped_session_is_reopened_and_the_call_retried(
     """)
     assert out["random"] == 32 and out["tries"] == 2 and out["faults"] == 1
     assert out["signature"] == 128 and out["faults2"] == 2
-    assert out["leaked"] == 0 and out["leaked2"] == 0
+    assert out["leaked"] == 0 and out["leaked2"] == 0 and out["leaked3"] == 0
+    code, funcname, message = out["handle"]
+    assert (code, funcname) == ("NTE_BAD_KEY", "CryptExportKey") and _no_ckr_name(message)
+    assert out["reopened"]
     assert out["deleted"]
 
 
