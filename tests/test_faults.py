@@ -441,7 +441,29 @@ def test_general_error_at_login_is_retried_then_reported_once(
 # ---- memory, and no half container ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("ckr", ["CKR_DEVICE_MEMORY", "CKR_HOST_MEMORY"])
+def test_host_memory_is_no_memory_once(shim: Path, store: Path, tmp_path: Path) -> None:
+    out = _scenario(shim, store, tmp_path, f"""
+        prov = verify()
+        inject("fail C_GenerateRandom {_rv('CKR_HOST_MEMORY')}")
+        before = calls("C_GenerateRandom")
+        out["error"] = attempt(lambda: prov.CryptGenRandom(8))
+        out["calls"] = calls("C_GenerateRandom") - before
+        lift()
+        out["back"] = len(prov.CryptGenRandom(8))
+        out["leaked"] = leaked(prov)
+    """)
+    code, funcname, message = out["error"]
+    assert (code, funcname) == ("NTE_NO_MEMORY", "CryptGenRandom")
+    assert "out of memory" in message and _no_ckr_name(message), message
+    assert out["calls"] == 1 and out["back"] == 8 and out["leaked"] == 0
+
+
+
+@pytest.mark.parametrize("ckr", [
+    "CKR_DEVICE_MEMORY",
+    # The same path with the other code (its mapping: test_host_memory_...).
+    pytest.param("CKR_HOST_MEMORY", marks=pytest.mark.slow),
+])
 def test_out_of_memory_at_every_write_leaves_no_half_container(
     shim: Path, store: Path, tmp_path: Path, ckr: str
 ) -> None:
