@@ -46,7 +46,7 @@ def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("no C compiler (gcc) to build the fault-injecting PKCS#11 module")
     out = tmp_path_factory.mktemp("faultp11") / "faultp11.so"
     built = subprocess.run(
-        [gcc, "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC",
+        [gcc, "-std=gnu11", "-Wall", "-Wextra", "-O2", "-shared", "-fPIC",
          "-fvisibility=hidden", "-o", str(out), str(SHIM_SOURCE), "-ldl", "-lpthread"],
         capture_output=True, text=True, check=False, timeout=120,
     )
