@@ -23,7 +23,7 @@ from typing import ParamSpec, TypeVar
 from csp11 import winerror
 from csp11.pywintypes import error
 
-__all__ = ["CKR_TO_WINERROR", "CKR_VALUES", "Fail", "api", "fail_from_ckr"]
+__all__ = ["CKR_MEANINGS", "CKR_TO_WINERROR", "CKR_VALUES", "Fail", "api", "fail_from_ckr"]
 
 _log = logging.getLogger("csp11")
 
@@ -185,18 +185,37 @@ CKR_TO_WINERROR: dict[str, int] = {
     "CKR_FUNCTION_CANCELED": winerror.SCARD_W_CANCELLED_BY_USER,
     "CKR_CANCEL": winerror.SCARD_W_CANCELLED_BY_USER,
     # the token itself
-    "CKR_TOKEN_NOT_PRESENT": winerror.SCARD_W_REMOVED_CARD,
+    # a token pulled out while in use; no token in the slot when one is asked for
     "CKR_DEVICE_REMOVED": winerror.SCARD_W_REMOVED_CARD,
+    "CKR_TOKEN_NOT_PRESENT": winerror.SCARD_E_NO_SMARTCARD,
     "CKR_TOKEN_NOT_RECOGNIZED": winerror.SCARD_E_CARD_UNSUPPORTED,
     "CKR_SLOT_ID_INVALID": winerror.SCARD_E_NO_SMARTCARD,
     "CKR_TOKEN_WRITE_PROTECTED": winerror.NTE_PERM,
     "CKR_SESSION_READ_ONLY": winerror.NTE_PERM,
-    "CKR_DEVICE_MEMORY": winerror.NTE_TOKEN_KEYSET_STORAGE_FULL,
+    # out of memory, on the token or in the module (docs/faults.md); a token
+    # whose key storage is full says CKR_TOKEN_RESOURCE_EXCEEDED
+    "CKR_DEVICE_MEMORY": winerror.NTE_NO_MEMORY,
     "CKR_TOKEN_RESOURCE_EXCEEDED": winerror.NTE_TOKEN_KEYSET_STORAGE_FULL,
     "CKR_HOST_MEMORY": winerror.NTE_NO_MEMORY,
     "CKR_FUNCTION_NOT_SUPPORTED": winerror.NTE_NOT_SUPPORTED,
     "CKR_RANDOM_NO_RNG": winerror.NTE_NOT_SUPPORTED,
     "CKR_RANDOM_SEED_NOT_SUPPORTED": winerror.NTE_NOT_SUPPORTED,
+}
+
+
+# What a return code means, in words, where the words tell a user more than
+# the name (the name stays in Fail.ckr and pywintypes.error.ckr).  A code
+# missing here is named in the message: then that is the only information.
+CKR_MEANINGS: dict[str, str] = {
+    "CKR_DEVICE_REMOVED": "the token was removed",
+    "CKR_TOKEN_NOT_PRESENT": "no token is present in the slot",
+    "CKR_PIN_LOCKED": "the PIN is locked",
+    "CKR_PIN_EXPIRED": "the PIN has expired",
+    "CKR_DEVICE_MEMORY": "the token is out of memory",
+    "CKR_HOST_MEMORY": "the PKCS#11 module is out of memory",
+    "CKR_TOKEN_RESOURCE_EXCEEDED": "the token has no room left",
+    "CKR_SESSION_HANDLE_INVALID": "the token lost the session",
+    "CKR_SESSION_CLOSED": "the token closed the session",
 }
 
 
@@ -219,12 +238,15 @@ def fail_from_ckr(ckr: str, doing: str) -> Fail:
     """The :class:`Fail` for a PKCS#11 return code met while ``doing`` something.
 
     ``ckr`` is a name from :data:`CKR_VALUES` (or ``"CKR_0x..."`` for a code
-    no table knows).  The message names the return code and what was being
-    done, e.g. ``"C_GenerateKey failed: CKR_MECHANISM_INVALID (0x70)"``.
+    no table knows).  The message says what was being done and what went
+    wrong: in words where :data:`CKR_MEANINGS` has them (``"C_Sign failed:
+    the token was removed"``), else by the return code's name
+    (``"C_GenerateKey failed: CKR_MECHANISM_INVALID (0x70)"``).
     """
     code = CKR_TO_WINERROR.get(ckr, winerror.NTE_FAIL)
     value = CKR_VALUES.get(ckr)
     shown = f"{ckr} (0x{value:X})" if value is not None else ckr
+    shown = CKR_MEANINGS.get(ckr, shown)
     return Fail(code, f"{doing} failed: {shown}", ckr=ckr)
 
 

@@ -10,7 +10,7 @@ import pkcs11.exceptions
 import pytest
 
 from csp11 import pywintypes, winerror
-from csp11.errors import CKR_TO_WINERROR, CKR_VALUES, Fail, api, fail_from_ckr
+from csp11.errors import CKR_MEANINGS, CKR_TO_WINERROR, CKR_VALUES, Fail, api, fail_from_ckr
 from csp11.token import _EXCEPTION_CKR, ckr_of
 
 
@@ -79,7 +79,7 @@ def test_mapping_targets_are_windows_codes() -> None:
         ("CKR_KEY_UNEXTRACTABLE", winerror.NTE_BAD_KEY_STATE),
         ("CKR_PIN_INCORRECT", winerror.SCARD_W_WRONG_CHV),
         ("CKR_PIN_LOCKED", winerror.SCARD_W_CHV_BLOCKED),
-        ("CKR_TOKEN_NOT_PRESENT", winerror.SCARD_W_REMOVED_CARD),
+        ("CKR_TOKEN_NOT_PRESENT", winerror.SCARD_E_NO_SMARTCARD),
         ("CKR_DEVICE_REMOVED", winerror.SCARD_W_REMOVED_CARD),
         ("CKR_SIGNATURE_INVALID", winerror.NTE_BAD_SIGNATURE),
         ("CKR_FUNCTION_CANCELED", winerror.SCARD_W_CANCELLED_BY_USER),
@@ -88,7 +88,8 @@ def test_mapping_targets_are_windows_codes() -> None:
 def test_issue_mappings(ckr: str, code: int) -> None:
     fail = fail_from_ckr(ckr, "C_Something")
     assert fail.code == code
-    assert ckr in fail.message
+    # Named, or said in words (CKR_MEANINGS) with the name kept in .ckr.
+    assert ckr in fail.message or CKR_MEANINGS[ckr] in fail.message
     assert fail.ckr == ckr
 
 

@@ -211,6 +211,11 @@ class Containers:
         self._locks: dict[ContainerName, threading.RLock] = {}
         self._locks_lock = threading.Lock()
         self._depth = threading.local()
+        # This process's own claims (by nonce) and intents ("intent:LABEL:GEN")
+        # that the token would not let it remove (a fault at C_DestroyObject):
+        # dead, though their owner lives, so that the next call removes them
+        # rather than waits for itself or keeps a half key pair.
+        self._orphans: set[str] = set()
 
     # ---- reading csp11's data objects ------------------------------------------------------
     def _find_records(
@@ -342,6 +347,7 @@ class Containers:
             pooled, claims = self._find_records(_CLAIM, cname.lock_label, pins)
             self._destroy(pooled, [c.obj for c in claims if c.record.get("nonce") == nonce])
         except Fail:
+            self._orphans.add(nonce)
             _log.warning("could not remove this process's claim on container %r", cname.name)
 
     def _contend(self, cname: ContainerName, nonce: str, pins: PinSources) -> tuple[Any, Any]:
@@ -357,9 +363,12 @@ class Containers:
             pooled, claims = self._find_records(_CLAIM, cname.lock_label, pins)
             step("claims-read")
             others = [c for c in claims if c.record.get("nonce") != nonce]
-            live = [c for c in others if not _dead(c.record)]
-            if len(live) < len(others):
-                self._destroy(pooled, [c.obj for c in others if _dead(c.record)])
+            gone = [c for c in others
+                    if _dead(c.record) or c.record.get("nonce") in self._orphans]
+            live = [c for c in others if c not in gone]
+            if gone:
+                self._destroy(pooled, [c.obj for c in gone])
+                self._orphans.difference_update(str(c.record.get("nonce")) for c in gone)
             if not live:
                 return mine
             if time.monotonic() > deadline:
@@ -502,19 +511,28 @@ class Containers:
             self._create(_APPLICATION, cname.label,
                          _new_record(cname, int(record["seq"]) + 1, keys), pins)
             step("commit-marker-written")
-            self._destroy(pooled, [m.obj for m in markers])
-            step("commit-old-markers-destroyed")
-            self._drop_intent(cname, spec, generation, pins)
+            # The switch is made: what follows is tidying, and a failure of it
+            # (a faulty token) must not make the caller abandon the pair the
+            # new marker names.  Whoever comes next finishes it (tidy()).
             try:
+                self._destroy(pooled, [m.obj for m in markers])
+                step("commit-old-markers-destroyed")
+                self._drop_intent(cname, spec, generation, pins)
                 self._tidy_all(cname, keys, pins)
             except Fail as exc:
-                # The switch is made; tidying up is done by whoever comes next.
+                # The switch is made; tidying up is done by whoever comes next,
+                # the intent included (this process no longer needs it).
+                self._orphans.add(f"intent:{cname.intent_label(spec)}:{generation}")
                 _log.warning("tidying container %r after a new key: %s", cname.name,
                              exc.message)
 
     def abandon(self, cname: ContainerName, spec: int, generation: int,
                 pins: PinSources) -> None:
         """Remove a generation that will not be committed, and its intent."""
+        # Dead from now on, whether or not the removal below gets through a
+        # faulty token: the next tidy-up of this process removes the rest.
+        orphan = f"intent:{cname.intent_label(spec)}:{generation}"
+        self._orphans.add(orphan)
         ident = cname.key_id(spec, generation)
         home, found = self.token.find(
             [{Attribute.CLASS: cls, Attribute.ID: ident, Attribute.TOKEN: True}
@@ -523,12 +541,18 @@ class Containers:
         )
         self._destroy(home, [o for group in found for o in group])
         self._drop_intent(cname, spec, generation, pins)
+        self._orphans.discard(orphan)
 
     def _drop_intent(self, cname: ContainerName, spec: int, generation: int,
                      pins: PinSources) -> None:
-        pooled, intents = self._find_records(_INTENT, cname.intent_label(spec), pins)
-        self._destroy(pooled, [i.obj for i in intents
-                               if i.record.get("generation") == generation])
+        try:
+            pooled, intents = self._find_records(_INTENT, cname.intent_label(spec), pins)
+            self._destroy(pooled, [i.obj for i in intents
+                                   if i.record.get("generation") == generation])
+        except Fail:
+            # Left on the token by a fault: dead from now on (see _orphans).
+            self._orphans.add(f"intent:{cname.intent_label(spec)}:{generation}")
+            raise
 
     def tidy(self, cname: ContainerName, pins: PinSources) -> None:
         """Check that the container exists (``NTE_BAD_KEYSET``) and remove debris of
@@ -582,7 +606,11 @@ class Containers:
         for spec in SPEC_NAMES:
             label = cname.key_label(spec)
             pooled, intents = self._find_records(_INTENT, cname.intent_label(spec), pins)
-            dead = [i for i in intents if _dead(i.record)]
+            orphans = {f"intent:{cname.intent_label(spec)}:{i.record.get('generation')}"
+                       for i in intents}
+            dead = [i for i in intents if _dead(i.record) or
+                    f"intent:{cname.intent_label(spec)}:{i.record.get('generation')}"
+                    in self._orphans]
             pending = {i.record.get("generation") for i in intents if i not in dead}
             current = keys.get(str(spec))
             keep = {cname.key_id(spec, g) for g in (current, *pending) if isinstance(g, int)}
@@ -595,6 +623,7 @@ class Containers:
                      if _object_id(self.token, home, o) not in keep]
             self._destroy(home, stale)
             self._destroy(pooled, [i.obj for i in dead])
+            self._orphans.difference_update(orphans)
 
     # ---- object primitives ------------------------------------------------------------------
     # Token-object writes hold the token's store lock (a process-wide lock,

@@ -14,9 +14,16 @@ from csp11.errors import Fail, fail_from_ckr
 from csp11.token.ckr import _ckr_name
 from csp11.token.constants import CKR_OK
 from csp11.token.cryptoki import _CK_MECHANISM, _ulong
-from csp11.token.session import SessionPool, _Pooled
+from csp11.token.session import SESSION_LOST, SessionPool, _Pooled
 
 _MAX_DIGEST = 128  # bytes: above every digest and MAC size
+# The Windows code for an operation whose session the token lost, by kind.
+_LOST_STATE = {
+    "digest": winerror.NTE_BAD_HASH_STATE,
+    "sign": winerror.NTE_BAD_HASH_STATE,
+    "encrypt": winerror.NTE_BAD_KEY_STATE,
+    "decrypt": winerror.NTE_BAD_KEY_STATE,
+}
 
 
 class KeyObject(Protocol):
@@ -54,7 +61,15 @@ class Operation:
             # ends every operation in it, rather than given back.
             self.done = True
             self._token.discard_operation(self._pooled)
-            raise fail_from_ckr(_ckr_name(rv), doing)
+            ckr = _ckr_name(rv)
+            if ckr in SESSION_LOST:
+                # The operation's state went with the session: a hash (or a
+                # cipher stream) that cannot go on, as its own error says.
+                raise Fail(_LOST_STATE[self._kind],
+                           f"{doing} failed: the token lost the session that held this "
+                           f"{'hash' if self._kind in ('digest', 'sign') else 'stream'}; "
+                           "start it again", ckr=ckr)
+            raise fail_from_ckr(ckr, doing)
 
     def start(self, mechanism: int, key: int | None, param: bytes | None) -> None:
         """``C_DigestInit`` / ``C_SignInit``."""

@@ -26,6 +26,10 @@ from csp11.token.forkgate import generation, library_call
 
 _T = TypeVar("_T")
 
+# What a token answers for a session it no longer has (closed under csp11,
+# or gone with a token that was removed and put back).
+SESSION_LOST = frozenset({"CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED"})
+
 
 class _Pooled:
     """A pooled python-pkcs11 session with the lock that serialises its use."""
@@ -112,8 +116,11 @@ class SessionPool:
     def _discard(self, pooled: _Pooled) -> None:
         pooled.alive = False
         with self._pool_lock:
-            if pooled in self._all:
-                self._all.remove(pooled)
+            # Out of every list: a lost session left idle would be handed out
+            # again (and fail again) by acquire().
+            for sessions in (self._all, self._idle, self._op_idle):
+                if pooled in sessions:
+                    sessions.remove(pooled)
         # Opened without a PIN, so python-pkcs11's close() does not call
         # C_Logout (which would log out every session of the token).
         if self._generation != generation():
@@ -136,5 +143,18 @@ class SessionPool:
                 with library_call():
                     return fn(pooled.session)
             except pkcs11.exceptions.PKCS11Error as exc:
-                raise fail_from_ckr(ckr_of(exc), doing) from None
+                ckr = ckr_of(exc)
+                if ckr not in SESSION_LOST:
+                    raise fail_from_ckr(ckr, doing) from None
+            # The token dropped the key's session, and the session objects in
+            # it: the call cannot be redone here.  The session leaves the pool
+            # (closed, so nothing leaks); a container's key is opened again
+            # by CryptGetUserKey, in a new session.
+            self._discard(pooled)
+            raise Fail(
+                winerror.NTE_BAD_KEY,
+                f"{doing} failed: the token lost the session that held this key; "
+                "open or make the key again",
+                ckr=ckr,
+            )
 

@@ -48,7 +48,7 @@ from csp11.token.openssl import _load_openssl_legacy
 from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
 from csp11.token.quirks import Quirks, quirks_for
-from csp11.token.session import SessionPool, _Pooled
+from csp11.token.session import SESSION_LOST, SessionPool, _Pooled
 from csp11.token.softhsm import (
     generation_files,
     store_file_lock,
@@ -60,7 +60,6 @@ from csp11.token.template import check_template
 _log = logging.getLogger("csp11")
 _T = TypeVar("_T")
 
-_SESSION_LOST = frozenset({"CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED"})
 
 # Token quirk "token-info-races-other-processes": SoftHSM2's file store
 # rewrites the token file when another process logs in, and a C_GetTokenInfo
@@ -276,7 +275,7 @@ class Token(SessionPool):
                     # Logging in again happens holding no session: login takes
                     # the store lock, which container changes take before a
                     # key's session (one lock order everywhere).
-                    if attempt == 0 and ckr in _SESSION_LOST:
+                    if attempt == 0 and ckr in SESSION_LOST:
                         _log.info("token %r lost a session; reopening", self.label)
                         self._discard(pooled)
                         pooled.lock.release()
@@ -315,14 +314,25 @@ class Token(SessionPool):
 
     # ---- login -----------------------------------------------------------
     def is_logged_in(self) -> bool:
-        """Whether the token is logged in for this process (asks the token)."""
-        pooled = self.acquire()
-        try:
-            state = self.module.cryptoki.session_state(pooled.session.handle)
-        finally:
-            self.release(pooled)
-        self._logged_in = state in (CKS_RO_USER_FUNCTIONS, CKS_RW_USER_FUNCTIONS)
-        return self._logged_in
+        """Whether the token is logged in for this process (asks the token).
+
+        An idle session the token lost (all of them, after the token was
+        removed and put back) is dropped and the next one asked; a new
+        session answers at last.
+        """
+        while True:
+            pooled = self.acquire()
+            try:
+                state = self.module.cryptoki.session_state(pooled.session.handle)
+            except Fail as exc:
+                if exc.ckr not in SESSION_LOST:
+                    raise
+                self._discard(pooled)
+                continue
+            finally:
+                self.release(pooled)
+            self._logged_in = state in (CKS_RO_USER_FUNCTIONS, CKS_RW_USER_FUNCTIONS)
+            return self._logged_in
 
     def ensure_login(self, pins: PinSources, container: str | None) -> None:
         """Log in unless csp11 already did; cheap when logged in."""
