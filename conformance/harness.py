@@ -115,8 +115,8 @@ REASONS: list[Reason] = [
            "Microsoft documents NTE_BAD_FLAGS when dwFlags \"contains a value that is not "
            "valid\" (seed, CryptGenKey's page), and 0x8 (CRYPT_UPDATE_KEY) is no flag of the "
            "page's table (WINDOWS-FACTS: the table's unused flags are accepted and ignored); "
-           "Wine's rsaenh ignores the bit; docs/differences.md, Algorithms and lengths: \"Flags "
-           "outside the seed's table\""),
+           "Wine's rsaenh ignores the bit; docs/differences.md, Algorithms and lengths: "
+           "\"`CryptGenKey` flags outside the seed's table\""),
     Reason(r"CryptGenKey|CryptDeriveKey", r"too short|too long|AES_128 with 192|4096 bits"
            r"|AES_128 length 256", WINE_DOC, _LENGTHS),
     Reason(r"CryptGenKey", r"off step", WINE,
@@ -132,11 +132,12 @@ REASONS: list[Reason] = [
            "csp11 keeps for every key it makes; Microsoft's CryptImportKey page gives "
            "NTE_SILENT_CONTEXT for a CRYPT_SILENT context and says nothing of verify contexts; "
            "Wine's rsaenh ignores the flag (docs/differences.md, Key BLOBs: "
-           "\"`CRYPT_USER_PROTECTED` on `CryptImportKey` in a verify or silent context\")"),
+           "\"`CRYPT_USER_PROTECTED` on `CryptImportKey` in a verify-only context\")"),
     Reason(r"CryptExportKey", r"SIMPLEBLOB without an exchange key", WINE_DOC,
            "Microsoft documents NTE_NO_KEY (CryptExportKey's page: a session key is exported "
            "and hExpKey is no public key); Wine's rsaenh answers NTE_BAD_PUBLIC_KEY, a code its "
-           "source marks \"FIXME: error_code?\" (docs/differences.md, Key BLOBs)"),
+           "source marks \"FIXME: error_code?\" (docs/differences.md, Key BLOBs: \"A "
+           "SIMPLEBLOB exported without an exchange key\")"),
     Reason(r"CryptExportKey|CryptDeriveKey", r"flags 0x8000", WINE_DOC,
            "Microsoft documents NTE_BAD_FLAGS for a dwFlags value the function does not define "
            "(CryptExportKey's and CryptDeriveKey's pages; 0x8000 is no flag of either); Wine's "
