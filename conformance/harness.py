@@ -110,6 +110,11 @@ REASONS: list[Reason] = [
            "it lies other memory of the process (non-zero from byte 136 of a 2048-bit key's "
            "answer, now and then earlier); csp11 answers zeros, and both agree whenever that "
            "memory is zero (most 1024-bit cases); the other parameters agree"),
+    Reason(r"CryptSetKeyParam", r"KP_MODE=99", WINE,
+           f"{_FACTS}: \"CRYPT_MODE_OFB/CTS are accepted by KP_MODE then refused at use\" "
+           "(Windows refuses a mode it cannot run when it is set); csp11 refuses it at "
+           "CryptSetKeyParam with NTE_BAD_DATA; docs/differences.md, Algorithms and lengths: "
+           "\"`KP_MODE` OFB, CTS or any value csp11 cannot run\""),
     # ---- errors
     Reason(r"CryptGenKey", r"flag 0x8$", WINE_DOC,
            "Microsoft documents NTE_BAD_FLAGS when dwFlags \"contains a value that is not "

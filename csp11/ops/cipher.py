@@ -75,8 +75,6 @@ def encrypt(key: Key, final: bool, data: bytes, hash_: Hash | None,
             winerror.NTE_BAD_DATA,
             f"without Final the data must be whole {block}-byte blocks, got {len(data)} bytes",
         )
-    if data or final:
-        _runnable(key)  # before the hash takes the data: a failed call changes nothing
     if hash_ is not None:
         hash_.update(data)
     with key.cipher_lock:
@@ -111,8 +109,6 @@ def decrypt(key: Key, final: bool, data: bytes, hash_: Hash | None,
             winerror.NTE_BAD_DATA,
             f"ciphertext must be whole {block}-byte blocks, got {len(data)} bytes",
         )
-    if data:
-        _runnable(key)
     with key.cipher_lock:
         try:
             plain = _run(key, data, encrypting=False) if data else b""
@@ -155,7 +151,6 @@ def _stream(key: Key, data: bytes, final: bool) -> bytes:
 
 def _run(key: Key, data: bytes, *, encrypting: bool) -> bytes:
     """One call's worth of blocks in the key's mode, moving its chaining value on."""
-    _runnable(key)
     tkey = key.usable()
     chain = key.chain if key.chain is not None else key.iv
     if key.mode == con.CRYPT_MODE_ECB:
@@ -164,20 +159,9 @@ def _run(key: Key, data: bytes, *, encrypting: bool) -> bytes:
         out = block_call(key, tkey, data, ecb=False, iv=chain, encrypting=encrypting)
         key.chain = (out if encrypting else data)[-len(chain):]
         return out
-    return _cfb8(key, data, chain, encrypting=encrypting)  # CRYPT_MODE_CFB
-
-
-_RUNNABLE_MODES = (con.CRYPT_MODE_ECB, con.CRYPT_MODE_CBC, con.CRYPT_MODE_CFB)
-
-
-def _runnable(key: Key) -> None:
-    """NTE_BAD_ALGID for a KP_MODE csp11 cannot run (OFB, CTS, any other value), as
-    rsaenh's CPEncrypt/CPDecrypt answer; CryptSetKeyParam accepted and kept it."""
-    if key.mode not in _RUNNABLE_MODES:
-        raise Fail(
-            winerror.NTE_BAD_ALGID,
-            f"cipher mode {key.mode} (KP_MODE) cannot be run: ECB, CBC and CFB can",
-        )
+    if key.mode == con.CRYPT_MODE_CFB:
+        return _cfb8(key, data, chain, encrypting=encrypting)
+    raise Fail(winerror.NTE_BAD_ALGID, f"cipher mode {key.mode} does not encrypt")
 
 
 def _cfb8(key: Key, data: bytes, chain: bytes, *, encrypting: bool) -> bytes:

@@ -30,6 +30,7 @@ from csp11.token import Attribute, ObjectClass
 
 __all__ = ["get_key_param", "set_key_param"]
 
+_SUPPORTED_MODES = (con.CRYPT_MODE_CBC, con.CRYPT_MODE_ECB, con.CRYPT_MODE_CFB)
 _MAX_SALT = 24  # KP_SALT_EX: rsaenh keeps at most 24 bytes of salt
 
 
@@ -196,11 +197,14 @@ def _set_mode(key: Key, data: object) -> None:
     # A stream cipher (RC4) keeps the mode it is given and ignores it, as rsaenh does:
     # hostap sets CRYPT_MODE_CBC on every cipher key it imports, RC4 included
     # (docs/compatibility.md).
-    # Any value is kept and read back, as rsaenh keeps it; a mode csp11 cannot run (OFB,
-    # CTS or no mode at all) fails at CryptEncrypt/CryptDecrypt with NTE_BAD_ALGID, as
-    # rsaenh's CPEncrypt does (Wine's conformance tests, which pass on Windows, expect
-    # exactly that for OFB).  Microsoft's CryptSetKeyParam page names no error for it.
-    key.mode = _as_dword(data, "KP_MODE")
+    mode = _as_dword(data, "KP_MODE")
+    if mode not in _SUPPORTED_MODES:
+        raise Fail(
+            winerror.NTE_BAD_DATA,
+            f"cipher mode {mode} is not supported (CBC, ECB and CFB are; as on Windows, "
+            "OFB and CTS are not)",
+        )
+    key.mode = mode
     key.chain = None
 
 
