@@ -45,6 +45,7 @@ DIFF = "csp11 difference (documented)"
 UNDOC = "csp11 difference, not yet in docs/differences.md"
 WINE = "Wine deviation (known)"
 WINE_NEW = "Wine deviation (newly observed)"
+WINE_DOC = "Wine deviation from Microsoft's documentation"
 BUG = "csp11 bug"
 
 _FACTS = "WINDOWS-FACTS, known Wine deviations"
@@ -55,11 +56,14 @@ _BAD_LENGTHS = (f"{_FACTS}: \"it accepts some BLOBs whose bit length disagrees w
 _DSSENH = ("Wine 8's dssenh is incomplete (CPEncrypt, CPDecrypt, CPGetKeyParam, CPSetKeyParam, "
            "CPHashSessionKey are unimplemented stubs; the harness never calls them on DSS keys, "
            "since a stub aborts the process)")
-_LENGTHS = ("seed (CryptGenKey: \"a key larger than the maximum or smaller than the minimum … "
-            "fails with ERROR_INVALID_PARAMETER\") and SPEC §4, as docs/mapping.md's CryptGenKey "
-            "checks say; docs/differences.md, Algorithms and lengths: \"Out-of-range key "
-            "lengths (every provider, `CryptGenKey` and `CryptDeriveKey`)\" (rsaenh: "
-            "NTE_BAD_DATA)")
+_LENGTHS = ("Microsoft documents ERROR_INVALID_PARAMETER for a key length above the maximum or "
+            "below the minimum (seed, CryptGenKey's page: \"a key larger than the maximum or "
+            "smaller than the minimum … fails with ERROR_INVALID_PARAMETER\"; CryptDeriveKey's "
+            "page: \"the same as CryptGenKey\" but for where the key comes from); Wine's rsaenh "
+            "answers NTE_BAD_DATA (NTE_BAD_FLAGS for a fixed-length DES key), and observed "
+            "Windows builds deviate from the page too; csp11 follows the page (docs/mapping.md, "
+            "CryptGenKey checks; docs/differences.md, Algorithms and lengths: \"Out-of-range key "
+            "lengths\")")
 
 # Why a case differs.  Only consulted for cases that differ; the first match wins.
 REASONS: list[Reason] = [
@@ -106,15 +110,20 @@ REASONS: list[Reason] = [
            "it lies other memory of the process (non-zero from byte 136 of a 2048-bit key's "
            "answer, now and then earlier); csp11 answers zeros, and both agree whenever that "
            "memory is zero (most 1024-bit cases); the other parameters agree"),
-    Reason(r"CryptSetKeyParam", r"KP_MODE=99", DIFF,
-           "docs/differences.md, Algorithms and lengths: \"`KP_MODE` OFB, CTS or any value "
-           "csp11 cannot run\" → NTE_BAD_DATA at once; rsaenh stores any value"),
+    Reason(r"CryptSetKeyParam", r"KP_MODE=99", WINE,
+           f"{_FACTS}: \"CRYPT_MODE_OFB/CTS are accepted by KP_MODE then refused at use\" "
+           "(Windows refuses a mode it cannot run when it is set); csp11 refuses it at "
+           "CryptSetKeyParam with NTE_BAD_DATA; docs/differences.md, Algorithms and lengths: "
+           "\"`KP_MODE` OFB, CTS or any value csp11 cannot run\""),
     # ---- errors
-    Reason(r"CryptGenKey", r"flag 0x8$", DIFF,
-           "docs/differences.md, Algorithms and lengths: \"Flags outside the seed's table "
-           "(0x8, 0x20)\" → NTE_BAD_FLAGS"),
+    Reason(r"CryptGenKey", r"flag 0x8$", WINE_DOC,
+           "Microsoft documents NTE_BAD_FLAGS when dwFlags \"contains a value that is not "
+           "valid\" (seed, CryptGenKey's page), and 0x8 (CRYPT_UPDATE_KEY) is no flag of the "
+           "page's table (WINDOWS-FACTS: the table's unused flags are accepted and ignored); "
+           "Wine's rsaenh ignores the bit; docs/differences.md, Algorithms and lengths: "
+           "\"`CryptGenKey` flags outside the seed's table\""),
     Reason(r"CryptGenKey|CryptDeriveKey", r"too short|too long|AES_128 with 192|4096 bits"
-           r"|AES_128 length 256", DIFF, _LENGTHS),
+           r"|AES_128 length 256", WINE_DOC, _LENGTHS),
     Reason(r"CryptGenKey", r"off step", WINE,
            "WINDOWS-FACTS: a key-pair length inside the range but off the step → NTE_BAD_FLAGS "
            "(csp11); rsaenh says NTE_BAD_DATA"),
@@ -123,20 +132,25 @@ REASONS: list[Reason] = [
     Reason(r"CryptImportKey", r"truncated PLAINTEXTKEYBLOB|bVersion 3|empty BLOB", WINE,
            _BLOB_CODES + " (csp11: NTE_BAD_LEN for a short BLOB, NTE_BAD_VER for a bad bVersion)"),
     Reason(r"CryptImportKey", r"flags 0x2", DIFF,
-           "docs/differences.md, Key BLOBs: \"`CRYPT_USER_PROTECTED` on `CryptImportKey` in a "
-           "verify or silent context\" → NTE_SILENT_CONTEXT, as csp11's CryptGenKey; rsaenh "
-           "ignores the flag"),
-    Reason(r"CryptImportKey|CryptExportKey", r"SIMPLEBLOB without an exchange key", DIFF,
-           "docs/differences.md, Key BLOBs: \"A SIMPLEBLOB without an exchange key\" (rsaenh "
-           "NTE_BAD_PUBLIC_KEY; csp11 NTE_BAD_KEY on import, NTE_NO_KEY on export, the code "
-           "Microsoft's CryptExportKey page gives when hExpKey is no public key)"),
-    Reason(r"CryptExportKey|CryptDeriveKey", r"flags 0x8000", DIFF,
-           "docs/differences.md, Key BLOBs: \"Undefined flag bits in `CryptExportKey` and "
-           "`CryptDeriveKey`\" → NTE_BAD_FLAGS, as in CryptGenKey; rsaenh ignores them"),
-    Reason(r"CryptSignHash", r"KeySpec 3", DIFF,
-           "docs/differences.md, Key BLOBs: \"`CryptSignHash` with a KeySpec other than "
-           "AT_KEYEXCHANGE/AT_SIGNATURE\" → NTE_BAD_ALGID, which Microsoft's CryptSignHash page "
-           "gives for an incorrect dwKeySpec; rsaenh answers NTE_NO_KEY (from its CPGetUserKey)"),
+           "csp11 answers CRYPT_USER_PROTECTED in a verify-only (or silent) context with "
+           "NTE_SILENT_CONTEXT, the rule Microsoft documents for CryptGenKey (seed) and that "
+           "csp11 keeps for every key it makes; Microsoft's CryptImportKey page gives "
+           "NTE_SILENT_CONTEXT for a CRYPT_SILENT context and says nothing of verify contexts; "
+           "Wine's rsaenh ignores the flag (docs/differences.md, Key BLOBs: "
+           "\"`CRYPT_USER_PROTECTED` on `CryptImportKey` in a verify-only context\")"),
+    Reason(r"CryptExportKey", r"SIMPLEBLOB without an exchange key", WINE_DOC,
+           "Microsoft documents NTE_NO_KEY (CryptExportKey's page: a session key is exported "
+           "and hExpKey is no public key); Wine's rsaenh answers NTE_BAD_PUBLIC_KEY, a code its "
+           "source marks \"FIXME: error_code?\" (docs/differences.md, Key BLOBs: \"A "
+           "SIMPLEBLOB exported without an exchange key\")"),
+    Reason(r"CryptExportKey|CryptDeriveKey", r"flags 0x8000", WINE_DOC,
+           "Microsoft documents NTE_BAD_FLAGS for a dwFlags value the function does not define "
+           "(CryptExportKey's and CryptDeriveKey's pages; 0x8000 is no flag of either); Wine's "
+           "rsaenh ignores the bit (docs/differences.md, Key BLOBs: \"Undefined flag bits\")"),
+    Reason(r"CryptSignHash", r"KeySpec 3", WINE_DOC,
+           "Microsoft documents NTE_BAD_ALGID (CryptSignHash's page: dwKeySpec has an incorrect "
+           "value); Wine's rsaenh answers NTE_NO_KEY, from its CPGetUserKey "
+           "(docs/differences.md, Key BLOBs)"),
     Reason(r"CryptDecrypt", r"not final, 8 bytes", WINE_NEW,
            "rsaenh decrypts a partial block when Final=FALSE; WINDOWS-FACTS: Final=False needs "
            "whole blocks (NTE_BAD_DATA), as csp11 answers"),

@@ -62,3 +62,12 @@ def test_rsa_signatures_are_byte_identical(records: list[Record]) -> None:
 def test_every_area_ran(records: list[Record]) -> None:
     assert {r.area for r in records} == set(AREAS)
     assert sum(r.agree for r in records) > 0.85 * len(records)
+
+
+def test_cases_csp11_follows_rsaenh_on_agree(records: list[Record]) -> None:
+    # Where Microsoft names no code, csp11 answers as rsaenh: a SIMPLEBLOB imported
+    # without an exchange key is NTE_BAD_PUBLIC_KEY
+    cases = [r for r in records
+             if r.function == "CryptImportKey" and r.case == "SIMPLEBLOB without an exchange key"]
+    assert len(cases) >= 1
+    assert all(r.agree for r in cases), [(r.case, r.wine, r.csp11) for r in cases if not r.agree]

@@ -261,6 +261,8 @@ def test_export_errors(prov: PyCRYPTPROV, rsa_keyx: Any) -> None:
             (key, None, 0x55, 0, "NTE_BAD_TYPE"),
             (key, None, con.OPAQUEKEYBLOB, 0, "NTE_BAD_TYPE"),
             (key, None, con.PLAINTEXTKEYBLOB, 0x1000, "NTE_BAD_FLAGS"),
+            # Microsoft's CryptExportKey page: NTE_NO_KEY when a session key is exported and
+            # hExpKey is no public key (Wine's rsaenh: NTE_BAD_PUBLIC_KEY, marked FIXME there)
             (key, None, con.SIMPLEBLOB, 0, "NTE_NO_KEY"),
             (key, key, con.SIMPLEBLOB, 0, "NTE_BAD_KEY"),
             (key, rsa_keyx, con.PLAINTEXTKEYBLOB, 0, "NTE_BAD_KEY"),
@@ -278,6 +280,7 @@ def test_export_errors(prov: PyCRYPTPROV, rsa_keyx: Any) -> None:
 
 def test_import_errors(prov: PyCRYPTPROV, rsa_keyx: Any) -> None:
     aes = PlaintextKeyBlob(con.CALG_AES_128, bytes(16)).to_bytes()
+    session = prov.CryptGenKey(con.CALG_AES_128, 0)
     cases: list[tuple[bytes, Any, int, str]] = [
         (aes, None, 0x8000, "NTE_BAD_FLAGS"),
         (PlaintextKeyBlob(con.CALG_AES_128, bytes(15)).to_bytes(), None, 0, "NTE_BAD_DATA"),
@@ -291,8 +294,12 @@ def test_import_errors(prov: PyCRYPTPROV, rsa_keyx: Any) -> None:
         (aes[:-1], None, 0, "NTE_BAD_LEN"),
         (b"\x63" + aes[1:], None, 0, "NTE_BAD_TYPE"),
         (aes[:1] + b"\x07" + aes[2:], None, 0, "NTE_BAD_VER"),
+        # No exchange key, or one that is none: rsaenh's NTE_BAD_PUBLIC_KEY (Microsoft's
+        # CryptImportKey page names no code for it)
         (SimpleBlob(con.CALG_AES_128, con.CALG_RSA_KEYX, bytes(128)).to_bytes(), None, 0,
-         "NTE_BAD_KEY"),
+         "NTE_BAD_PUBLIC_KEY"),
+        (SimpleBlob(con.CALG_AES_128, con.CALG_RSA_KEYX, bytes(128)).to_bytes(), session, 0,
+         "NTE_BAD_PUBLIC_KEY"),
         (SimpleBlob(con.CALG_AES_128, con.CALG_RSA_SIGN, bytes(128)).to_bytes(), rsa_keyx, 0,
          "NTE_BAD_ALGID"),
         (SimpleBlob(con.CALG_AES_128, con.CALG_RSA_KEYX, bytes(64)).to_bytes(), rsa_keyx, 0,
@@ -428,6 +435,7 @@ def _fuzz_once(prov: PyCRYPTPROV, data: bytes, flag_bits: int) -> None:
             assert exc.winerror in (
                 winerror.NTE_BAD_DATA, winerror.NTE_BAD_TYPE, winerror.NTE_BAD_VER,
                 winerror.NTE_BAD_LEN, winerror.NTE_BAD_ALGID, winerror.NTE_BAD_KEY,
+                winerror.NTE_BAD_PUBLIC_KEY,  # a SIMPLEBLOB with no exchange key to open it
             ), exc
         else:
             key.CryptDestroyKey()

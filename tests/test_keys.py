@@ -313,6 +313,7 @@ def test_set_iv_mode_padding(prov: PyCRYPTPROV) -> None:
             with pytest.raises(pywintypes.error) as info:
                 key.CryptSetKeyParam(con.KP_MODE, mode)
             assert _code(info) == winerror.NTE_BAD_DATA
+            assert key.CryptGetKeyParam(con.KP_MODE) == con.CRYPT_MODE_CBC
         key.CryptSetKeyParam(con.KP_PADDING, con.PKCS5_PADDING)
         with pytest.raises(pywintypes.error) as info:
             key.CryptSetKeyParam(con.KP_PADDING, con.ZERO_PADDING)

@@ -129,6 +129,19 @@ def box() -> Iterator[Box]:
     _delete(name)
 
 
+def test_a_key_spec_that_names_no_key_pair(box: Box) -> None:
+    # Microsoft's CryptSignHash page: NTE_BAD_ALGID when dwKeySpec has an incorrect value
+    # (Wine's rsaenh answers NTE_NO_KEY, from its CPGetUserKey), even in a container that
+    # holds both pairs and with a hash that could be signed
+    with box.ctx.CryptCreateHash(con.CALG_SHA1) as h:
+        h.CryptHashData(b"data")
+        for spec in (0, 3):
+            with pytest.raises(pywintypes.error) as exc:
+                h.CryptSignHash(spec)
+            assert (_code(exc), exc.value.funcname) == ("NTE_BAD_ALGID", "CryptSignHash"), spec
+        assert len(h.CryptSignHash(con.AT_SIGNATURE)) == 128
+
+
 # ---- RSA -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("algid", RSA_HASHES, ids=NAMES.get)
 @pytest.mark.parametrize("spec", [con.AT_SIGNATURE, con.AT_KEYEXCHANGE], ids=NAMES.get)

@@ -446,9 +446,12 @@ def _import_simple(
     ctx: Context, blob: KeyBlob, pub_key: Key | None, flag_bits: int
 ) -> Key:
     assert isinstance(blob, SimpleBlob)
+    # No PubKey, or one that is no RSA key exchange key: NTE_BAD_PUBLIC_KEY, as rsaenh's
+    # import_symmetric_key answers; Microsoft's CryptImportKey page names no error for it.
     if pub_key is None or pub_key.alg.family is not Family.RSA or not pub_key.alg.exchange:
         raise Fail(
-            winerror.NTE_BAD_KEY, "a SIMPLEBLOB is decrypted with an RSA key exchange key (PubKey)"
+            winerror.NTE_BAD_PUBLIC_KEY,
+            "a SIMPLEBLOB is decrypted with an RSA key exchange key (PubKey)",
         )
     if blob.algid != pub_key.algid:
         raise Fail(
