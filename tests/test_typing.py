@@ -142,6 +142,11 @@ def test_prov_param_overloads_match_the_values(container: PyCRYPTPROV) -> None:
         assert type(value) is declared, (_name(param, "PP_"), value)
 
 
+# Only RC2 and RC4 keys have a salt (as in rsaenh); their bytes type is checked
+# where the token has them (tests/test_nss.py).
+_RC2_RC4_ONLY = (con.KP_SALT,)
+
+
 def test_key_param_overloads_match_the_values(container: PyCRYPTPROV) -> None:
     rsa_pair = container.CryptGenKey(con.AT_SIGNATURE, 0)
     rsa_pair.CryptSetKeyParam(con.KP_CERTIFICATE, _certificate_for(public_key_of(rsa_pair)))
@@ -158,6 +163,8 @@ def test_key_param_overloads_match_the_values(container: PyCRYPTPROV) -> None:
                     continue  # a parameter of another kind of key
                 assert type(value) is declared, (_name(param, "KP_"), value)
                 answered += 1
+            if param in _RC2_RC4_ONLY:
+                continue  # no RC2/RC4 on SoftHSM2: tests/test_nss.py checks these on softokn
             assert answered, f"no key answered {_name(param, 'KP_')}"
     finally:
         dss.CryptReleaseContext()
