@@ -139,7 +139,8 @@ class Token(SessionPool):
         self._slot = slot
         self.label: str = tok.label
         self.serial: str = tok.serial.decode("ascii", "replace").strip()
-        self.quirks: Quirks = quirks_for(tok.manufacturer_id, tok.model)
+        self.quirks: Quirks = quirks_for(tok.manufacturer_id, tok.model,
+                                         str(module.lib.manufacturer_id))
         if self.quirks.openssl_legacy_des:
             _load_openssl_legacy()
         self._login_lock = threading.Lock()
