@@ -130,6 +130,31 @@ _TRANSIENT_LOGIN = frozenset({
 })
 
 
+# A token object that csp11 never destroys, made before its first token object
+# on a token with the quirk ``handle_anchor`` (private: tpm2-pkcs11 refuses
+# public data objects).
+ANCHOR: Mapping[Any, object] = {
+    Attribute.CLASS: ObjectClass.DATA, Attribute.TOKEN: True, Attribute.PRIVATE: True,
+    Attribute.APPLICATION: "csp11-anchor", Attribute.LABEL: "csp11 anchor",
+    Attribute.VALUE: b"keeps this token's lowest object handle in use (tpm2-pkcs11 #931)",
+}
+
+
+def _matches(obj: Any, template: Mapping[Any, object]) -> bool:
+    """Whether ``obj`` really has the template's values (for tokens whose
+    C_FindObjects also returns objects that do not: ``find_overmatches``)."""
+    for attr, want in template.items():
+        try:
+            got = obj[attr]
+        except pkcs11.exceptions.PKCS11Error as exc:
+            if ckr_of(exc) in ("CKR_ATTRIBUTE_TYPE_INVALID", "CKR_ATTRIBUTE_SENSITIVE"):
+                return False
+            raise
+        if got != want:
+            return False
+    return True
+
+
 class Token(SessionPool):
     """One token: its session pool and its (process-wide) login state."""
 
@@ -145,6 +170,7 @@ class Token(SessionPool):
             _load_openssl_legacy()
         self._login_lock = threading.Lock()
         self._logged_in = False
+        self._anchored = not self.quirks.handle_anchor
         self._mechanisms: dict[int, MechanismInfo] | None = None
         # Keys whose last CryptoAPI handle was garbage-collected: released at
         # the next token call, never from inside a finalizer (which could run
@@ -457,6 +483,8 @@ class Token(SessionPool):
         otherwise (``DEFAULT`` removes it, as DES key generation needs).
         """
         check_template(template)
+        if template.get(Attribute.TOKEN):
+            self._anchor(pins)
         pooled, obj = self.run_keep(
             "C_GenerateKey",
             lambda s: s.generate_key(
@@ -480,6 +508,8 @@ class Token(SessionPool):
         """``C_GenerateKeyPair``; domain parameters (DSA, DH) go in ``public``."""
         check_template(public)
         check_template(private)
+        if private.get(Attribute.TOKEN) or public.get(Attribute.TOKEN):
+            self._anchor(pins)
         if key_type in (KeyType.DSA, KeyType.DH):
             names = (Attribute.PRIME, Attribute.SUBPRIME, Attribute.BASE)
             domain = {k: v for k, v in public.items() if k in names}
@@ -533,8 +563,14 @@ class Token(SessionPool):
         for template in templates:
             check_template(template)
 
+        overmatches = self.quirks.find_overmatches
+
         def search(s: Any) -> list[list[Any]]:
-            return [list(s.get_objects(template)) for template in templates]
+            found = [list(s.get_objects(template)) for template in templates]
+            if overmatches:
+                found = [[o for o in objects if _matches(o, template)]
+                         for objects, template in zip(found, templates, strict=True)]
+            return found
 
         # Under the store lock, as info() (SoftHSM2 re-reads its store here).
         # python-pkcs11 reads each found object's class after C_FindObjects:
@@ -549,9 +585,24 @@ class Token(SessionPool):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _anchor(self, pins: PinSources | None) -> None:
+        """Make sure the token's anchor object exists before csp11 makes token
+        objects (the quirk ``handle_anchor``; once per process)."""
+        if self._anchored:
+            return
+
+        def ensure(s: Any) -> None:
+            if not list(s.get_objects(ANCHOR)):
+                s.create_object(ANCHOR)
+
+        with self.store_locked():
+            self.run("C_CreateObject", ensure, pins)
+        self._anchored = True
+
     def create_object(self, template: Mapping[Any, object], pins: PinSources | None) -> None:
         """``C_CreateObject`` of a token object (found again by :meth:`find`)."""
         check_template(template)
+        self._anchor(pins)
         self.run("C_CreateObject", lambda s: s.create_object(template), pins)
         self.wrote_token_objects()
 
