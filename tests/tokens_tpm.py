@@ -12,6 +12,7 @@ and URI (for trying csp11 against it from a shell); Ctrl-C tears it down.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -171,10 +172,8 @@ class TpmToken:
                 proc.wait()
         self._procs.clear()
         if self._dbus_pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self._dbus_pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             self._dbus_pid = 0
         shutil.rmtree(self.dir, ignore_errors=True)
 

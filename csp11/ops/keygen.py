@@ -78,6 +78,12 @@ def generate(ctx: Context, algid: int, requested_flags: int, keylen: int) -> Key
             "key takes a per-use PIN, so it could not be asked for",
         )
     bits = key_length(alg, offer, field or keylen)
+    lengths = ctx.token.quirks.rsa_lengths
+    if alg.family is Family.RSA and lengths and bits not in lengths:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            f"this token makes {alg.name} keys of {', '.join(map(str, lengths))} bits only",
+        )
     permissions = permissions_for(low)
     if (alg.family is not Family.SESSION and low & (con.CRYPT_EXPORTABLE | con.CRYPT_ARCHIVABLE)
             and ctx.token.quirks.no_extractable_private_keys):

@@ -67,6 +67,11 @@ class Quirks:
     # that already held other objects before the anchor was made, destroying
     # those can still collide.
     handle_anchor: bool = False
+    # The only RSA modulus lengths the token makes, where C_GetMechanismInfo
+    # gives a range (tpm2-pkcs11 on a TPM: 1024..3072, but 1536 fails with
+    # CKR_GENERAL_ERROR; TPM 2.0 keys are 1024, 2048 or 3072 bits).  Other
+    # lengths → NTE_BAD_FLAGS before any token call.
+    rsa_lengths: tuple[int, ...] = ()
 
 
 NO_QUIRKS = Quirks()
@@ -84,6 +89,7 @@ _TPM2_PKCS11 = Quirks(
     no_extractable_private_keys=True,
     find_overmatches=True,
     handle_anchor=True,
+    rsa_lengths=(1024, 2048, 3072),
 )
 
 # (manufacturer, model prefix) as the token reports them → quirks.
