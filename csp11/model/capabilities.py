@@ -40,6 +40,7 @@ from csp11.token import (
     KeyType,
     Mechanism,
     ObjectClass,
+    PinSources,
     Token,
 )
 
@@ -139,16 +140,15 @@ class TokenModel:
             raise
         return True
 
-    @property
-    def session_key_pairs(self) -> bool:
+    def session_key_pairs(self, pins: PinSources | None) -> bool:
         """Whether the token makes session key pairs (probed with the smallest
-        RSA pair it makes, at first need)."""
+        RSA pair it makes, at first need; ``pins`` log in if the token wants it)."""
         with self._lock:
             if self._session_key_pairs is None:
-                self._session_key_pairs = self._probe_session_pair()
+                self._session_key_pairs = self._probe_session_pair(pins)
             return self._session_key_pairs
 
-    def _probe_session_pair(self) -> bool:
+    def _probe_session_pair(self, pins: PinSources | None) -> bool:
         info = self.token.mechanisms().get(int(Mechanism.RSA_PKCS_KEY_PAIR_GEN))
         if info is None:
             return False
@@ -162,7 +162,7 @@ class TokenModel:
         try:
             pair = self.token.generate_key_pair(
                 KeyType.RSA, bits, mechanism=Mechanism.RSA_PKCS_KEY_PAIR_GEN,
-                public=public, private=private, pins=None,
+                public=public, private=private, pins=pins,
             )
         except Fail as exc:
             if exc.ckr in _CANNOT:
@@ -171,9 +171,9 @@ class TokenModel:
         pair.release()
         return True
 
-    def describe(self, probe_pairs: bool = False) -> dict[str, object]:
-        """The model as plain data (``csp11 info``); ``probe_pairs`` also asks
-        the session-pair question (it costs a key pair)."""
+    def describe(self, pins: PinSources | None = None) -> dict[str, object]:
+        """The model as plain data (``csp11 info``); with ``pins`` it also asks
+        the session-pair question (it costs a key pair, and may need a login)."""
         keygen: dict[str, object] = {}
         mechanisms = self.token.mechanisms()
         for alg in ALGORITHMS.values():
@@ -187,8 +187,8 @@ class TokenModel:
         quirks = self.token.quirks
         with self._lock:
             pairs = self._session_key_pairs
-        if probe_pairs:
-            pairs = self.session_key_pairs
+        if pins is not None:
+            pairs = self.session_key_pairs(pins)
         return {
             "session_objects": self.session_objects,
             "session_key_pairs": pairs,
@@ -196,6 +196,9 @@ class TokenModel:
             "quirks": quirks.name,
             "rsa_pairs_dual_use": quirks.rsa_pairs_dual_use,
             "extractable_private_keys": not quirks.no_extractable_private_keys,
+            "rsa_lengths": list(quirks.rsa_lengths) or "any in range",
+            "find_rechecked": quirks.find_overmatches,
+            "handle_anchor": quirks.handle_anchor,
         }
 
 

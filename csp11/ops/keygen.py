@@ -226,7 +226,7 @@ def _key_pair(
     if spec is None:
         if protected:
             ctx.login()
-        if not token_model(ctx.token).session_key_pairs:
+        if not token_model(ctx.token).session_key_pairs(ctx.pins):
             return _ephemeral_pair(ctx, alg, bits, public=public, private=private)
         return ctx.token.generate_key_pair(
             alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
