@@ -18,6 +18,7 @@ stored through :func:`csp11.ops.userkey.store_pair`.
 
 from __future__ import annotations
 
+import atexit
 import json
 from typing import Any
 
@@ -245,6 +246,18 @@ EPHEMERAL_ID = b"csp11-ephemeral"
 _EPHEMERAL_LABEL = "csp11-ephemeral "
 _swept: set[Token] = set()
 _swept_lock = ChildSafeLock(_swept.clear)
+
+
+@atexit.register
+def _drain_ephemeral() -> None:
+    """Dropped ephemeral pairs wait for the next token call to be destroyed;
+    at exit there is none, so release them now (what is still referenced is
+    left for the next process's sweep)."""
+    for token in list(_swept):
+        try:
+            token.drain()
+        except Fail:  # exit must go on for the other tokens
+            continue
 
 
 def _ephemeral_pair(

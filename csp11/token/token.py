@@ -139,6 +139,10 @@ ANCHOR: Mapping[Any, object] = {
     Attribute.VALUE: b"keeps this token's lowest object handle in use (tpm2-pkcs11 #931)",
 }
 
+_ANCHOR_SEARCH: Mapping[Any, object] = {
+    Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: "csp11-anchor",
+}
+
 
 def _matches(obj: Any, template: Mapping[Any, object]) -> bool:
     """Whether ``obj`` really has the template's values (for tokens whose
@@ -325,6 +329,12 @@ class Token(SessionPool):
         finally:
             if pooled is not None:
                 self.release(pooled)
+
+    def drain(self) -> None:
+        """Release now the keys whose handles were garbage-collected (they wait
+        for the next token call; csp11 calls this at exit where they are
+        token objects that must not outlive the process)."""
+        self._drain_graveyard()
 
     def _drain_graveyard(self) -> None:
         # Keys whose handles were garbage-collected.  A failure here (e.g. a
@@ -592,7 +602,7 @@ class Token(SessionPool):
             return
 
         def ensure(s: Any) -> None:
-            if not list(s.get_objects(ANCHOR)):
+            if not list(s.get_objects(_ANCHOR_SEARCH)):
                 s.create_object(ANCHOR)
 
         with self.store_locked():
