@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from csp11 import interop, winerror
 
 from .conftest import REPO
+from .p11kit_config import proxy_env, proxy_unusable
 from .tokens_tpm import TpmToken
 
 
@@ -225,35 +226,6 @@ def rpc_server(csp11_home: Path, softhsm2_module: str,
         proc.wait(timeout=10)
 
 
-def proxy_env(csp11_home: Path, softhsm2_module: str, home: Path) -> dict[str, str]:
-    """Variables for p11-kit-proxy.so over the test SoftHSM2 token only.
-
-    A user's p11-kit configuration (``~/.config/pkcs11``) lists only the test
-    module and switches the machine's modules off for the proxy.  As root,
-    p11-kit reads only the system module directory (TOKEN-FACTS): there the
-    proxy reaches the test token through the system's SoftHSM2 registration,
-    which must exist, and ``SOFTHSM2_CONF``.
-    """
-    modules = home / ".config" / "pkcs11" / "modules"
-    modules.mkdir(parents=True, exist_ok=True)
-    for registered in glob.glob("/usr/share/p11-kit/modules/*.module") + glob.glob(
-        "/etc/pkcs11/modules/*.module"
-    ):
-        (modules / Path(registered).name).write_text("disable-in: p11-kit-proxy\n")
-    (modules / "csp11-test-softhsm2.module").write_text(f"module: {softhsm2_module}\n")
-    return {"HOME": str(home), "SOFTHSM2_CONF": str(csp11_home / "softhsm2.conf")}
-
-
-def _system_registers_softhsm2() -> bool:
-    for registered in glob.glob("/usr/share/p11-kit/modules/*.module") + glob.glob(
-        "/etc/pkcs11/modules/*.module"
-    ):
-        text = Path(registered).read_text(errors="replace")
-        if "softhsm" in text and "disable-in: p11-kit-proxy" not in text:
-            return True
-    return False
-
-
 @pytest.fixture(scope="module", params=TOKENS)
 def matrix_token(request: pytest.FixtureRequest, token_uri: str, csp11_home: Path,
                  softhsm2_module: str) -> MatrixToken:
@@ -266,12 +238,12 @@ def matrix_token(request: pytest.FixtureRequest, token_uri: str, csp11_home: Pat
     elif name == "p11kit-proxy":
         if PROXY is None:
             pytest.skip("p11-kit-proxy.so is not installed (p11-kit-modules)")
-        if os.geteuid() == 0 and not _system_registers_softhsm2():
-            pytest.skip("as root p11-kit reads only the system's modules, and SoftHSM2 is not "
-                        "registered there (softhsm2 package's p11-kit module)")
+        unusable = proxy_unusable()
+        if unusable:
+            pytest.skip(unusable)
         home = Path(str(request.getfixturevalue("tmp_path_factory").mktemp("p11home")))
         token = MatrixToken(name, f"pkcs11:token=csp11?module-path={PROXY}&{pin}",
-                            proxy_env(csp11_home, softhsm2_module, home))
+                            proxy_env(csp11_home / "softhsm2.conf", softhsm2_module, home))
     elif name == "p11kit-rpc":
         server = request.getfixturevalue("rpc_server")
         token = MatrixToken(name, f"pkcs11:token=csp11?module-path={CLIENT}&{pin}",
