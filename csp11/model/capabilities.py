@@ -44,7 +44,7 @@ from csp11.token import (
     Token,
 )
 
-__all__ = ["Capabilities", "TokenModel", "capabilities", "token_model"]
+__all__ = ["PROBE_LABEL", "Capabilities", "TokenModel", "capabilities", "token_model"]
 
 # What a token answers when it cannot do what a probe asked (as opposed to a
 # failure that says nothing about the ability: a lost session, a PIN).  The
@@ -57,6 +57,8 @@ _CANNOT = frozenset({
     "CKR_FUNCTION_FAILED", "CKR_DEVICE_ERROR", "CKR_KEY_TYPE_INCONSISTENT",
 })
 _PROBE_DATA = bytes(32)
+# CKA_LABEL of everything a probe makes (so that a PKCS#11 log tells them apart).
+PROBE_LABEL = "csp11 probe"
 
 
 class TokenModel:
@@ -87,6 +89,7 @@ class TokenModel:
             Attribute.TOKEN: False, Attribute.PRIVATE: False, Attribute.SENSITIVE: True,
             Attribute.EXTRACTABLE: False, Attribute.ENCRYPT: True, Attribute.DECRYPT: True,
             Attribute.VALUE_LEN: DEFAULT if alg.parity_bits else bits // 8,
+            Attribute.LABEL: PROBE_LABEL,
         }
         try:
             tkey = self.token.generate_key(alg.key_type, bits + alg.parity_bits,
@@ -127,6 +130,7 @@ class TokenModel:
     def _probe_session_object(self) -> bool:
         template = {Attribute.CLASS: ObjectClass.DATA, Attribute.TOKEN: False,
                     Attribute.PRIVATE: False, Attribute.APPLICATION: "csp11-probe",
+                    Attribute.LABEL: PROBE_LABEL,
                     Attribute.VALUE: b"probe"}
 
         def make(session: Any) -> None:
@@ -155,10 +159,12 @@ class TokenModel:
         bits = max(info.min_key_size, 1024)
         public = {Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.KEY_TYPE: KeyType.RSA,
                   Attribute.TOKEN: False, Attribute.PRIVATE: False, Attribute.VERIFY: True,
-                  Attribute.MODULUS_BITS: bits, Attribute.PUBLIC_EXPONENT: b"\x01\x00\x01"}
+                  Attribute.MODULUS_BITS: bits, Attribute.PUBLIC_EXPONENT: b"\x01\x00\x01",
+                  Attribute.LABEL: PROBE_LABEL}
         private = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.KEY_TYPE: KeyType.RSA,
                    Attribute.TOKEN: False, Attribute.PRIVATE: False,
-                   Attribute.SENSITIVE: True, Attribute.SIGN: True}
+                   Attribute.SENSITIVE: True, Attribute.SIGN: True,
+                   Attribute.LABEL: PROBE_LABEL}
         try:
             pair = self.token.generate_key_pair(
                 KeyType.RSA, bits, mechanism=Mechanism.RSA_PKCS_KEY_PAIR_GEN,
