@@ -270,10 +270,13 @@ def matrix_token(request: pytest.FixtureRequest, token_uri: str, csp11_home: Pat
             name,
             "pkcs11:token=NSS%20Generic%20Crypto%20Services"
             f"?module-path={SOFTOKN}&x-init-reserved={urllib.parse.quote(init, safe='')}",
+            # Measured: with a user PIN set (C_InitPIN after the SO's empty-PIN
+            # login), NSS Certificate DB logs in, but CRYPT_NEWKEYSET fails there.
             no_containers=(
-                "NSS softokn: its Generic Crypto Services token keeps no token objects, and "
-                "its key-database token (NSS Certificate DB) refused csp11's user login "
-                "(CKR_USER_TYPE_INVALID) even after C_InitPIN here"
+                "NSS softokn keeps no csp11 key containers: its Generic Crypto Services "
+                "token keeps no token objects, and its key-database token (NSS Certificate "
+                "DB) refuses the container's record, a CKO_DATA token object "
+                "(C_CreateObject: CKR_ATTRIBUTE_VALUE_INVALID)"
             ),
         )
     markers = str(request.config.getoption("-m") or "")
