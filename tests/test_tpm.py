@@ -8,6 +8,7 @@ The container round trip across processes is in tests/test_matrix.py.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -151,3 +152,18 @@ def test_a_crashed_process_ephemeral_pairs_are_destroyed_by_the_next(
     # The next process that makes an ephemeral pair sweeps the dead one's.
     assert _run(_ORPHAN.replace("os._exit(0)", "ctx.CryptReleaseContext()"), tpm_token) == "made"
     assert int(_run(_COUNT, tpm_token)) == before
+
+
+def test_info_shows_the_model(tpm_token: TpmToken) -> None:
+    """`csp11 info --json` reports what csp11 learned about the TPM token."""
+    result = subprocess.run(
+        [sys.executable, "-m", "csp11", "--token", tpm_token.uri, "info", "--json"],
+        env={**os.environ, "PYTHONPATH": str(REPO), **tpm_token.env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    model = json.loads(result.stdout)["capabilities"]
+    assert model["session_objects"] is False
+    assert model["session_key_pairs"] is False
+    assert model["secret_keygen"]["AES_KEY_GEN"] == {"generates": False, "cbc_with_iv": None}
+    assert model["quirks"] == "tpm2-pkcs11" and model["rsa_lengths"] == [1024, 2048, 3072]

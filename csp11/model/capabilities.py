@@ -189,7 +189,9 @@ class TokenModel:
             if name in keygen:
                 continue
             generates, cbc = self.secret_key(alg, _smallest_bits(alg, self.token))
-            keygen[name] = {"generates": generates, "cbc_with_iv": cbc if generates else None}
+            # CBC applies to block ciphers csp11 probes (RC2's parameter is its own).
+            probed = generates and alg.block_bits and alg.key_type != KeyType._RC2
+            keygen[name] = {"generates": generates, "cbc_with_iv": cbc if probed else None}
         quirks = self.token.quirks
         with self._lock:
             pairs = self._session_key_pairs
