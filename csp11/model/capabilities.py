@@ -205,7 +205,6 @@ class TokenModel:
             "rsa_pairs_dual_use": quirks.rsa_pairs_dual_use,
             "extractable_private_keys": not quirks.no_extractable_private_keys,
             "rsa_lengths": list(quirks.rsa_lengths) or "any in range",
-            "find_rechecked": quirks.find_overmatches,
             "handle_anchor": quirks.handle_anchor,
         }
 

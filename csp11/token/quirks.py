@@ -50,18 +50,13 @@ class Quirks:
     # mark object both extractable AND sensitive" → CKR_ATTRIBUTE_VALUE_INVALID).
     # CRYPT_EXPORTABLE / CRYPT_ARCHIVABLE on a key pair → NTE_BAD_FLAGS first.
     no_extractable_private_keys: bool = False
-    # C_FindObjects also returns objects that do not match the template
-    # (tpm2-pkcs11 1.9: a search for CKO_DATA with a CKA_APPLICATION and a
-    # CKA_LABEL returned a public key with another label; reading its
-    # CKA_VALUE then fails with CKR_ATTRIBUTE_TYPE_INVALID).  csp11 checks
-    # each found object's attributes against the template.
-    find_overmatches: bool = False
     # After the object with the lowest handle is destroyed, new objects get
     # handles that existing objects still have (tpm2-pkcs11 1.9, upstream
     # issue #931: the in-memory handle allocator; measured: a claim object
-    # "created" and never found again, a key pair whose two halves shared a
-    # handle).  csp11 keeps a public anchor object (CKA_APPLICATION
-    # "csp11-anchor") that it never destroys, made before its first token
+    # "created" and never found again, a search for CKO_DATA answered with a
+    # public key, a key pair whose two halves shared a handle).  csp11 keeps
+    # a private anchor object (CKA_APPLICATION "csp11-anchor") that it never
+    # destroys, made before its first token
     # object, so that the lowest handle stays in use (measured: 2 collisions
     # in 40 random create/destroy steps without it, none with it).  On a token
     # that already held other objects before the anchor was made, destroying
@@ -87,7 +82,6 @@ _TPM2_PKCS11 = Quirks(
     name="tpm2-pkcs11",
     rsa_pairs_dual_use=True,
     no_extractable_private_keys=True,
-    find_overmatches=True,
     handle_anchor=True,
     rsa_lengths=(1024, 2048, 3072),
 )

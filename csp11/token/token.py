@@ -144,21 +144,6 @@ _ANCHOR_SEARCH: Mapping[Any, object] = {
 }
 
 
-def _matches(obj: Any, template: Mapping[Any, object]) -> bool:
-    """Whether ``obj`` really has the template's values (for tokens whose
-    C_FindObjects also returns objects that do not: ``find_overmatches``)."""
-    for attr, want in template.items():
-        try:
-            got = obj[attr]
-        except pkcs11.exceptions.PKCS11Error as exc:
-            if ckr_of(exc) in ("CKR_ATTRIBUTE_TYPE_INVALID", "CKR_ATTRIBUTE_SENSITIVE"):
-                return False
-            raise
-        if got != want:
-            return False
-    return True
-
-
 class Token(SessionPool):
     """One token: its session pool and its (process-wide) login state."""
 
@@ -573,14 +558,8 @@ class Token(SessionPool):
         for template in templates:
             check_template(template)
 
-        overmatches = self.quirks.find_overmatches
-
         def search(s: Any) -> list[list[Any]]:
-            found = [list(s.get_objects(template)) for template in templates]
-            if overmatches:
-                found = [[o for o in objects if _matches(o, template)]
-                         for objects, template in zip(found, templates, strict=True)]
-            return found
+            return [list(s.get_objects(template)) for template in templates]
 
         # Under the store lock, as info() (SoftHSM2 re-reads its store here).
         # python-pkcs11 reads each found object's class after C_FindObjects:
