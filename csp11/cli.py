@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from csp11 import __version__, filecrypt, keyscli, safefiles, win32crypt, win32cryptcon, winerror
+from csp11.model.capabilities import token_model
 from csp11.pywintypes import error
 from csp11.token import (
     Mechanism,
@@ -204,6 +205,8 @@ def _info(args: argparse.Namespace) -> dict[str, Any]:
                 "version": "{}.{}".format(*tinfo.library_version),
             },
             "random_sample": sample.hex(),
+            # What csp11 learned beyond the mechanism list (probes + quirk table).
+            "capabilities": token_model(token).describe(state.pins),
             "mechanisms": mechanisms,
         }
 
@@ -225,6 +228,22 @@ def _sizes(low: int, high: int, unit: str) -> str:
     return f"{low} bits" if low == high else f"{low}-{high} bits"
 
 
+def _capability_lines(model: dict[str, Any]) -> list[str]:
+    def yes(value: object) -> str:
+        return "unknown" if value is None else ("yes" if value else "no")
+
+    lines = [
+        f"Model:     quirks {model['quirks']}; session objects {yes(model['session_objects'])}; "
+        f"session key pairs {yes(model['session_key_pairs'])}",
+        f"           RSA pairs sign and decrypt whatever asked {yes(model['rsa_pairs_dual_use'])}; "
+        f"exportable private keys {yes(model['extractable_private_keys'])}",
+    ]
+    for name, probe in model["secret_keygen"].items():
+        lines.append(f"           {name}: generates {yes(probe['generates'])}, "
+                     f"CBC with IV {yes(probe['cbc_with_iv'])}")
+    return lines
+
+
 def _print_info(data: dict[str, Any]) -> None:
     tok, mod = data["token"], data["module"]
     lines = [
@@ -238,6 +257,7 @@ def _print_info(data: dict[str, Any]) -> None:
         f"Provider:  {data['provider']} ({_provider_type_name(data['provider_type'])}), "
         f"{'/'.join(data['implementation'])}",
         f"Random:    C_GenerateRandom works (sample {data['random_sample']})",
+        *_capability_lines(data["capabilities"]),
         f"CryptoAPI algorithms on this token ({len(data['algorithms'])}):",
     ]
     for alg in data["algorithms"]:

@@ -37,6 +37,8 @@ from csp11 import win32crypt, win32cryptcon  # noqa: E402
 from csp11.token import find_softhsm2  # noqa: E402
 from csp11.win32crypt import PyCRYPTPROV  # noqa: E402
 
+from .tokens_tpm import TpmToken, missing  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -74,6 +76,28 @@ def token_uri(softhsm2_module: str, csp11_home: Path, embedded_pin: str) -> str:
         f"pkcs11:token=csp11?module-path={softhsm2_module}"
         f"&pin-source=file:{csp11_home / 'pin'}"
     )
+
+
+@pytest.fixture(scope="session")
+def tpm_token() -> Iterator[TpmToken]:
+    """A TPM 2.0 token (swtpm + private D-Bus + tpm2-abrmd + tpm2-pkcs11) for the
+    session, torn down afterwards; its variables are set in this process too
+    (tpm2-pkcs11 reads them when it is loaded)."""
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    tpm = TpmToken().start()
+    saved = {name: os.environ.get(name) for name in tpm.env}
+    os.environ.update(tpm.env)
+    try:
+        yield tpm
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        tpm.stop()
 
 
 @pytest.fixture

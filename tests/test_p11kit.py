@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO
+from .p11kit_config import proxy_env, proxy_unusable
 
 
 def _first(*patterns: str) -> str | None:
@@ -83,10 +84,13 @@ def _run(uri: str, env: dict[str, str]) -> None:
 
 
 @pytest.mark.skipif(PROXY is None, reason="p11-kit-proxy.so is not installed (p11-kit-modules)")
-def test_through_the_system_proxy(csp11_home: Path, embedded_pin: str) -> None:
+@pytest.mark.skipif(proxy_unusable() is not None, reason=str(proxy_unusable()))
+def test_through_the_system_proxy(csp11_home: Path, embedded_pin: str, softhsm2_module: str,
+                                  tmp_path: Path) -> None:
     del embedded_pin  # the token exists
     uri = f"pkcs11:token=csp11?module-path={PROXY}&pin-source=file:{csp11_home / 'pin'}"
-    _run(uri, {"SOFTHSM2_CONF": str(csp11_home / "softhsm2.conf")})
+    # The tests' own p11-kit configuration, as far as p11-kit allows it.
+    _run(uri, proxy_env(csp11_home / "softhsm2.conf", softhsm2_module, tmp_path))
 
 
 @pytest.fixture

@@ -44,7 +44,9 @@ def calls(
 
 
 def _generated(calls: list[Call], name: str) -> list[Call]:
-    return [c for c in calls if c.name == name and c.returned == "CKR_OK"]
+    # Leaving out the capability probes' keys (csp11.model.capabilities.PROBE_LABEL).
+    return [c for c in calls if c.name == name and c.returned == "CKR_OK"
+            and "csp11 probe" not in str(c.templates)]
 
 
 def test_session_keys(calls: list[Call]) -> None:

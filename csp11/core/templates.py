@@ -68,10 +68,15 @@ def material_template(
 
 
 def pair_templates(
-    alg: Algorithm, *, protected: bool, extractable: bool
+    alg: Algorithm, *, protected: bool, extractable: bool, dual_use: bool = False
 ) -> tuple[dict[Any, object], dict[Any, object]]:
     """(private, public) templates of a session key pair of ``alg``, without its
-    numbers: what every pair csp11 makes or imports states about itself."""
+    numbers: what every pair csp11 makes or imports states about itself.
+
+    ``dual_use``: the token makes every RSA pair for signing and decryption
+    (the quirk :attr:`csp11.token.quirks.Quirks.rsa_pairs_dual_use`), and
+    refuses a template that says otherwise, so the template says so too.
+    """
     public: dict[Any, object] = {
         Attribute.CLASS: ObjectClass.PUBLIC_KEY,
         Attribute.KEY_TYPE: alg.key_type,
@@ -91,10 +96,11 @@ def pair_templates(
     if protected:
         private[Attribute.ALWAYS_AUTHENTICATE] = True
     if alg.family is Family.RSA:
-        public.update({Attribute.VERIFY: True, Attribute.ENCRYPT: alg.exchange,
-                       Attribute.WRAP: alg.exchange})
-        private.update({Attribute.SIGN: True, Attribute.DECRYPT: alg.exchange,
-                        Attribute.UNWRAP: alg.exchange, Attribute.DERIVE: False})
+        exchange = alg.exchange or dual_use
+        public.update({Attribute.VERIFY: True, Attribute.ENCRYPT: exchange,
+                       Attribute.WRAP: exchange})
+        private.update({Attribute.SIGN: True, Attribute.DECRYPT: exchange,
+                        Attribute.UNWRAP: exchange, Attribute.DERIVE: False})
     elif alg.family is Family.DSA:
         public[Attribute.VERIFY] = True
         private[Attribute.SIGN] = True

@@ -5,15 +5,220 @@ token's mechanism list, and key lengths are clipped to what
 ``C_GetMechanismInfo`` reports and to the token's declared quirks.  The
 result drives CryptGenKey's checks and ``PP_ENUMALGS(_EX)``, so the two
 always agree: an ALG_ID is generatable exactly when it is enumerated.
+
+:class:`TokenModel` is what csp11 learns about a token beyond its mechanism
+list, by cheap probes made once per token per process (each cleans up what it
+made) and from the named quirk table (:mod:`csp11.token.quirks`) for what a
+token does not say:
+
+* whether ``C_GenerateKey`` really works for a listed key-generation
+  mechanism (tpm2-pkcs11 lists ``CKM_AES_KEY_GEN`` and answers
+  ``CKR_FUNCTION_NOT_SUPPORTED``): a session key of the smallest size;
+* whether CBC with its IV parameter works (p11-kit 0.24's RPC carries no
+  ``CKM_*_CBC`` parameters: ``CKR_MECHANISM_INVALID`` through
+  p11-kit-client.so, while ECB works): one block with that key.  Without it
+  the block cipher is not offered — CryptoAPI's default mode is CBC;
+* whether the token makes session objects and session key pairs (tpm2-pkcs11
+  makes neither: ``CKR_ATTRIBUTE_VALUE_INVALID``); without session pairs a
+  verify context's pairs are token objects marked ephemeral
+  (:mod:`csp11.ops.keygen`).  Asked only when first needed: it costs a pair.
 """
 
 from __future__ import annotations
 
-from csp11.model.algorithms import ALGORITHMS, Algorithm, Family, software_digest_available
-from csp11.model.providers import Offer, Personality
-from csp11.token import ChildSafeLock, Mechanism, Token
+import threading
+from typing import Any
 
-__all__ = ["Capabilities", "capabilities"]
+from csp11.errors import Fail
+from csp11.model.algorithms import ALGORITHMS, Algorithm, Family, software_digest_available
+from csp11.model.mechanisms import BLOCK_MECHANISMS
+from csp11.model.providers import Offer, Personality
+from csp11.token import (
+    DEFAULT,
+    Attribute,
+    ChildSafeLock,
+    KeyType,
+    Mechanism,
+    ObjectClass,
+    PinSources,
+    Token,
+)
+
+__all__ = ["PROBE_LABEL", "Capabilities", "TokenModel", "capabilities", "token_model"]
+
+# What a token answers when it cannot do what a probe asked (as opposed to a
+# failure that says nothing about the ability: a lost session, a PIN).  The
+# generic errors are here because tokens use them for "not like this"
+# (tpm2-pkcs11's template mismatch is CKR_GENERAL_ERROR).
+_CANNOT = frozenset({
+    "CKR_FUNCTION_NOT_SUPPORTED", "CKR_MECHANISM_INVALID", "CKR_MECHANISM_PARAM_INVALID",
+    "CKR_TEMPLATE_INCONSISTENT", "CKR_TEMPLATE_INCOMPLETE", "CKR_ATTRIBUTE_VALUE_INVALID",
+    "CKR_ATTRIBUTE_TYPE_INVALID", "CKR_KEY_SIZE_RANGE", "CKR_GENERAL_ERROR",
+    "CKR_FUNCTION_FAILED", "CKR_DEVICE_ERROR", "CKR_KEY_TYPE_INCONSISTENT",
+})
+_PROBE_DATA = bytes(32)
+# CKA_LABEL of everything a probe makes (so that a PKCS#11 log tells them apart).
+PROBE_LABEL = "csp11 probe"
+
+
+class TokenModel:
+    """What one token can do beyond its mechanism list (probed once, cached)."""
+
+    def __init__(self, token: Token) -> None:
+        self.token = token
+        self._lock = threading.Lock()
+        # gen mechanism → (C_GenerateKey works, CBC with an IV works)
+        self._keygen: dict[int, tuple[bool, bool]] = {}
+        self._session_objects: bool | None = None
+        self._session_key_pairs: bool | None = None
+
+    # ---- secret keys ------------------------------------------------------------
+    def secret_key(self, alg: Algorithm, bits: int) -> tuple[bool, bool]:
+        """(C_GenerateKey makes ``alg`` keys, its CBC mode works) on this token."""
+        mech = int(alg.gen_mechanism)
+        with self._lock:
+            found = self._keygen.get(mech)
+            if found is None:
+                found = self._probe_secret(alg, bits)
+                self._keygen[mech] = found
+        return found
+
+    def _probe_secret(self, alg: Algorithm, bits: int) -> tuple[bool, bool]:
+        template: dict[Any, object] = {
+            Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: alg.key_type,
+            Attribute.TOKEN: False, Attribute.PRIVATE: False, Attribute.SENSITIVE: True,
+            Attribute.EXTRACTABLE: False, Attribute.ENCRYPT: True, Attribute.DECRYPT: True,
+            Attribute.VALUE_LEN: DEFAULT if alg.parity_bits else bits // 8,
+            Attribute.LABEL: PROBE_LABEL,
+        }
+        try:
+            tkey = self.token.generate_key(alg.key_type, bits + alg.parity_bits,
+                                           mechanism=alg.gen_mechanism, template=template,
+                                           pins=None)
+        except Fail as exc:
+            if exc.ckr in _CANNOT:
+                return False, False
+            raise
+        try:
+            block = BLOCK_MECHANISMS.get(alg.key_type)
+            if block is None or not alg.block_bits or alg.key_type == KeyType._RC2:
+                # Stream ciphers have no IV; RC2's parameter is csp11's own
+                # packing (CK_RC2_CBC_PARAMS), tested on the token that has it.
+                return True, True
+            if int(block.cbc) not in self.token.mechanisms():
+                return True, False
+            size = alg.block_bits // 8
+            try:
+                tkey.encrypt(_PROBE_DATA[:size], block.cbc, bytes(size))
+            except Fail as exc:
+                if exc.ckr in _CANNOT:
+                    return True, False
+                raise
+            return True, True
+        finally:
+            tkey.release()
+
+    # ---- objects ----------------------------------------------------------------
+    @property
+    def session_objects(self) -> bool:
+        """Whether the token makes session (CKA_TOKEN false) objects."""
+        with self._lock:
+            if self._session_objects is None:
+                self._session_objects = self._probe_session_object()
+            return self._session_objects
+
+    def _probe_session_object(self) -> bool:
+        template = {Attribute.CLASS: ObjectClass.DATA, Attribute.TOKEN: False,
+                    Attribute.PRIVATE: False, Attribute.APPLICATION: "csp11-probe",
+                    Attribute.LABEL: PROBE_LABEL,
+                    Attribute.VALUE: b"probe"}
+
+        def make(session: Any) -> None:
+            session.create_object(template).destroy()
+
+        try:
+            self.token.run("C_CreateObject", make)
+        except Fail as exc:
+            if exc.ckr in _CANNOT:
+                return False
+            raise
+        return True
+
+    def session_key_pairs(self, pins: PinSources | None) -> bool:
+        """Whether the token makes session key pairs (probed with the smallest
+        RSA pair it makes, at first need; ``pins`` log in if the token wants it)."""
+        with self._lock:
+            if self._session_key_pairs is None:
+                self._session_key_pairs = self._probe_session_pair(pins)
+            return self._session_key_pairs
+
+    def _probe_session_pair(self, pins: PinSources | None) -> bool:
+        info = self.token.mechanisms().get(int(Mechanism.RSA_PKCS_KEY_PAIR_GEN))
+        if info is None:
+            return False
+        bits = max(info.min_key_size, 1024)
+        public = {Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.KEY_TYPE: KeyType.RSA,
+                  Attribute.TOKEN: False, Attribute.PRIVATE: False, Attribute.VERIFY: True,
+                  Attribute.MODULUS_BITS: bits, Attribute.PUBLIC_EXPONENT: b"\x01\x00\x01",
+                  Attribute.LABEL: PROBE_LABEL}
+        private = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.KEY_TYPE: KeyType.RSA,
+                   Attribute.TOKEN: False, Attribute.PRIVATE: False,
+                   Attribute.SENSITIVE: True, Attribute.SIGN: True,
+                   Attribute.LABEL: PROBE_LABEL}
+        try:
+            pair = self.token.generate_key_pair(
+                KeyType.RSA, bits, mechanism=Mechanism.RSA_PKCS_KEY_PAIR_GEN,
+                public=public, private=private, pins=pins,
+            )
+        except Fail as exc:
+            if exc.ckr in _CANNOT:
+                return False
+            raise
+        pair.release()
+        return True
+
+    def describe(self, pins: PinSources | None = None) -> dict[str, object]:
+        """The model as plain data (``csp11 info``); with ``pins`` it also asks
+        the session-pair question (it costs a key pair, and may need a login)."""
+        keygen: dict[str, object] = {}
+        mechanisms = self.token.mechanisms()
+        for alg in ALGORITHMS.values():
+            if alg.family is not Family.SESSION or int(alg.gen_mechanism) not in mechanisms:
+                continue
+            name = f"{alg.gen_mechanism.name}"
+            if name in keygen:
+                continue
+            generates, cbc = self.secret_key(alg, _smallest_bits(alg, self.token))
+            # CBC applies to block ciphers csp11 probes (RC2's parameter is its own).
+            probed = generates and alg.block_bits and alg.key_type != KeyType._RC2
+            keygen[name] = {"generates": generates, "cbc_with_iv": cbc if probed else None}
+        quirks = self.token.quirks
+        with self._lock:
+            pairs = self._session_key_pairs
+        if pins is not None:
+            pairs = self.session_key_pairs(pins)
+        return {
+            "session_objects": self.session_objects,
+            "session_key_pairs": pairs,
+            "secret_keygen": keygen,
+            "quirks": quirks.name,
+            "rsa_pairs_dual_use": quirks.rsa_pairs_dual_use,
+            "extractable_private_keys": not quirks.no_extractable_private_keys,
+            "rsa_lengths": list(quirks.rsa_lengths) or "any in range",
+            "handle_anchor": quirks.handle_anchor,
+        }
+
+
+def _smallest_bits(alg: Algorithm, token: Token) -> int:
+    """The key length (bits, no parity) a secret-key probe of ``alg`` asks for."""
+    if alg.parity_bits:
+        return alg.block_bits - 8 if alg.key_type == KeyType._DES else (
+            112 if alg.key_type == KeyType.DES2 else 168)
+    info = token.mechanisms().get(int(alg.gen_mechanism))
+    low = info.min_key_size if info is not None else 0
+    if int(alg.gen_mechanism) in _SIZES_IN_BYTES:
+        low *= 8
+    return max(low, 128 if alg.key_type == KeyType.AES else 40)
 
 # C_GetMechanismInfo reports key sizes in bytes for these generation
 # mechanisms, in bits for the others (PKCS#11 v2.40 §2).
@@ -55,6 +260,10 @@ def _clip(offer: Offer, alg: Algorithm, token: Token) -> Offer | None:
     info = mechanisms.get(int(alg.gen_mechanism))
     if not has_all or info is None:
         return None
+    if alg.family is Family.SESSION:
+        generates, cbc = token_model(token).secret_key(alg, _smallest_bits(alg, token))
+        if not generates or not cbc:
+            return None
     low, high = _token_sizes(alg, token, info.min_key_size, info.max_key_size)
     if high <= 0:
         # 0/0: the token does not report sizes (SoftHSM2's DES family).
@@ -88,6 +297,17 @@ def _token_sizes(alg: Algorithm, token: Token, low: int, high: int) -> tuple[int
 
 _cache: dict[tuple[str, Token], Capabilities] = {}
 _cache_lock = ChildSafeLock(_cache.clear)  # a child forgets the parent's tokens
+_models: dict[Token, TokenModel] = {}
+_models_lock = ChildSafeLock(_models.clear)
+
+
+def token_model(token: Token) -> TokenModel:
+    """The (cached) model of ``token``."""
+    found = _models.get(token)
+    if found is None:
+        with _models_lock:
+            found = _models.setdefault(token, TokenModel(token))
+    return found
 
 
 def capabilities(personality: Personality, token: Token) -> Capabilities:

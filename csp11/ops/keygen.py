@@ -18,6 +18,8 @@ stored through :func:`csp11.ops.userkey.store_pair`.
 
 from __future__ import annotations
 
+import atexit
+import json
 from typing import Any
 
 from csp11 import win32cryptcon as con
@@ -25,16 +27,17 @@ from csp11 import winerror
 from csp11.core.context import Context
 from csp11.core.key import Key
 from csp11.core.policy import PROTECTION, SALT_BYTES, extractable, permissions_for, salt_for
+from csp11.core.store import Owner
 from csp11.core.templates import pair_templates, session_template
 from csp11.errors import Fail
 from csp11.formats.byteorder import int_from_le, le_to_be
 from csp11.formats.dhgroups import GROUPS
 from csp11.formats.domain import verify_domain
 from csp11.model.algorithms import ALGORITHMS, Algorithm, Family
-from csp11.model.capabilities import capabilities
+from csp11.model.capabilities import capabilities, token_model
 from csp11.model.providers import Offer
 from csp11.ops.userkey import container_spec, fill_verify_slot, store_pair
-from csp11.token import Attribute, TokenKey
+from csp11.token import OBJECT_GONE, Attribute, ChildSafeLock, ObjectClass, Token, TokenKey
 
 __all__ = ["GENKEY_FLAGS", "finish_pregen", "generate", "key_length", "resolve_algid"]
 
@@ -76,7 +79,19 @@ def generate(ctx: Context, algid: int, requested_flags: int, keylen: int) -> Key
             "key takes a per-use PIN, so it could not be asked for",
         )
     bits = key_length(alg, offer, field or keylen)
+    lengths = ctx.token.quirks.rsa_lengths
+    if alg.family is Family.RSA and lengths and bits not in lengths:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            f"this token makes {alg.name} keys of {', '.join(map(str, lengths))} bits only",
+        )
     permissions = permissions_for(low)
+    if (alg.family is not Family.SESSION and low & (con.CRYPT_EXPORTABLE | con.CRYPT_ARCHIVABLE)
+            and ctx.token.quirks.no_extractable_private_keys):
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            "this token makes no exportable private keys (CRYPT_EXPORTABLE, CRYPT_ARCHIVABLE)",
+        )
     if alg.family is Family.SESSION:
         return _session_key(ctx, alg, bits, low, permissions)
     if alg.family in (Family.DSA, Family.DH) and low & con.CRYPT_PREGEN:
@@ -117,7 +132,8 @@ def resolve_algid(ctx: Context, algid: int) -> tuple[Algorithm, Offer]:
             )
         raise Fail(
             winerror.NTE_BAD_ALGID,
-            f"the token cannot make {alg.name} keys (mechanisms or sizes missing)",
+            f"the token cannot make {alg.name} keys (its mechanisms, key sizes or key "
+            "generation fall short)",
         )
     return alg, offer
 
@@ -195,7 +211,8 @@ def _key_pair(
     ctx: Context, alg: Algorithm, bits: int, low: int, domain: dict[str, bytes]
 ) -> TokenKey:
     protected = bool(low & PROTECTION)
-    private, public = pair_templates(alg, protected=protected, extractable=extractable(low))
+    private, public = pair_templates(alg, protected=protected, extractable=extractable(low),
+                                     dual_use=ctx.token.quirks.rsa_pairs_dual_use)
     if alg.family is Family.RSA:
         public[Attribute.MODULUS_BITS] = bits
         public[Attribute.PUBLIC_EXPONENT] = _RSA_EXPONENT
@@ -210,11 +227,97 @@ def _key_pair(
     if spec is None:
         if protected:
             ctx.login()
+        if not token_model(ctx.token).session_key_pairs(ctx.pins):
+            return _ephemeral_pair(ctx, alg, bits, public=public, private=private)
         return ctx.token.generate_key_pair(
             alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
             pins=ctx.pins,
         )
     return _stored_pair(ctx, alg, bits, low, spec, public=public, private=private)
+
+
+# ---- ephemeral pairs on tokens without session key pairs -------------------------------
+# A verify context's pair (or any pair that is no container's) on a token that
+# makes no session key pairs (tpm2-pkcs11): private token objects with this
+# CKA_ID, labelled with their owner process.  They are destroyed with their
+# last handle (CryptReleaseContext at the latest); a process that died before
+# that leaves them behind, and the next process that makes one destroys them.
+EPHEMERAL_ID = b"csp11-ephemeral"
+_EPHEMERAL_LABEL = "csp11-ephemeral "
+_swept: set[Token] = set()
+_swept_lock = ChildSafeLock(_swept.clear)
+
+
+@atexit.register
+def _drain_ephemeral() -> None:
+    """Dropped ephemeral pairs wait for the next token call to be destroyed;
+    at exit there is none, so release them now (what is still referenced is
+    left for the next process's sweep)."""
+    for token in list(_swept):
+        try:
+            token.drain()
+        except Fail:  # exit must go on for the other tokens
+            continue
+
+
+def _ephemeral_pair(
+    ctx: Context, alg: Algorithm, bits: int, *,
+    public: dict[Any, object], private: dict[Any, object],
+) -> TokenKey:
+    ctx.login()  # token objects: a verify context logs in with the URI's PIN
+    sweep_ephemeral(ctx)
+    names = {
+        Attribute.TOKEN: True,
+        Attribute.ID: EPHEMERAL_ID,
+        Attribute.LABEL: _EPHEMERAL_LABEL + json.dumps(Owner.me().to_json(), sort_keys=True),
+    }
+    public.update(names)
+    private.update({**names, Attribute.PRIVATE: True})
+    tkey = ctx.token.generate_key_pair(
+        alg.key_type, bits, mechanism=alg.gen_mechanism, public=public, private=private,
+        pins=ctx.pins,
+    )
+    tkey.token_object = False  # destroyed with its last handle, like a session pair
+    return tkey
+
+
+def sweep_ephemeral(ctx: Context) -> int:
+    """Destroy ephemeral pairs whose process is gone (once per token per
+    process, when the first ephemeral pair is made); the number destroyed."""
+    token = ctx.token
+    with _swept_lock:
+        if token in _swept:
+            return 0
+        _swept.add(token)
+    pooled, found = token.find(
+        [{Attribute.CLASS: cls, Attribute.ID: EPHEMERAL_ID, Attribute.TOKEN: True}
+         for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY)],
+        ctx.pins,
+    )
+    dead = []
+    for obj in (o for objects in found for o in objects):
+        def read_label(session: Any, obj: Any = obj) -> str:
+            return str(obj[Attribute.LABEL])
+
+        try:
+            label = token.run_on(pooled, "C_GetAttributeValue", read_label)
+        except Fail as exc:
+            if exc.ckr in OBJECT_GONE:
+                continue
+            raise
+        try:
+            owner = Owner.from_json(json.loads(label.removeprefix(_EPHEMERAL_LABEL)))
+        except (ValueError, KeyError, TypeError):
+            owner = None  # not ours to judge: leave it
+        if owner is not None and owner.dead():
+            dead.append(obj)
+    for obj in dead:
+        try:
+            token.destroy_objects(pooled, [obj])
+        except Fail as exc:
+            if exc.ckr not in OBJECT_GONE:
+                raise
+    return len(dead)
 
 
 def _container_spec(ctx: Context, alg: Algorithm) -> int | None:

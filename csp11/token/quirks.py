@@ -2,7 +2,10 @@
 
 Each quirk is named, explained and measured (notes/TOKEN-FACTS.md); code asks
 ``token.quirks.<name>`` instead of testing which token it is.  A token is
-matched by the manufacturer and model it reports in ``C_GetTokenInfo``.
+matched by the manufacturer and model it reports in ``C_GetTokenInfo``, or by
+the manufacturer its module reports in ``C_GetInfo`` (a TPM reports its chip
+vendor as the token's manufacturer; tpm2-pkcs11 names itself in ``C_GetInfo``).
+What a token *does* say is probed instead (:mod:`csp11.model.capabilities`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,34 @@ class Quirks:
     # measured, see csp11.token.softhsm).  csp11 bumps the counter again after
     # its own token-object writes, so that every process re-reads the store.
     generation_lost_update: bool = False
+    # An RSA pair is always usable for signing *and* decryption, whatever the
+    # template asks: a template with CKA_DECRYPT (or CKA_ENCRYPT, CKA_WRAP)
+    # false fails with "User specified and TPM specified attr mismatch: 0x10a"
+    # → CKR_GENERAL_ERROR (tpm2-pkcs11 1.9: the TPM key is made sign+decrypt,
+    # and the public key's CKA_VERIFY/ENCRYPT follow).  Templates then state
+    # the dual use; csp11's own checks keep AT_SIGNATURE keys to signing.
+    rsa_pairs_dual_use: bool = False
+    # The token makes no extractable private keys (tpm2-pkcs11 1.9: "Cannot
+    # mark object both extractable AND sensitive" → CKR_ATTRIBUTE_VALUE_INVALID).
+    # CRYPT_EXPORTABLE / CRYPT_ARCHIVABLE on a key pair → NTE_BAD_FLAGS first.
+    no_extractable_private_keys: bool = False
+    # After the object with the lowest handle is destroyed, new objects get
+    # handles that existing objects still have (tpm2-pkcs11 1.9, upstream
+    # issue #931: the in-memory handle allocator; measured: a claim object
+    # "created" and never found again, a search for CKO_DATA answered with a
+    # public key, a key pair whose two halves shared a handle).  csp11 keeps
+    # a private anchor object (CKA_APPLICATION "csp11-anchor") that it never
+    # destroys, made before its first token
+    # object, so that the lowest handle stays in use (measured: 2 collisions
+    # in 40 random create/destroy steps without it, none with it).  On a token
+    # that already held other objects before the anchor was made, destroying
+    # those can still collide.
+    handle_anchor: bool = False
+    # The only RSA modulus lengths the token makes, where C_GetMechanismInfo
+    # gives a range (tpm2-pkcs11 on a TPM: 1024..3072, but 1536 fails with
+    # CKR_GENERAL_ERROR; TPM 2.0 keys are 1024, 2048 or 3072 bits).  Other
+    # lengths → NTE_BAD_FLAGS before any token call.
+    rsa_lengths: tuple[int, ...] = ()
 
 
 NO_QUIRKS = Quirks()
@@ -47,15 +78,33 @@ _SOFTHSM2 = Quirks(
     generation_lost_update=True,
 )
 
+_TPM2_PKCS11 = Quirks(
+    name="tpm2-pkcs11",
+    rsa_pairs_dual_use=True,
+    no_extractable_private_keys=True,
+    handle_anchor=True,
+    rsa_lengths=(1024, 2048, 3072),
+)
+
 # (manufacturer, model prefix) as the token reports them → quirks.
 _TABLE: tuple[tuple[str, str, Quirks], ...] = (
     ("SoftHSM project", "SoftHSM v2", _SOFTHSM2),
+    # swtpm's simulated TPM, seen through a proxy that hides the module's name.
+    ("IBM", "SW   TPM", _TPM2_PKCS11),
+)
+# The module's C_GetInfo manufacturer → quirks (whatever chip is behind it).
+_MODULES: tuple[tuple[str, Quirks], ...] = (
+    ("tpm2-software.github.io", _TPM2_PKCS11),
 )
 
 
-def quirks_for(manufacturer: str, model: str) -> Quirks:
-    """The quirks of a token, from its ``C_GetTokenInfo`` manufacturer and model."""
+def quirks_for(manufacturer: str, model: str, module_manufacturer: str = "") -> Quirks:
+    """The quirks of a token, from its ``C_GetTokenInfo`` manufacturer and model
+    and its module's ``C_GetInfo`` manufacturer."""
+    for maker, quirks in _MODULES:
+        if module_manufacturer.strip() == maker:
+            return quirks
     for maker, model_prefix, quirks in _TABLE:
-        if manufacturer.strip() == maker and model.strip().startswith(model_prefix):
+        if manufacturer.strip() == maker and model.strip().startswith(model_prefix.strip()):
             return quirks
     return NO_QUIRKS

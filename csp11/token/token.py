@@ -131,6 +131,20 @@ _TRANSIENT_LOGIN = frozenset({
 })
 
 
+# A token object that csp11 never destroys, made before its first token object
+# on a token with the quirk ``handle_anchor`` (private: tpm2-pkcs11 refuses
+# public data objects).
+ANCHOR: Mapping[Any, object] = {
+    Attribute.CLASS: ObjectClass.DATA, Attribute.TOKEN: True, Attribute.PRIVATE: True,
+    Attribute.APPLICATION: "csp11-anchor", Attribute.LABEL: "csp11 anchor",
+    Attribute.VALUE: b"keeps this token's lowest object handle in use (tpm2-pkcs11 #931)",
+}
+
+_ANCHOR_SEARCH: Mapping[Any, object] = {
+    Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: "csp11-anchor",
+}
+
+
 class Token(SessionPool):
     """One token: its session pool and its (process-wide) login state."""
 
@@ -140,11 +154,13 @@ class Token(SessionPool):
         self._slot = slot
         self.label: str = tok.label
         self.serial: str = tok.serial.decode("ascii", "replace").strip()
-        self.quirks: Quirks = quirks_for(tok.manufacturer_id, tok.model)
+        self.quirks: Quirks = quirks_for(tok.manufacturer_id, tok.model,
+                                         str(module.lib.manufacturer_id))
         if self.quirks.openssl_legacy_des:
             _load_openssl_legacy()
         self._login_lock = threading.Lock()
         self._logged_in = False
+        self._anchored = not self.quirks.handle_anchor
         self._mechanisms: dict[int, MechanismInfo] | None = None
         # Keys whose last CryptoAPI handle was garbage-collected: released at
         # the next token call, never from inside a finalizer (which could run
@@ -299,6 +315,12 @@ class Token(SessionPool):
         finally:
             if pooled is not None:
                 self.release(pooled)
+
+    def drain(self) -> None:
+        """Release now the keys whose handles were garbage-collected (they wait
+        for the next token call; csp11 calls this at exit where they are
+        token objects that must not outlive the process)."""
+        self._drain_graveyard()
 
     def _drain_graveyard(self) -> None:
         # Keys whose handles were garbage-collected.  A failure here (e.g. a
@@ -468,6 +490,8 @@ class Token(SessionPool):
         otherwise (``DEFAULT`` removes it, as DES key generation needs).
         """
         check_template(template)
+        if template.get(Attribute.TOKEN):
+            self._anchor(pins)
         pooled, obj = self.run_keep(
             "C_GenerateKey",
             lambda s: s.generate_key(
@@ -491,6 +515,8 @@ class Token(SessionPool):
         """``C_GenerateKeyPair``; domain parameters (DSA, DH) go in ``public``."""
         check_template(public)
         check_template(private)
+        if private.get(Attribute.TOKEN) or public.get(Attribute.TOKEN):
+            self._anchor(pins)
         if key_type in (KeyType.DSA, KeyType.DH):
             names = (Attribute.PRIME, Attribute.SUBPRIME, Attribute.BASE)
             domain = {k: v for k, v in public.items() if k in names}
@@ -611,9 +637,24 @@ class Token(SessionPool):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _anchor(self, pins: PinSources | None) -> None:
+        """Make sure the token's anchor object exists before csp11 makes token
+        objects (the quirk ``handle_anchor``; once per process)."""
+        if self._anchored:
+            return
+
+        def ensure(s: Any) -> None:
+            if not list(s.get_objects(_ANCHOR_SEARCH)):
+                s.create_object(ANCHOR)
+
+        with self.store_locked():
+            self.run("C_CreateObject", ensure, pins)
+        self._anchored = True
+
     def create_object(self, template: Mapping[Any, object], pins: PinSources | None) -> None:
         """``C_CreateObject`` of a token object (found again by :meth:`find`)."""
         check_template(template)
+        self._anchor(pins)
         self.run("C_CreateObject", lambda s: s.create_object(template), pins)
         self.wrote_token_objects()
 
