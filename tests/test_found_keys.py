@@ -745,7 +745,8 @@ def test_piv_uses_seen_from_the_wire(
     piv: tuple[FoundToken, dict[str, x509.Certificate]], tmp_path: Path,
 ) -> None:
     """Through pkcs11-spy: the signature key's two uses are two context-specific
-    logins, the other keys' uses none; and nothing on the token is written."""
+    logins, the other keys' uses none; and nothing on the token is written (the
+    capability probes' session objects aside)."""
     spy = find_spy()
     if spy is None:
         pytest.skip("pkcs11-spy.so (Debian package opensc) is not installed")
@@ -761,9 +762,17 @@ def test_piv_uses_seen_from_the_wire(
     logins = re.findall(r"^\d+: C_Login\n[^\n]*\n[^\n]*\n\[in\] userType = (\w+)", text, re.M)
     assert len(logins) == len([c for c in calls if c.name == "C_Login"])
     assert sorted(logins) == ["CKU_CONTEXT_SPECIFIC", "CKU_CONTEXT_SPECIFIC", "CKU_USER"]
-    writes = [c for c in calls if c.name in ("C_CreateObject", "C_DestroyObject",
-                                             "C_SetAttributeValue", "C_CopyObject")]
-    assert writes == []
+    # The only objects made are the capability probes' session objects (label
+    # "csp11 probe", CKA_TOKEN false), each destroyed again: nothing the token keeps.
+    made = [c for c in calls if c.name in ("C_CreateObject", "C_GenerateKey",
+                                           "C_GenerateKeyPair", "C_CopyObject")]
+    templates = [t for c in made for t in c.templates.values()]
+    assert all(t.get("CKA_LABEL") == b"csp11 probe" and t.get("CKA_TOKEN") is False
+               for t in templates), made
+    # a pair's two objects come from one call; every probe object is destroyed again
+    objects = sum(2 if c.name == "C_GenerateKeyPair" else 1 for c in made)
+    assert len([c for c in calls if c.name == "C_DestroyObject"]) == objects
+    assert [c for c in calls if c.name == "C_SetAttributeValue"] == []
 
 
 def test_files_encrypted_for_a_found_container(
