@@ -304,8 +304,10 @@ def test_salted_keys_do_not_encrypt(base: PyCRYPTPROV) -> None:
 # ---- key containers: softokn keeps none (its tokens refuse csp11's records) -------
 def _token_objects(uri: str) -> list[int]:
     """The handles of every token object the token shows a logged-in user."""
-    with win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES,
-                                        con.CRYPT_VERIFYCONTEXT, Token=uri) as ctx:
+    ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT,
+                                         Token=uri)
+    assert ctx is not None
+    with ctx:
         state: Any = ctx._state
         state.login()
         _pooled, (found,) = state.token.find([{Attribute.TOKEN: True}], state.pins)
