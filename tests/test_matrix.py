@@ -271,12 +271,13 @@ def matrix_token(request: pytest.FixtureRequest, token_uri: str, csp11_home: Pat
             "pkcs11:token=NSS%20Generic%20Crypto%20Services"
             f"?module-path={SOFTOKN}&x-init-reserved={urllib.parse.quote(init, safe='')}",
             # Measured: with a user PIN set (C_InitPIN after the SO's empty-PIN
-            # login), NSS Certificate DB logs in, but CRYPT_NEWKEYSET fails there.
+            # login), NSS Certificate DB logs in, but CRYPT_NEWKEYSET fails there
+            # with NTE_NOT_SUPPORTED (tests/test_nss.py checks both tokens).
             no_containers=(
                 "NSS softokn keeps no csp11 key containers: its Generic Crypto Services "
-                "token keeps no token objects, and its key-database token (NSS Certificate "
-                "DB) refuses the container's record, a CKO_DATA token object "
-                "(C_CreateObject: CKR_ATTRIBUTE_VALUE_INVALID)"
+                "token is write-protected (no token objects), and its key-database token "
+                "(NSS Certificate DB) refuses the containers' records, private data "
+                "objects (CRYPT_NEWKEYSET: NTE_NOT_SUPPORTED)"
             ),
         )
     markers = str(request.config.getoption("-m") or "")

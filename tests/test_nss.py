@@ -7,6 +7,7 @@ the Windows-observed table (Wine's conformance tests, run on Windows).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import urllib.parse
 from collections.abc import Iterator
@@ -16,6 +17,14 @@ import pytest
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
+from csp11.token import (
+    CKF_RW_SESSION,
+    CKF_SERIAL_SESSION,
+    CKR_OK,
+    CKU_SO,
+    Attribute,
+)
+from csp11.token.module import load_module
 from csp11.win32crypt import PyCRYPTPROV
 
 SOFTOKN_CANDIDATES = (
@@ -28,14 +37,50 @@ SOFTOKN = next((p for p in SOFTOKN_CANDIDATES if os.path.exists(p)), None)
 pytestmark = pytest.mark.skipif(SOFTOKN is None, reason="NSS softokn (libnss3) is not installed")
 
 
+CERT_DB_PIN = "nss-user-pin"
+
+
 @pytest.fixture(scope="module")
-def nss_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+def nss_init(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """softokn's configuration (``x-init-reserved``) for a new database whose
+    key-database token, NSS Certificate DB, has a user PIN.
+
+    softokn is loaded once per process, with one configuration: every test of
+    this module uses this database.  The PIN is set as a user would (C_InitPIN
+    after the SO's login with the empty PIN of a new database) before csp11
+    opens the token, so csp11 sees a token that needs a login.
+    """
+    assert SOFTOKN is not None
     db = tmp_path_factory.mktemp("nssdb")
     init = f"configdir='sql:{db}' certPrefix='' keyPrefix='' secmod='secmod.db' flags=''"
+    module = load_module(SOFTOKN, init_reserved=init)
+    ck = module.cryptoki
+    slot = next(s.slot_id for s in module.lib.get_slots(token_present=True)
+                if s.get_token().label == "NSS Certificate DB")
+    handle = ctypes.c_ulong()
+    assert ck.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, None, None,
+                            ctypes.byref(handle)) == CKR_OK
+    try:
+        assert ck.login(handle.value, CKU_SO, "") == CKR_OK
+        pin = CERT_DB_PIN.encode()
+        assert ck.C_InitPIN(handle.value, pin, len(pin)) == CKR_OK
+        ck.C_Logout(handle.value)
+    finally:
+        ck.C_CloseSession(handle.value)
+    return init
+
+
+def _uri(init: str, token: str, pin: str | None = None) -> str:
     return (
-        "pkcs11:token=NSS%20Generic%20Crypto%20Services"
-        f"?module-path={SOFTOKN}&x-init-reserved={urllib.parse.quote(init, safe='')}"
+        f"pkcs11:token={urllib.parse.quote(token)}?module-path={SOFTOKN}"
+        f"&x-init-reserved={urllib.parse.quote(init, safe='')}"
+        + (f"&pin-value={pin}" if pin is not None else "")
     )
+
+
+@pytest.fixture(scope="module")
+def nss_uri(nss_init: str) -> str:
+    return _uri(nss_init, "NSS Generic Crypto Services")
 
 
 def _ctx(uri: str, provider: str, prov_type: int = con.PROV_RSA_FULL) -> PyCRYPTPROV:
@@ -254,3 +299,57 @@ def test_salted_keys_do_not_encrypt(base: PyCRYPTPROV) -> None:
         unsalted = base.CryptGenKey(algid, con.CRYPT_NO_SALT)
         assert unsalted.CryptDecrypt(True, unsalted.CryptEncrypt(True, b"data")) == b"data"
         unsalted.CryptDestroyKey()
+
+
+# ---- key containers: softokn keeps none (its tokens refuse csp11's records) -------
+def _token_objects(uri: str) -> list[int]:
+    """The handles of every token object the token shows a logged-in user."""
+    ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT,
+                                         Token=uri)
+    assert ctx is not None
+    with ctx:
+        state: Any = ctx._state
+        state.login()
+        _pooled, (found,) = state.token.find([{Attribute.TOKEN: True}], state.pins)
+        return sorted(obj.handle for obj in found)
+
+
+def test_certificate_db_refuses_containers_in_words(nss_init: str) -> None:
+    """NSS Certificate DB takes no token CKO_DATA object (measured:
+    CKR_ATTRIBUTE_VALUE_INVALID, logged in or not), so it cannot keep a
+    container: NTE_NOT_SUPPORTED naming the token, the CKR only in ``.ckr``,
+    and the token as it was."""
+    uri = _uri(nss_init, "NSS Certificate DB", CERT_DB_PIN)
+    before = _token_objects(uri)
+    with pytest.raises(pywintypes.error) as info:
+        win32crypt.CryptAcquireContext("nss-container", None, con.PROV_RSA_AES,
+                                       con.CRYPT_NEWKEYSET, Token=uri)
+    assert info.value.winerror == winerror.NTE_NOT_SUPPORTED
+    assert info.value.strerror == (
+        "token 'NSS Certificate DB' cannot keep csp11 key containers: it refuses their "
+        "records, private data objects"
+    )
+    assert info.value.ckr == "CKR_ATTRIBUTE_VALUE_INVALID"
+    assert _token_objects(uri) == before
+    with pytest.raises(pywintypes.error) as info:
+        win32crypt.CryptAcquireContext("nss-container", None, con.PROV_RSA_AES, 0, Token=uri)
+    assert info.value.winerror == winerror.NTE_BAD_KEYSET
+
+
+@pytest.mark.parametrize("pin", [None, "any"])
+def test_generic_crypto_services_refuses_containers_in_words(
+    nss_init: str, pin: str | None
+) -> None:
+    """NSS Generic Crypto Services is write-protected (it makes no token
+    objects) and has no user: it logs nobody in (C_Login: CKR_USER_TYPE_INVALID)
+    and has no PIN to ask for.  CRYPT_NEWKEYSET says why before trying either."""
+    uri = _uri(nss_init, "NSS Generic Crypto Services", pin)
+    with pytest.raises(pywintypes.error) as info:
+        win32crypt.CryptAcquireContext("nss-container", None, con.PROV_RSA_AES,
+                                       con.CRYPT_NEWKEYSET | con.CRYPT_SILENT, Token=uri)
+    assert info.value.winerror == winerror.NTE_NOT_SUPPORTED
+    assert info.value.strerror == (
+        "token 'NSS Generic Crypto Services' cannot keep csp11 key containers: it is "
+        "write-protected and makes no token objects"
+    )
+    assert "CKR_" not in info.value.strerror

@@ -51,6 +51,7 @@ from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.errors import Fail
 from csp11.token import (
+    CKF_WRITE_PROTECTED,
     OBJECT_GONE,
     Attribute,
     ChildSafeLock,
@@ -81,6 +82,16 @@ _LOCK_PATIENCE = 120.0
 # A read that raced a writer (an object gone between finding and reading it)
 # is retried this many times.
 READ_TRIES = 20
+
+# What a token answers C_CreateObject of a container record when it does not
+# take such objects at all (not a fault of this call): measured on NSS softokn's
+# "NSS Certificate DB" (CKR_ATTRIBUTE_VALUE_INVALID for any token CKO_DATA
+# object, logged in or not); the others are what PKCS #11 gives a token to
+# say that a template's class or attributes are not for it.
+_RECORD_REFUSED = frozenset({
+    "CKR_ATTRIBUTE_VALUE_INVALID", "CKR_ATTRIBUTE_TYPE_INVALID",
+    "CKR_TEMPLATE_INCONSISTENT", "CKR_TEMPLATE_INCOMPLETE",
+})
 
 # Tests force interleavings and crashes at named steps (docs/containers.md).
 _step_hook: Callable[[str], None] | None = None
@@ -637,14 +648,45 @@ class Containers:
 
     def _create_now(self, application: str, label: str, record: dict[str, Any],
                     pins: PinSources) -> None:
-        self.token.create_object({
-            Attribute.CLASS: ObjectClass.DATA,
-            Attribute.APPLICATION: application,
-            Attribute.LABEL: label,
-            Attribute.TOKEN: True,
-            Attribute.PRIVATE: True,
-            Attribute.VALUE: json.dumps(record, sort_keys=True).encode(),
-        }, pins)
+        try:
+            self.token.create_object({
+                Attribute.CLASS: ObjectClass.DATA,
+                Attribute.APPLICATION: application,
+                Attribute.LABEL: label,
+                Attribute.TOKEN: True,
+                Attribute.PRIVATE: True,
+                Attribute.VALUE: json.dumps(record, sort_keys=True).encode(),
+            }, pins)
+        except Fail as exc:
+            if exc.ckr not in _RECORD_REFUSED:
+                raise
+            # The token does not take this kind of object at all (NSS softokn's
+            # key database keeps only keys, certificates and trust objects): a
+            # container cannot exist there, which is no bad parameter of the
+            # caller's.  The first record written is the lock's claim, so a
+            # refusal leaves nothing behind (and a claim already made is
+            # destroyed when the lock is released).
+            raise Fail(
+                winerror.NTE_NOT_SUPPORTED,
+                f"token {self.token.label!r} cannot keep csp11 key containers: it refuses "
+                "their records, private data objects",
+                ckr=exc.ckr,
+            ) from None
+
+    def check_writable(self) -> None:
+        """``NTE_NOT_SUPPORTED`` if the token says it is write-protected.
+
+        Such a token (NSS softokn's Generic Crypto Services) makes no token
+        objects and often has no user to log in: ``CRYPT_NEWKEYSET`` checks
+        this before logging in, so the caller hears why rather than a login
+        failure or a PIN request for a token that has no PIN.
+        """
+        if self.token.info().flags & CKF_WRITE_PROTECTED:
+            raise Fail(
+                winerror.NTE_NOT_SUPPORTED,
+                f"token {self.token.label!r} cannot keep csp11 key containers: it is "
+                "write-protected and makes no token objects",
+            )
 
     def _destroy(self, pooled: Any, objects: list[Any]) -> None:
         if objects:

@@ -105,6 +105,9 @@ def acquire(
     if cname is None:
         return ctx
     try:
+        if flag_bits & con.CRYPT_NEWKEYSET:
+            # Before the login: a write-protected token may have no user at all.
+            containers_of(ctx.token).check_writable()
         ctx.login()
         ctx.container = _open_container(ctx, cname, flag_bits)
     except BaseException:
