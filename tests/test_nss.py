@@ -353,3 +353,21 @@ def test_generic_crypto_services_refuses_containers_in_words(
         "write-protected and makes no token objects"
     )
     assert "CKR_" not in info.value.strerror
+
+
+@pytest.mark.parametrize("pin", [None, "some-pin"], ids=["no-pin", "with-pin"])
+@pytest.mark.parametrize("flags", [0, con.CRYPT_DELETEKEYSET], ids=["open", "delete"])
+def test_generic_crypto_services_has_no_containers_to_open(
+    nss_init: str, pin: str | None, flags: int
+) -> None:
+    """A token with no user (no login required, no user PIN) is not logged in
+    to: opening or deleting a container there finds none (NTE_BAD_KEYSET), rather
+    than a raw CKR_USER_TYPE_INVALID from C_Login or a prompt for a PIN it lacks.
+    Deleting takes the container's lock, a record the token refuses: said in words."""
+    uri = _uri(nss_init, "NSS Generic Crypto Services", pin)
+    with pytest.raises(pywintypes.error) as info:
+        win32crypt.CryptAcquireContext("nss-container", None, con.PROV_RSA_AES,
+                                       flags | con.CRYPT_SILENT, Token=uri)
+    expected = winerror.NTE_NOT_SUPPORTED if flags else winerror.NTE_BAD_KEYSET
+    assert info.value.winerror == expected, info.value.strerror
+    assert "CKR_" not in info.value.strerror

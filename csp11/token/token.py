@@ -28,9 +28,11 @@ from csp11.errors import Fail, fail_from_ckr
 from csp11.token.ckr import OBJECT_GONE, _ckr_name, ckr_of
 from csp11.token.constants import (
     _NO_CAPABILITIES,
+    CKF_LOGIN_REQUIRED,
     CKF_PROTECTED_AUTHENTICATION_PATH,
     CKF_USER_PIN_COUNT_LOW,
     CKF_USER_PIN_FINAL_TRY,
+    CKF_USER_PIN_INITIALIZED,
     CKF_USER_PIN_LOCKED,
     CKR_OK,
     CKR_USER_ALREADY_LOGGED_IN,
@@ -374,6 +376,11 @@ class Token(SessionPool):
         if self.is_logged_in():
             return
         info = self.info()
+        if not info.flags & (CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED):
+            # A token with no user at all (NSS's Generic Crypto Services answers
+            # C_Login with CKR_USER_TYPE_INVALID): its public objects and
+            # mechanisms are all there is, so there is nothing to log in to.
+            return
         if info.flags & CKF_USER_PIN_LOCKED:
             raise Fail(
                 winerror.SCARD_W_CHV_BLOCKED,
