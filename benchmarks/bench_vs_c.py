@@ -41,6 +41,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pkcs11
+from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+
+from csp11 import win32crypt
+from csp11 import win32cryptcon as con
 
 _MIB = 1 << 20
 _REPO = Path(__file__).resolve().parent.parent
@@ -73,9 +80,9 @@ def _median_call(fn: Callable[[], object], calls: int) -> float:
 
 # ---- children ---------------------------------------------------------------------------------
 def child_csp11(calls: int) -> dict[str, float]:
-    from csp11 import win32crypt, win32cryptcon as con  # noqa: PLC0415 - child process only
 
     prov = win32crypt.CryptAcquireContext(_CONTAINER, None, con.PROV_RSA_AES, 0)
+    assert prov is not None
     key = prov.CryptGenKey(con.CALG_AES_256, 0)
     data = bytes(_MIB)
     sealed = key.CryptEncrypt(False, data)
@@ -109,9 +116,6 @@ def child_csp11(calls: int) -> dict[str, float]:
 
 
 def child_pkcs11(calls: int, module: str, pin: str) -> dict[str, float]:
-    import pkcs11  # noqa: PLC0415 - child process only
-    from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass  # noqa: PLC0415
-
     lib = pkcs11.lib(module)
     token = lib.get_token(token_label="csp11")
     session = token.open(rw=True, user_pin=pin)
@@ -121,7 +125,8 @@ def child_pkcs11(calls: int, module: str, pin: str) -> dict[str, float]:
         Attribute.DECRYPT: True, Attribute.WRAP: True, Attribute.UNWRAP: True,
         Attribute.SIGN: False, Attribute.VERIFY: False, Attribute.DERIVE: False,
     }
-    key = session.generate_key(KeyType.AES, 256, template=template)
+    key: Any = session.generate_key(KeyType.AES, 256, template=template)
+    priv: Any
     _, priv = session.generate_keypair(
         KeyType.RSA, 2048, public_template={Attribute.TOKEN: False},
         private_template={Attribute.TOKEN: False, Attribute.SENSITIVE: True},
@@ -146,9 +151,9 @@ def child_pkcs11(calls: int, module: str, pin: str) -> dict[str, float]:
 
 def child_threads(seconds: float) -> dict[str, float]:
     """RSA-1024 key pairs per second with csp11, on 1 thread and on 2."""
-    from csp11 import win32crypt, win32cryptcon as con  # noqa: PLC0415 - child process only
 
     prov = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT)
+    assert prov is not None
 
     def rate(threads: int) -> float:
         counts = [0] * threads
@@ -174,7 +179,8 @@ def child_threads(seconds: float) -> dict[str, float]:
 
 # ---- the parent -------------------------------------------------------------------------------
 def _load() -> str:
-    return Path("/proc/loadavg").read_text().split(" ")[0] if Path("/proc/loadavg").exists() else "?"
+    load = Path("/proc/loadavg")
+    return load.read_text().split(" ")[0] if load.exists() else "?"
 
 
 def _parse_c(out: str) -> dict[str, float]:
@@ -197,7 +203,8 @@ class Bench:
         self.env["PYTHONPATH"] = str(_REPO) + os.pathsep + self.env.get("PYTHONPATH", "")
         # The embedded token, a container with its RSA-2048 signature key.
         self.py("-c", "from csp11 import win32crypt as w, win32cryptcon as c\n"
-                f"p = w.CryptAcquireContext({_CONTAINER!r}, None, c.PROV_RSA_AES, c.CRYPT_NEWKEYSET)\n"
+                f"p = w.CryptAcquireContext({_CONTAINER!r}, None, c.PROV_RSA_AES, "
+                "c.CRYPT_NEWKEYSET)\n"
                 "p.CryptGenKey(c.AT_SIGNATURE, 2048 << 16)\n"
                 "print(p._state.token.module.path)")
         self.module = self.py("-c", "from csp11.token.embedded import find_softhsm2\n"
@@ -272,22 +279,22 @@ def run(args: argparse.Namespace) -> None:
         for op, title, target, base in OPS:
             m = {col: med[col][op] for col in med}
             ours = m["csp11"]
-            goal = "–"
+            goal = "-"
             if target is not None:
                 verdict = "met" if ours / m[base] <= target else "NOT met"
-                goal = f"≤ {target}× {base}: {verdict}"
+                goal = f"<= {target}x {base}: {verdict}"
             print(f"| {title} | {m['C']:.1f} µs | {m['C tuned']:.1f} µs | "
                   f"{m['python-pkcs11']:.1f} µs | {ours:.1f} µs | {ours / m['C']:.2f} | "
                   f"{ours / m['C tuned']:.2f} | {ours / m['python-pkcs11']:.2f} | {goal} |")
         cold_ms = statistics.median(cold)
         print(f"\ncold start to the first key: {cold_ms:.1f} ms median of {len(cold)} "
-              f"(bare `python -c pass`: {statistics.median(bare):.1f} ms); target ≤ 60 ms: "
+              f"(bare `python -c pass`: {statistics.median(bare):.1f} ms); target <= 60 ms: "
               f"{'met' if cold_ms <= 60 else 'NOT met'}")
         threads = json.loads(bench.py(__file__, "--child", "threads", "--seconds",
                                       str(args.thread_seconds)))
         print(f"RSA-1024 key pairs: 1 thread {threads['rsa1024_1thread_per_s']:.1f}/s, "
               f"2 threads {threads['rsa1024_2threads_per_s']:.1f}/s, scaling "
-              f"{threads['scaling']:.2f}× (target ≥ 1.9×; load {_load()}, on "
+              f"{threads['scaling']:.2f}x (target >= 1.9x; load {_load()}, on "
               f"{os.cpu_count()} CPUs)")
         if not args.no_file:
             file_run(bench, args.file_mib)
@@ -318,14 +325,14 @@ def file_run(bench: Bench, mib: int) -> None:
         child = subprocess.Popen([sys.executable, "-m", "csp11", verb, str(source), "-o",
                                   str(target), "--json"], env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
-        out, err = child.communicate()
+        answer, err = child.communicate()
         wall = time.perf_counter() - start
         if child.returncode:
             raise SystemExit(f"csp11 {verb} failed: {err.decode().strip()}")
-        report = json.loads(out)
+        report = json.loads(answer)
         rate = mib / report["seconds"]
         print(f"  csp11 {verb}: {rate:.1f} MiB/s in-process ({mib / wall:.1f} MiB/s wall) = "
-              f"{rate / best:.0%} of the best raw C rate (target ≥ 90%: "
+              f"{rate / best:.0%} of the best raw C rate (target >= 90%: "
               f"{'met' if rate / best >= 0.9 else 'NOT met'})")
     (bench.work / "plain").unlink()
     sealed.unlink()
