@@ -162,3 +162,17 @@ def test_a_wrong_signature_is_false_not_an_error(prov: PyCRYPTPROV) -> None:
     with pytest.raises(pywintypes.error) as caught:
         prov.CryptGenKey(con.CALG_AES_256, 0).CryptEncrypt(False, bytes(15))
     assert caught.value.winerror == winerror.NTE_BAD_DATA
+
+
+@pytest.mark.parametrize("size", [0, 16, 100_000, fastpath.OFFLOAD_BYTES + 16])
+def test_padding_mechanisms_get_the_room_they_ask_for(prov: PyCRYPTPROV, size: int) -> None:
+    # The output is first given the input's size; CBC_PAD needs a block more
+    # (CKR_BUFFER_TOO_SMALL, the operation still active) and gets it.
+    key = prov.CryptGenKey(con.CALG_AES_256, con.CRYPT_EXPORTABLE)
+    tkey = key._state.usable()
+    data = os.urandom(size)
+    sealed = tkey.encrypt(data, Mechanism.AES_CBC_PAD, bytes(16))
+    cipher = Cipher(algorithms.AES(_material(key)), modes.CBC(bytes(16))).encryptor()
+    pad = 16 - size % 16
+    assert sealed == cipher.update(data + bytes([pad]) * pad) + cipher.finalize()
+    assert tkey.decrypt(sealed, Mechanism.AES_CBC_PAD, bytes(16)) == data

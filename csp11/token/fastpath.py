@@ -53,7 +53,6 @@ _CKR_SIGNATURE_INVALID = 0xC0
 _CKR_SIGNATURE_LEN_RANGE = 0xC1
 _SIGN_ROOM = 4096  # bytes: above a 16384-bit RSA signature
 _DIGEST_ROOM = 128  # bytes: above every digest
-_BLOCK_ROOM = 32  # bytes a padding mechanism may add to its input, at most
 
 _exceptions = {ckr: getattr(pkcs11.exceptions, name) for name, ckr in _EXCEPTION_CKR.items()
                if hasattr(pkcs11.exceptions, name)}
@@ -249,7 +248,9 @@ def crypt(ck: _Cryptoki, session: int, key: int, *, encrypting: bool, mechanism:
     trimming the worker avoids.
     """
     mech = _mechanism(mechanism, param)
-    out = _fresh(max(len(data) + (_BLOCK_ROOM if encrypting else 0), _SMALL))
+    # As long as the input: what every unpadded mechanism gives (a padding one
+    # answers CKR_BUFFER_TOO_SMALL with the size, and _crypt gives it that).
+    out = _fresh(max(len(data), _SMALL))
     calls, data = calls_of(ck), bytes(data)
     return offload.run(len(data), lambda: _crypt(calls, session, mech, key,
                                                  encrypting=encrypting, data=data, out=out))
