@@ -5,7 +5,9 @@
  * list, printing one line per operation: "name median_us calls".
  *
  *   p11bench MODULE LABEL PIN N OP...
- *   OP: genkey aescbc aescbc_dec sha256 rsasign random32 random1m rsagen1024
+ *   OP: genkey aescbc aescbc_dec sha256 rsasign rsasign_token random32 random1m rsagen1024
+ *       (rsasign: a session key pair; rsasign_token: a token-object pair, as a
+ *       key container's)
  *       bulk:MIB:CHUNK_KIB   (multi-part AES-CBC over MIB MiB; prints MiB/s)
  *       chain:MIB:CHUNK_KIB  (one-shot AES-CBC per chunk, chained; prints MiB/s)
  *
@@ -112,14 +114,20 @@ static void sha256(void) {
     check(CALL(F_DIGEST, fn_crypt)(session, in, MIB, digest, &n), "C_Digest");
 }
 
-static void keypair(CK_ULONG *bits, CK_ULONG *pub, CK_ULONG *priv) {
+/* A key pair; `token` makes both persistent token objects (as a key
+ * container's pair is), destroyed again at the end of the run. */
+static void keypair_on(CK_ULONG *bits, unsigned char *token, CK_ULONG *pub, CK_ULONG *priv) {
     CK_MECHANISM m = {0, NULL, 0};
-    CK_ATTRIBUTE pt[] = {{0x001, &FALSE_, 1}, {0x10A, &TRUE_, 1}, {0x121, bits, sizeof *bits},
+    CK_ATTRIBUTE pt[] = {{0x001, token, 1}, {0x10A, &TRUE_, 1}, {0x121, bits, sizeof *bits},
                          {0x122, F4, 3}};
-    CK_ATTRIBUTE vt[] = {{0x001, &FALSE_, 1}, {0x002, &TRUE_, 1}, {0x103, &TRUE_, 1},
+    CK_ATTRIBUTE vt[] = {{0x001, token, 1}, {0x002, &TRUE_, 1}, {0x103, &TRUE_, 1},
                          {0x108, &TRUE_, 1}, {0x162, &FALSE_, 1}};
     check(CALL(F_GENERATE_KEY_PAIR, fn_genpair)(session, &m, pt, 4, vt, 5, pub, priv),
           "C_GenerateKeyPair");
+}
+
+static void keypair(CK_ULONG *bits, CK_ULONG *pub, CK_ULONG *priv) {
+    keypair_on(bits, &FALSE_, pub, priv);
 }
 
 static void rsagen1024(void) {
@@ -266,6 +274,14 @@ int main(int argc, char **argv) {
             CK_ULONG pub;
             if (!rsa_priv) keypair(&BITS2048, &pub, &rsa_priv);
             timed(op, rsasign, n);
+        } else if (!strcmp(op, "rsasign_token")) {
+            CK_ULONG pub, priv, session_key = rsa_priv;
+            keypair_on(&BITS2048, &TRUE_, &pub, &priv);
+            rsa_priv = priv;
+            timed(op, rsasign, n);
+            rsa_priv = session_key;
+            CALL(F_DESTROY_OBJECT, fn_destroy)(session, pub);
+            CALL(F_DESTROY_OBJECT, fn_destroy)(session, priv);
         } else if (!strncmp(op, "bulk:", 5)) bulk(op);
         else if (!strncmp(op, "chain:", 6)) chain(op);
         else { fprintf(stderr, "p11bench: unknown operation %s\n", op); return 2; }

@@ -269,10 +269,12 @@ def _digest(calls: Calls, session: int, mech: _CK_MECHANISM, data: bytes) -> byt
 
 
 def digest(ck: _Cryptoki, session: int, mechanism: int, data: bytes) -> bytes:
-    """``C_DigestInit`` + ``C_Digest``."""
+    """``C_DigestInit`` + ``C_Digest``, on the calling thread whatever the size:
+    measured, a digest allocates nothing large in SoftHSM2 (C plain and C
+    with trimming tuned run at the same speed), so the hand-over would be
+    pure cost."""
     mech = _CK_MECHANISM(mechanism, None, 0)
-    calls, data = calls_of(ck), bytes(data)
-    return offload.run(len(data), lambda: _digest(calls, session, mech, data))
+    return _digest(calls_of(ck), session, mech, bytes(data))
 
 
 def sign(ck: _Cryptoki, session: int, mechanism: int, key: int, data: bytes) -> bytes:
