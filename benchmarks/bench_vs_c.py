@@ -24,7 +24,7 @@ the same number of bytes (C tuned).  The machine is shared: the load
 against a target by any test.
 
     .venv/bin/python benchmarks/bench_vs_c.py [--rounds 5] [--calls 100]
-        [--file-mib 1024] [--no-file]
+        [--file-mib 1024] [--no-file] [--before OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -272,8 +272,16 @@ class Bench:
                                *ops], env=env, capture_output=True, text=True,
                               check=True).stdout
 
-    def child(self, kind: str, calls: int) -> dict[str, float]:
-        out = self.py(__file__, "--child", kind, "--calls", str(calls), "--module", self.module)
+    def child(self, kind: str, calls: int, tree: Path | None = None) -> dict[str, float]:
+        env = self.env
+        if tree is not None:  # csp11 from another checkout (the "before" column)
+            env = dict(env, PYTHONPATH=str(tree) + os.pathsep + self.env["PYTHONPATH"])
+        done = subprocess.run([sys.executable, __file__, "--child", kind, "--calls", str(calls),
+                               "--module", self.module], env=env, capture_output=True,
+                              text=True, check=False)
+        if done.returncode:
+            raise SystemExit(f"child failed: {done.stderr.strip()}")
+        out = done.stdout
         found: dict[str, float] = json.loads(out)
         return found
 
@@ -310,8 +318,10 @@ def run(args: argparse.Namespace) -> None:
         bench = Bench(work)
         print(f"module {bench.module}; Python {sys.version.split()[0]}; "
               f"{args.rounds} rounds, median of {args.calls} calls each")
-        columns: dict[str, list[dict[str, float]]] = {k: [] for k in
-                                                      ("C", "C tuned", "python-pkcs11", "csp11")}
+        names = ["C", "C tuned", "python-pkcs11", "csp11"]
+        if args.before:
+            names.append("csp11 before")
+        columns: dict[str, list[dict[str, float]]] = {k: [] for k in names}
         cold: list[float] = []
         bare: list[float] = []
         for r in range(args.rounds):
@@ -320,15 +330,18 @@ def run(args: argparse.Namespace) -> None:
             columns["C tuned"].append(_parse_c(bench.c(args.calls, _c_ops(), tuned=True)))
             columns["python-pkcs11"].append(bench.child("pkcs11", args.calls))
             columns["csp11"].append(bench.child("csp11", args.calls))
+            if args.before:
+                columns["csp11 before"].append(bench.child("csp11", args.calls, args.before))
             for _ in range(3):
                 cold.append(bench.cold_start())
                 bare.append(bench.python_start())
         med = {col: {op: statistics.median(row[op] for row in rows) for op, *_ in OPS}
                for col, rows in columns.items()}
         print()
-        print("| operation (SoftHSM2) | C | C tuned | python-pkcs11 | csp11 | csp11 / C | "
-              "csp11 / C tuned | csp11 / python-pkcs11 | target |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        before_head = " csp11 before (/ C) |" if args.before else ""
+        print(f"| operation (SoftHSM2) | C | C tuned | python-pkcs11 |{before_head} csp11 | "
+              "csp11 / C | csp11 / C tuned | csp11 / python-pkcs11 | target |")
+        print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.before else ""))
         for op, title, target, base in OPS:
             m = {col: med[col][op] for col in med}
             ours = m["csp11"]
@@ -336,8 +349,10 @@ def run(args: argparse.Namespace) -> None:
             if target is not None:
                 verdict = "met" if ours / m[base] <= target else "NOT met"
                 goal = f"<= {target}x {base}: {verdict}"
+            before = (f" {m['csp11 before']:.1f} µs ({m['csp11 before'] / m['C']:.2f}) |"
+                      if args.before else "")
             print(f"| {title} | {m['C']:.1f} µs | {m['C tuned']:.1f} µs | "
-                  f"{m['python-pkcs11']:.1f} µs | {ours:.1f} µs | {ours / m['C']:.2f} | "
+                  f"{m['python-pkcs11']:.1f} µs |{before} {ours:.1f} µs | {ours / m['C']:.2f} | "
                   f"{ours / m['C tuned']:.2f} | {ours / m['python-pkcs11']:.2f} | {goal} |")
         cold_ms = statistics.median(cold)
         print(f"\ncold start to the first key: {cold_ms:.1f} ms median of {len(cold)} "
@@ -353,12 +368,12 @@ def run(args: argparse.Namespace) -> None:
               f"{threads['scaling']:.2f}x (target >= 1.9x; python-pkcs11 in the same process: "
               f"{threads['direct_scaling']:.2f}x; load {_load()}, on {os.cpu_count()} CPUs)")
         if not args.no_file:
-            file_run(bench, args.file_mib)
+            file_run(bench, args.file_mib, args.before)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def file_run(bench: Bench, mib: int) -> None:
+def file_run(bench: Bench, mib: int, before: Path | None) -> None:
     """csp11 encrypt/decrypt of a file of ``mib`` MiB against raw AES-CBC in C over
     as many bytes of memory: one-shot C_Encrypt per chunk, chained (``chain:``,
     what CryptEncrypt does) and multi-part C_EncryptUpdate (``bulk:``), plain
@@ -379,8 +394,17 @@ def file_run(bench: Bench, mib: int) -> None:
     best = max(c_rates)
     sealed = bench.work / "plain.csp11"
     restored = bench.work / "restored"
-    for verb, source, target in (("encrypt", plain, sealed), ("decrypt", sealed, restored)):
+    trees: list[tuple[str, Path | None]] = [("csp11", None)]
+    if before is not None:
+        trees.insert(0, ("csp11 before", before))
+    for (name, tree), (verb, source, target) in [
+        (t, step) for t in trees
+        for step in (("encrypt", plain, sealed), ("decrypt", sealed, restored))
+    ]:
         env = bench.env
+        if tree is not None:
+            env = dict(env, PYTHONPATH=str(tree) + os.pathsep + bench.env["PYTHONPATH"])
+        target.unlink(missing_ok=True)
         start = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "csp11", verb, str(source), "-o",
                                   str(target), "--json"], env=env, stdout=subprocess.PIPE,
@@ -391,7 +415,7 @@ def file_run(bench: Bench, mib: int) -> None:
             raise SystemExit(f"csp11 {verb} failed: {err.decode().strip()}")
         report = json.loads(answer)
         rate = mib / report["seconds"]
-        print(f"  csp11 {verb}: {rate:.1f} MiB/s in-process ({mib / wall:.1f} MiB/s wall) = "
+        print(f"  {name} {verb}: {rate:.1f} MiB/s in-process ({mib / wall:.1f} MiB/s wall) = "
               f"{rate / best:.0%} of the best raw C rate (target >= 90%: "
               f"{'met' if rate / best >= 0.9 else 'NOT met'})")
     (bench.work / "plain").unlink()
@@ -407,6 +431,8 @@ def main() -> None:
     parser.add_argument("--file-mib", type=int, default=1024)
     parser.add_argument("--no-file", action="store_true", help="skip the file throughput run")
     parser.add_argument("--thread-seconds", type=float, default=3.0)
+    parser.add_argument("--before", type=Path,
+                        help="another checkout of csp11, measured as a column of its own")
     parser.add_argument("--child", choices=("csp11", "pkcs11", "threads"), help=argparse.SUPPRESS)
     parser.add_argument("--module", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=3.0, help=argparse.SUPPRESS)
