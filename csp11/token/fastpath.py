@@ -44,9 +44,10 @@ from csp11.token.forkgate import on_child
 _T = TypeVar("_T")
 
 # Calls with at least this much data, made on the main thread, run on the
-# worker thread.  Measured (docs/performance.md): at 64 KiB the hand-over
-# (~20 µs) costs about what trimming costs; from 128 KiB on the worker wins.
-OFFLOAD_BYTES = 128 * 1024
+# worker thread.  Measured (AES-CBC, docs/performance.md): the hand-over
+# costs 25-50 µs; up to 256 KiB the calling thread is faster, at 512 KiB they
+# are even, from 768 KiB on the worker is about twice as fast.
+OFFLOAD_BYTES = 512 * 1024
 _CKR_BUFFER_TOO_SMALL = 0x150
 _CKR_FUNCTION_NOT_SUPPORTED = 0x54
 _CKR_SIGNATURE_INVALID = 0xC0
