@@ -11,6 +11,9 @@ fresh processes and on their main threads (as a user's script would):
     C             p11bench
     C tuned       p11bench with GLIBC_TUNABLES raising malloc's trim and mmap
                   thresholds (set before the process starts, as it must be)
+    SunPKCS11     benchmarks/java/P11Bench.java, built with javac when a JDK is
+                  on PATH (its AES key generation is generate only: the JDK
+                  destroys keys when they are collected)
     python-pkcs11 this file --child pkcs11 (the library as documented)
     csp11         this file --child csp11 (the public win32crypt API)
 
@@ -267,6 +270,14 @@ class Bench:
         self.p11bench = work / "p11bench"
         subprocess.run(["gcc", "-O2", "-o", str(self.p11bench),
                         str(_REPO / "benchmarks" / "c" / "p11bench.c"), "-ldl"], check=True)
+        # SunPKCS11, where a JDK is installed (javac and java on PATH).
+        self.java: Path | None = None
+        if shutil.which("javac") and shutil.which("java"):
+            classes = work / "java"
+            subprocess.run(["javac", "-d", str(classes),
+                            str(_REPO / "benchmarks" / "java" / "P11Bench.java")], check=True)
+            self.java = classes
+        self.java_first: list[float] = []
 
     def py(self, *args: str) -> str:
         done = subprocess.run([sys.executable, *args], env=self.env, capture_output=True,
@@ -280,6 +291,22 @@ class Bench:
         return subprocess.run([str(self.p11bench), self.module, "csp11", self.pin, str(calls),
                                *ops], env=env, capture_output=True, text=True,
                               check=True).stdout
+
+    def sunpkcs11(self, calls: int) -> dict[str, float]:
+        """The SunPKCS11 column (and its cold start: JVM start to the first key)."""
+        assert self.java is not None
+        ops = [op for op in _c_ops() if op != "rsasign_token"]
+        out = subprocess.run(["java", "-cp", str(self.java), "P11Bench", self.module, self.pin,
+                              str(calls), "first", *ops], env=self.c_env, capture_output=True,
+                             text=True, check=True).stdout
+        found = {}
+        for line in out.splitlines():
+            name, value, *_ = line.split()
+            if name == "first":
+                self.java_first.append(float(value))
+            else:
+                found[name] = float(value)
+        return found
 
     def child(self, kind: str, calls: int, tree: Path | None = None) -> dict[str, float]:
         env = self.env
@@ -328,6 +355,8 @@ def run(args: argparse.Namespace) -> None:
         print(f"module {bench.module}; Python {sys.version.split()[0]}; "
               f"{args.rounds} rounds, median of {args.calls} calls each")
         names = ["C", "C tuned", "python-pkcs11", "csp11"]
+        if bench.java is not None:
+            names.insert(2, "SunPKCS11")
         if args.before:
             names.append("csp11 before")
         columns: dict[str, list[dict[str, float]]] = {k: [] for k in names}
@@ -337,6 +366,8 @@ def run(args: argparse.Namespace) -> None:
             print(f"round {r + 1}: load {_load()}", flush=True)
             columns["C"].append(_parse_c(bench.c(args.calls, _c_ops(), tuned=False)))
             columns["C tuned"].append(_parse_c(bench.c(args.calls, _c_ops(), tuned=True)))
+            if bench.java is not None:
+                columns["SunPKCS11"].append(bench.sunpkcs11(args.calls))
             columns["python-pkcs11"].append(bench.child("pkcs11", args.calls))
             columns["csp11"].append(bench.child("csp11", args.calls))
             if args.before:
@@ -344,13 +375,18 @@ def run(args: argparse.Namespace) -> None:
             for _ in range(3):
                 cold.append(bench.cold_start())
                 bare.append(bench.python_start())
-        med = {col: {op: statistics.median(row[op] for row in rows) for op, *_ in OPS}
+        med = {col: {op: statistics.median(row.get(op, float("nan")) for row in rows)
+                     for op, *_ in OPS}
                for col, rows in columns.items()}
+        if bench.java is None:
+            print("no JDK (javac/java) on PATH: no SunPKCS11 column")
         print()
         before_head = " csp11 before (/ C) |" if args.before else ""
-        print(f"| operation (SoftHSM2) | C | C tuned | python-pkcs11 |{before_head} csp11 | "
-              "csp11 / C | csp11 / C tuned | csp11 / python-pkcs11 | target |")
-        print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.before else ""))
+        java_head = " SunPKCS11 |" if bench.java is not None else ""
+        print(f"| operation (SoftHSM2) | C | C tuned |{java_head} python-pkcs11 |{before_head} "
+              "csp11 | csp11 / C | csp11 / C tuned | csp11 / python-pkcs11 | target |")
+        print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.before else "")
+              + ("---|" if bench.java is not None else ""))
         for op, title, target, base in OPS:
             m = {col: med[col][op] for col in med}
             ours = m["csp11"]
@@ -360,13 +396,20 @@ def run(args: argparse.Namespace) -> None:
                 goal = f"<= {target}x {base}: {verdict}"
             before = (f" {m['csp11 before']:.1f} µs ({m['csp11 before'] / m['C']:.2f}) |"
                       if args.before else "")
-            print(f"| {title} | {m['C']:.1f} µs | {m['C tuned']:.1f} µs | "
+            java = ""
+            if bench.java is not None:  # SunPKCS11 has no container-key row
+                java = " - |" if m["SunPKCS11"] != m["SunPKCS11"] else f" {m['SunPKCS11']:.1f} µs |"
+            print(f"| {title} | {m['C']:.1f} µs | {m['C tuned']:.1f} µs |{java} "
                   f"{m['python-pkcs11']:.1f} µs |{before} {ours:.1f} µs | {ours / m['C']:.2f} | "
                   f"{ours / m['C tuned']:.2f} | {ours / m['python-pkcs11']:.2f} | {goal} |")
         cold_ms = statistics.median(cold)
         print(f"\ncold start to the first key: {cold_ms:.1f} ms median of {len(cold)} "
               f"(bare `python -c pass`: {statistics.median(bare):.1f} ms); target <= 60 ms: "
               f"{'met' if cold_ms <= 60 else 'NOT met'}")
+        if bench.java_first:
+            first = statistics.median(bench.java_first)
+            print(f"  SunPKCS11: JVM start to the first key {first:.0f} ms (inside the JVM, "
+                  f"login included; median of {len(bench.java_first)})")
         parts = [statistics.median(p[i] for p in bench.split) for i in range(3)]
         print(f"  inside the process: import csp11 {parts[0]:.1f} ms, CryptAcquireContext "
               f"{parts[1]:.1f} ms, first CryptGenKey {parts[2]:.1f} ms")
