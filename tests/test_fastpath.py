@@ -178,3 +178,32 @@ def test_padding_mechanisms_get_the_room_they_ask_for(prov: PyCRYPTPROV, size: i
     pad = 16 - size % 16
     assert sealed == cipher.update(data + bytes([pad]) * pad) + cipher.finalize()
     assert tkey.decrypt(sealed, Mechanism.AES_CBC_PAD, bytes(16)) == data
+
+
+def test_destroy_does_not_wait_for_a_busy_home_session(prov: PyCRYPTPROV) -> None:
+    # A key's home session is also a pool session: another thread may be
+    # generating an RSA key pair in it.  Destroying the key then goes through
+    # any free session (session objects are visible to all of them).
+    key = prov.CryptGenKey(con.CALG_AES_256, 0)
+    tkey = key._state.usable()
+    handle = tkey.obj.handle  # type: ignore[union-attr]
+    token = prov._state.token
+    with tkey.home.lock:  # busy, as with another thread's long call
+        done = threading.Event()
+
+        def destroy() -> None:
+            key.CryptDestroyKey()
+            done.set()
+
+        worker = threading.Thread(target=destroy)
+        worker.start()
+        assert done.wait(10), "CryptDestroyKey waited for the busy home session"
+        worker.join()
+    ck = token.module.cryptoki
+    pooled = token.acquire()
+    try:
+        with pytest.raises((pkcs11.exceptions.ObjectHandleInvalid,
+                            pkcs11.exceptions.KeyHandleInvalid)):
+            fastpath.destroy(ck, pooled.session.handle, [handle])  # already gone
+    finally:
+        token.release(pooled)

@@ -309,6 +309,17 @@ def verify(ck: _Cryptoki, session: int, mechanism: int, key: int, *, data: bytes
     return True
 
 
+def destroy(ck: _Cryptoki, session: int, handles: list[int]) -> None:
+    """``C_DestroyObject`` of each handle (all of them, even when one fails)."""
+    calls = calls_of(ck)
+    failed = CKR_OK
+    for handle in handles:
+        rv = calls.destroy(session, handle)
+        failed = failed or rv
+    if failed != CKR_OK:
+        _raise(failed)
+
+
 def _random(calls: Calls, session: int, out: Any, address: int | None) -> None:
     rv = calls.random(session, out if address is None else address, len(out))
     if rv != CKR_OK:

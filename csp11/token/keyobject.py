@@ -73,6 +73,8 @@ class KeyHome(Protocol):
 
     def run_on(self, pooled: _Pooled, doing: str, fn: Callable[[Any], _T]) -> _T: ...
 
+    def run(self, doing: str, fn: Callable[[Any], _T], pins: PinSources | None = None) -> _T: ...
+
     def operation(self, kind: str, mechanism: Any, key: Any | None = None,
                   param: bytes | None = None) -> Operation: ...
 
@@ -155,8 +157,18 @@ class TokenKey:
             if failed is not None:
                 raise failed
 
-        if self.home.alive:
-            self.token.run_on(self.home, "C_DestroyObject", destroy)
+        if not self.home.alive:
+            return
+        if self.home.lock.locked():
+            # The home session is busy with another thread's work (it is a
+            # pool session too: a 2048-bit key pair takes 0.1 s).  Session
+            # objects are visible to every session of the process, so any
+            # free session destroys them, and this thread does not wait.
+            ck = self.token.module.cryptoki
+            handles = [o.handle for o in objects]
+            self.token.run("C_DestroyObject", lambda s: fastpath.destroy(ck, s.handle, handles))
+            return
+        self.token.run_on(self.home, "C_DestroyObject", destroy)
 
     def attribute(self, attr: Any, obj: Any | None = None) -> Any:
         """``C_GetAttributeValue`` of one attribute (of the secret/private key by default)."""
