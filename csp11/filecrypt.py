@@ -672,8 +672,9 @@ class _Pipeline:
 
     def __init__(self, work: Callable[[_Item], None]) -> None:
         self._work = work
-        self._queue: queue.Queue[_Item | None] = queue.Queue(maxsize=self._DEPTH)
+        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=self._DEPTH)
         self._failure: BaseException | None = None
+        self._closing = False
         self._thread = threading.Thread(target=self._run, name="csp11-stream", daemon=True)
 
     def __enter__(self) -> _Pipeline:
@@ -681,7 +682,13 @@ class _Pipeline:
         return self
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.01)
+            except queue.Empty:
+                if self._closing:  # everything handed over is done
+                    return
+                continue
             if self._failure is None:  # after a failure: drain, do nothing
                 try:
                     self._work(item)
@@ -695,8 +702,19 @@ class _Pipeline:
         self._queue.put(item)
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        # The helper's token call (and write) ends before this thread goes
+        # on, even when a signal interrupts the wait: the process may exit
+        # next, and the token must not be torn down under a running call.
+        # Both steps may be repeated safely after an interruption.
+        interrupted: BaseException | None = None
+        while self._thread.is_alive():
+            try:
+                self._closing = True
+                self._thread.join()
+            except BaseException as raised:
+                interrupted = interrupted or raised
+        if interrupted is not None:
+            raise interrupted
         if exc is None and self._failure is not None:
             raise self._failure
 

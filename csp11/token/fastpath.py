@@ -210,7 +210,18 @@ class _Offload:
         done.acquire()
         box: list[tuple[bool, Any]] = []
         self._queue().put((fn, done, box))
-        done.acquire()
+        interrupted: BaseException | None = None
+        while not box:  # the worker fills box, then releases done
+            # A signal's exception (KeyboardInterrupt, a handler's SystemExit)
+            # waits for the token call to end: the process may exit next,
+            # and the module must not be torn down under a running call.
+            # (It may also come right after acquire() returned: box decides.)
+            try:
+                done.acquire()
+            except BaseException as exc:
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
         ok, value = box[0]
         if not ok:
             raise value
