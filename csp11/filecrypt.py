@@ -81,7 +81,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import struct
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -480,20 +482,26 @@ def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, container: str,
         digest.CryptHashData(raw)
         dst.write(raw)
         done = 0
-        while True:
-            want = min(CHUNK_SIZE, size - done)
-            piece = _read_up_to(src, want)
-            if len(piece) < want:
-                raise error(winerror.NTE_BAD_LEN, "encrypt_file",
-                            "the file shrank while it was being encrypted")
-            done += len(piece)
-            ciphertext = session.CryptEncrypt(done == size, piece)
+
+        def hash_and_write(item: tuple[bytes, int]) -> None:
+            ciphertext, upto = item
             digest.CryptHashData(ciphertext)
             dst.write(ciphertext)
             if progress is not None:
-                progress(done, size)
-            if done == size:
-                break
+                progress(upto, size)
+
+        # Piece N is hashed and written while piece N+1 is read and encrypted.
+        with _Pipeline(hash_and_write) as behind:
+            while True:
+                want = min(CHUNK_SIZE, size - done)
+                piece = _read_up_to(src, want)
+                if len(piece) < want:
+                    raise error(winerror.NTE_BAD_LEN, "encrypt_file",
+                                "the file shrank while it was being encrypted")
+                done += len(piece)
+                behind.put((session.CryptEncrypt(done == size, piece), done))
+                if done == size:
+                    break
         if src.read(1):
             raise error(winerror.NTE_BAD_LEN, "encrypt_file",
                         "the file grew while it was being encrypted")
@@ -580,16 +588,24 @@ def _authenticate(prov: PyCRYPTPROV, session: PyCRYPTKEY, exchange: PyCRYPTKEY, 
         digest.CryptHashSessionKey(session, con.CRYPT_LITTLE_ENDIAN)
         digest.CryptHashData(header.to_bytes())
         left = header.body_size
-        while left:
-            piece = _read_up_to(src, min(CHUNK_SIZE, left))
-            if not piece:
-                raise _bad(winerror.NTE_BAD_DATA, "the file shrank while it was being read",
-                           hint)
-            left -= len(piece)
-            digest.CryptHashData(piece)
+
+        def fingerprint(item: tuple[bytes, int]) -> None:
+            piece, upto = item
             pieces.append(hashlib.sha256(piece).digest())
             if progress is not None:
-                progress(header.body_size - left, header.body_size)
+                progress(upto, header.body_size)
+
+        # The SHA-256 of piece N is taken while piece N+1 is read and hashed
+        # on the token.
+        with _Pipeline(fingerprint) as behind:
+            while left:
+                piece = _read_up_to(src, min(CHUNK_SIZE, left))
+                if not piece:
+                    raise _bad(winerror.NTE_BAD_DATA,
+                               "the file shrank while it was being read", hint)
+                left -= len(piece)
+                digest.CryptHashData(piece)
+                behind.put((piece, header.body_size - left))
         signature = _read_up_to(src, header.signature_size)
         try:
             digest.CryptVerifySignature(signature, exchange)
@@ -606,32 +622,103 @@ def _decrypt_pieces(session: PyCRYPTKEY, header: Header, pieces: list[bytes], *,
     """Pass 2: decrypt the pieces pass 1 authenticated, each checked again."""
     session.CryptSetKeyParam(con.KP_IV, header.iv)
     left, done = header.body_size, 0
-    for expected in pieces:
-        piece = _read_up_to(src, min(CHUNK_SIZE, left))
-        if hashlib.sha256(piece).digest() != expected:
-            raise _bad(winerror.NTE_BAD_DATA,
-                       "the file changed between its check and its decryption")
-        left -= len(piece)
-        try:
-            plain = session.CryptDecrypt(left == 0, piece)
-        except error as exc:  # signed as it is: made wrong by the encrypting side
-            if exc.winerror != winerror.NTE_BAD_DATA:
-                raise
-            raise _bad(exc.winerror, "the file is malformed: its last block does not "
-                       "decrypt") from None
-        done += len(plain)
-        if done > header.size:
-            raise _bad(winerror.NTE_BAD_DATA,
-                       "the file is malformed: the plaintext is longer than its header says")
+
+    def write(item: tuple[bytes, int]) -> None:
+        plain, upto = item
         dst.write(plain)
         if progress is not None:
-            progress(done, header.size)
+            progress(upto, header.size)
+
+    # Piece N is written while piece N+1 is read, checked and decrypted.
+    with _Pipeline(write) as behind:
+        for expected in pieces:
+            piece = _read_up_to(src, min(CHUNK_SIZE, left))
+            if hashlib.sha256(piece).digest() != expected:
+                raise _bad(winerror.NTE_BAD_DATA,
+                           "the file changed between its check and its decryption")
+            left -= len(piece)
+            try:
+                plain = session.CryptDecrypt(left == 0, piece)
+            except error as exc:  # signed as it is: made wrong by the encrypting side
+                if exc.winerror != winerror.NTE_BAD_DATA:
+                    raise
+                raise _bad(exc.winerror, "the file is malformed: its last block does not "
+                           "decrypt") from None
+            done += len(plain)
+            if done > header.size:
+                raise _bad(winerror.NTE_BAD_DATA,
+                           "the file is malformed: the plaintext is longer than its header says")
+            behind.put((plain, done))
     if done != header.size:
         raise _bad(winerror.NTE_BAD_DATA,
                    "the file is malformed: the plaintext is shorter than its header says")
 
 
 # ---- helpers ----------------------------------------------------------------------
+_Item = tuple[bytes, int]  # a piece, and how far the file is done with it
+
+
+class _Pipeline:
+    """The second half of a streaming loop on a thread of its own.
+
+    The token call of piece N+1 (the GIL released) and the work on piece N
+    (hashing, writing, in C too) overlap; at most :data:`_DEPTH` pieces wait,
+    so memory stays flat.  In order; the first failure of the helper is
+    raised in the loop at its next piece, or when the ``with`` ends.  A loop
+    that fails stops the helper before its own exception goes on.
+    """
+
+    _DEPTH = 1
+
+    def __init__(self, work: Callable[[_Item], None]) -> None:
+        self._work = work
+        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=self._DEPTH)
+        self._failure: BaseException | None = None
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="csp11-stream", daemon=True)
+
+    def __enter__(self) -> _Pipeline:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.01)
+            except queue.Empty:
+                if self._closing:  # everything handed over is done
+                    return
+                continue
+            if self._failure is None:  # after a failure: drain, do nothing
+                try:
+                    self._work(item)
+                except BaseException as exc:  # raised in the loop's thread
+                    self._failure = exc
+
+    def put(self, item: _Item) -> None:
+        """Hand over one piece (raising the helper's failure, if any)."""
+        if self._failure is not None:
+            raise self._failure
+        self._queue.put(item)
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        # The helper's token call (and write) ends before this thread goes
+        # on, even when a signal interrupts the wait: the process may exit
+        # next, and the token must not be torn down under a running call.
+        # Both steps may be repeated safely after an interruption.
+        interrupted: BaseException | None = None
+        while self._thread.is_alive():
+            try:
+                self._closing = True
+                self._thread.join()
+            except BaseException as raised:
+                interrupted = interrupted or raised
+        if interrupted is not None:
+            raise interrupted
+        if exc is None and self._failure is not None:
+            raise self._failure
+
+
 def _bad(code: int, message: str, hint: str | None = None) -> NotAuthentic:
     exc = NotAuthentic(code, "decrypt_file", message)
     exc.hint = hint

@@ -113,7 +113,11 @@ class _Cryptoki:
     nobody initialised, with sessions of its own.
     """
 
+    # csp11.token.fastpath's bindings of the hot calls, made on first use.
+    fast: Any = None
+
     def __init__(self, fl_ptr: Any) -> None:
+        self.function_list = fl_ptr
         fl = fl_ptr.contents
         proto = ctypes.CFUNCTYPE
         self.C_Initialize = proto(_ulong, ctypes.c_void_p)(fl.C_Initialize)

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import keywrap
 
 from csp11 import winerror
 from csp11.errors import Fail
+from csp11.token import fastpath
 from csp11.token.constants import _NO_CAPABILITIES, Attribute, KeyType, Mechanism, ObjectClass
 from csp11.token.cryptoki import Library
 from csp11.token.operation import Operation
@@ -71,6 +72,8 @@ class KeyHome(Protocol):
     def module(self) -> Library: ...
 
     def run_on(self, pooled: _Pooled, doing: str, fn: Callable[[Any], _T]) -> _T: ...
+
+    def run(self, doing: str, fn: Callable[[Any], _T], pins: PinSources | None = None) -> _T: ...
 
     def operation(self, kind: str, mechanism: Any, key: Any | None = None,
                   param: bytes | None = None) -> Operation: ...
@@ -154,8 +157,18 @@ class TokenKey:
             if failed is not None:
                 raise failed
 
-        if self.home.alive:
-            self.token.run_on(self.home, "C_DestroyObject", destroy)
+        if not self.home.alive:
+            return
+        if self.home.lock.locked():
+            # The home session is busy with another thread's work (it is a
+            # pool session too: a 2048-bit key pair takes 0.1 s).  Session
+            # objects are visible to every session of the process, so any
+            # free session destroys them, and this thread does not wait.
+            ck = self.token.module.cryptoki
+            handles = [o.handle for o in objects]
+            self.token.run("C_DestroyObject", lambda s: fastpath.destroy(ck, s.handle, handles))
+            return
+        self.token.run_on(self.home, "C_DestroyObject", destroy)
 
     def attribute(self, attr: Any, obj: Any | None = None) -> Any:
         """``C_GetAttributeValue`` of one attribute (of the secret/private key by default)."""
@@ -255,6 +268,15 @@ class TokenKey:
         """``C_EncryptInit`` + ``C_Encrypt`` with this secret key (or the public key
         of a pair), in one call."""
         target: Any = self.obj if self.public is None else self.public
+        if self.public is None and (param is None or isinstance(param, bytes)):
+            # A secret key: straight on the function list (csp11.token.fastpath).
+            ck = self.token.module.cryptoki
+            lean: bytes = self.token.run_on(
+                self.home, "C_Encrypt",
+                lambda s: fastpath.crypt(ck, s.handle, target.handle, encrypting=True,
+                                         mechanism=int(mechanism), param=param, data=data),
+            )
+            return lean
         out: bytes = self.token.run_on(
             self.home, "C_Encrypt",
             lambda s: target.encrypt(data, mechanism=mechanism, mechanism_param=param),
@@ -266,9 +288,16 @@ class TokenKey:
         """``C_DecryptInit`` + ``C_Decrypt`` with the secret or private key; ``pin``
         is the key-use PIN of a user-protected key (context-specific login)."""
         target: Any = self.obj
+        if self.public is None and pin is None and (param is None or isinstance(param, bytes)):
+            ck = self.token.module.cryptoki
+            return self._private_operation(
+                "decrypt",
+                lambda s: fastpath.crypt(ck, s.handle, target.handle, encrypting=False,
+                                         mechanism=int(mechanism), param=param, data=data),
+            )
         return self._private_operation(
             "decrypt",
-            lambda: target.decrypt(data, mechanism=mechanism, mechanism_param=param, pin=pin),
+            lambda s: target.decrypt(data, mechanism=mechanism, mechanism_param=param, pin=pin),
         )
 
     def crypt_once(self, kind: str, mechanism: Any, param: bytes | None, data: bytes) -> bytes:
@@ -285,17 +314,23 @@ class TokenKey:
     def sign(self, data: bytes, mechanism: Any, pin: str | None = None) -> bytes:
         """``C_Sign`` with the private key; ``pin`` as for :meth:`decrypt`."""
         target: Any = self.obj
+        if pin is None:
+            ck = self.token.module.cryptoki
+            return self._private_operation(
+                "sign", lambda s: fastpath.sign(ck, s.handle, int(mechanism), target.handle, data)
+            )
+        # A context-specific login sits between C_SignInit and C_Sign.
         return self._private_operation(
-            "sign", lambda: target.sign(data, mechanism=mechanism, pin=pin)
+            "sign", lambda s: target.sign(data, mechanism=mechanism, pin=pin)
         )
 
-    def _private_operation(self, kind: str, call: Callable[[], bytes]) -> bytes:
+    def _private_operation(self, kind: str, call: Callable[[Any], bytes]) -> bytes:
         """Run a one-shot sign or decrypt in the key's session; on any failure
         end what the token may have left active (SoftHSM2 keeps the operation
         after a wrong context-specific PIN), so the session stays usable."""
         def run(s: Any) -> bytes:
             try:
-                return call()
+                return call(s)
             except BaseException:
                 self.token.module.cryptoki.end_operation(s.handle, kind)
                 raise
@@ -310,11 +345,11 @@ class TokenKey:
         """
         target: Any = self.public
 
+        ck = self.token.module.cryptoki
+
         def check(s: Any) -> bool:
-            try:
-                return bool(target.verify(data, signature, mechanism=mechanism))
-            except (pkcs11.exceptions.SignatureInvalid, pkcs11.exceptions.SignatureLenRange):
-                return False
+            return fastpath.verify(ck, s.handle, int(mechanism), target.handle, data=data,
+                                   signature=signature)
 
         return bool(self.token.run_on(self.home, "C_Verify", check))
 

@@ -25,6 +25,7 @@ import pkcs11.exceptions
 
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
+from csp11.token import fastpath
 from csp11.token.ckr import OBJECT_GONE, _ckr_name, ckr_of
 from csp11.token.constants import (
     _NO_CAPABILITIES,
@@ -469,7 +470,8 @@ class Token(SessionPool):
         if length == 0:
             return b""
         # python-pkcs11 counts bits (TOKEN-FACTS, pitfall 7).
-        data: bytes = self.run("C_GenerateRandom", lambda s: s.generate_random(length * 8))
+        ck = self.module.cryptoki
+        data: bytes = self.run("C_GenerateRandom", lambda s: fastpath.random(ck, s.handle, length))
         return data
 
     def seed_random(self, seed: bytes) -> None:
@@ -501,9 +503,9 @@ class Token(SessionPool):
             self._anchor(pins)
         pooled, obj = self.run_keep(
             "C_GenerateKey",
-            lambda s: s.generate_key(
-                key_type, key_bits, mechanism=mechanism, template=template,
-                capabilities=_NO_CAPABILITIES,
+            lambda s: fastpath.generate_key(
+                self.module.cryptoki, s, key_type, key_bits, mechanism=mechanism,
+                template=template,
             ),
             pins,
         )
@@ -682,7 +684,10 @@ class Token(SessionPool):
 
     def digest(self, data: bytes, mechanism: Any) -> bytes:
         """``C_DigestInit`` + ``C_Digest`` of ``data`` in one call."""
-        value: bytes = self.run("C_Digest", lambda s: s.digest(data, mechanism=mechanism))
+        ck = self.module.cryptoki
+        value: bytes = self.run(
+            "C_Digest", lambda s: fastpath.digest(ck, s.handle, int(mechanism), data)
+        )
         return value
 
     def create_key(

@@ -1,0 +1,518 @@
+"""The hot paths, straight on the module's function list (issue #16).
+
+python-pkcs11 stays for discovery, object search and the rarely used calls;
+the calls made thousands of times go through here instead:
+
+* key generation with templates packed once per key kind (a cached
+  ``CK_ATTRIBUTE`` array) and a python-pkcs11 key object made for the new
+  handle without python-pkcs11's ten-attribute read (two of which SoftHSM2
+  rejects, which costs ten more round trips: TOKEN-FACTS);
+* one-shot encrypt/decrypt, digest, sign, verify and random, with the output
+  written into the ``bytes`` object that is returned (no size query, no copy
+  of a MiB-sized result);
+* calls with large buffers made on the process's main thread run on one
+  worker thread (:class:`_Offload`): glibc trims the main arena after every
+  large free, so SoftHSM2's MiB-sized temporaries would be given back to the
+  kernel and faulted in again at every call (+0.8 ms per MiB, TOKEN-FACTS);
+  other threads' arenas do not trim that way.  No process-wide setting
+  (``mallopt``, ``GLIBC_TUNABLES``) is touched.
+
+Every function here runs inside a caller's :func:`library_call` and session
+lock (``Token.run``/``run_on``), so it calls the module ungated.  Failures
+are raised as python-pkcs11's exception for the return code, so that the
+callers' translation and retries stay as they are.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import pkcs11.exceptions
+from pkcs11 import _pkcs11
+from pkcs11.attributes import AttributeMapper
+
+from csp11.errors import CKR_NAMES
+from csp11.token.ckr import _EXCEPTION_CKR
+from csp11.token.constants import _NO_CAPABILITIES, CKR_OK, DEFAULT, Attribute, KeyType
+from csp11.token.cryptoki import _CK_MECHANISM, _Cryptoki, _ulong
+from csp11.token.forkgate import on_child
+
+_T = TypeVar("_T")
+
+# Calls with at least this much data, made on the main thread, run on the
+# worker thread.  Measured (AES-CBC, docs/performance.md): the hand-over
+# costs 25-50 µs; up to 256 KiB the calling thread is faster, at 512 KiB they
+# are even, from 768 KiB on the worker is about twice as fast.
+OFFLOAD_BYTES = 512 * 1024
+_CKR_BUFFER_TOO_SMALL = 0x150
+_CKR_FUNCTION_NOT_SUPPORTED = 0x54
+_CKR_SIGNATURE_INVALID = 0xC0
+_CKR_SIGNATURE_LEN_RANGE = 0xC1
+_SIGN_ROOM = 4096  # bytes: above a 16384-bit RSA signature
+_DIGEST_ROOM = 128  # bytes: above every digest
+
+_exceptions = {ckr: getattr(pkcs11.exceptions, name) for name, ckr in _EXCEPTION_CKR.items()
+               if hasattr(pkcs11.exceptions, name)}
+_exception_of_rv: dict[int, type[pkcs11.exceptions.PKCS11Error]] = {
+    rv: _exceptions[ckr] for rv, ckr in CKR_NAMES.items() if ckr in _exceptions
+}
+
+
+def _raise(rv: int) -> None:
+    """Raise what python-pkcs11 raises for ``rv`` (callers map it as ever)."""
+    kind = _exception_of_rv.get(rv)
+    if kind is not None:
+        raise kind()
+    # ckr_of reads the number back from this message.
+    raise pkcs11.exceptions.PKCS11Error(f"Unmapped error code 0x{rv:08X}")
+
+
+# ---- ctypes bindings ----
+class _CK_ATTRIBUTE(ctypes.Structure):
+    _fields_ = (("type", _ulong), ("pValue", ctypes.c_void_p), ("ulValueLen", _ulong))
+
+
+_VOID = ctypes.c_void_p
+_ULONG_P = ctypes.POINTER(_ulong)
+_MECH_P = ctypes.POINTER(_CK_MECHANISM)
+_ATTR_P = ctypes.POINTER(_CK_ATTRIBUTE)
+# The positions after C_SignFinal in CK_FUNCTION_LIST (pkcs11f.h).
+_LATER = ("C_SignRecoverInit", "C_SignRecover", "C_VerifyInit", "C_Verify", "C_VerifyUpdate",
+          "C_VerifyFinal", "C_VerifyRecoverInit", "C_VerifyRecover", "C_DigestEncryptUpdate",
+          "C_DecryptDigestUpdate", "C_SignEncryptUpdate", "C_DecryptVerifyUpdate",
+          "C_GenerateKey", "C_GenerateKeyPair", "C_WrapKey", "C_UnwrapKey", "C_DeriveKey",
+          "C_SeedRandom", "C_GenerateRandom")
+_SLOT_OF = {name: 46 + i for i, name in enumerate(_LATER)}
+_SLOT_OF.update({"C_DestroyObject": 22, "C_EncryptInit": 29, "C_Encrypt": 30,
+                 "C_DecryptInit": 33, "C_Decrypt": 34, "C_DigestInit": 37, "C_Digest": 38,
+                 "C_SignInit": 42, "C_Sign": 43})
+
+
+class Calls:
+    """The hot calls of one function list, ungated, with pointer arguments
+    typed as plain addresses (output goes straight into ``bytes`` objects)."""
+
+    def __init__(self, ck: _Cryptoki) -> None:
+        table = ctypes.cast(ck.function_list, ctypes.POINTER(ctypes.c_void_p * 80)).contents
+        proto = ctypes.CFUNCTYPE
+
+        def bind(name: str, *args: Any) -> Any:
+            address = table[1 + _SLOT_OF[name]]  # [0]: the version, padded
+            if not address:  # a module without it: what PKCS#11 says it answers
+                return lambda *_: _CKR_FUNCTION_NOT_SUPPORTED
+            return proto(_ulong, *args)(address)
+
+        crypt = (_ulong, _VOID, _ulong, _VOID, _ULONG_P)
+        self.generate_key = bind("C_GenerateKey", _ulong, _MECH_P, _ATTR_P, _ulong, _ULONG_P)
+        self.destroy = bind("C_DestroyObject", _ulong, _ulong)
+        self.encrypt_init = bind("C_EncryptInit", _ulong, _MECH_P, _ulong)
+        self.encrypt = bind("C_Encrypt", *crypt)
+        self.decrypt_init = bind("C_DecryptInit", _ulong, _MECH_P, _ulong)
+        self.decrypt = bind("C_Decrypt", *crypt)
+        self.digest_init = bind("C_DigestInit", _ulong, _MECH_P)
+        self.digest = bind("C_Digest", *crypt)
+        self.sign_init = bind("C_SignInit", _ulong, _MECH_P, _ulong)
+        self.sign = bind("C_Sign", *crypt)
+        self.verify_init = bind("C_VerifyInit", _ulong, _MECH_P, _ulong)
+        self.verify = bind("C_Verify", _ulong, _VOID, _ulong, _VOID, _ulong)
+        self.random = bind("C_GenerateRandom", _ulong, _VOID, _ulong)
+        self.templates: dict[Any, _Template] = {}
+
+
+_calls_lock = threading.Lock()
+
+
+def calls_of(ck: _Cryptoki) -> Calls:
+    """The :class:`Calls` of a library's binding (made once)."""
+    found: Calls | None = getattr(ck, "fast", None)
+    if found is None:
+        with _calls_lock:
+            found = getattr(ck, "fast", None)
+            if found is None:
+                found = Calls(ck)
+                ck.fast = found
+    return found
+
+
+# ---- output straight into bytes ----
+_new_bytes = ctypes.pythonapi.PyBytes_FromStringAndSize
+_new_bytes.restype = ctypes.py_object
+_new_bytes.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t)
+_BYTES_DATA = bytes.__basicsize__ - 1  # offset of ob_sval in a bytes object
+_SMALL = 64  # below this a plain buffer (and bytes of size 0/1 are shared singletons)
+
+
+def _fresh(size: int) -> bytes:
+    """A new, unshared ``bytes`` of ``size`` (>= 2) bytes, to be filled at
+    ``id(out) + _BYTES_DATA`` before anyone else sees it (what CPython's own
+    C code does with ``PyBytes_FromStringAndSize(NULL, n)``)."""
+    out: bytes = _new_bytes(None, size)
+    return out
+
+
+def _mechanism(mechanism: int, param: bytes | None) -> _CK_MECHANISM:
+    if not param:
+        return _CK_MECHANISM(mechanism, None, 0)
+    return _CK_MECHANISM(mechanism, ctypes.cast(ctypes.c_char_p(param), ctypes.c_void_p),
+                         len(param))
+
+
+# ---- large calls off the main thread ----
+class _Offload:
+    """One worker thread for the large calls the main thread makes.
+
+    A call waits for its result; calls from other threads run where they
+    are (their arenas do not trim after each call, and a single worker would
+    serialise them).  Made afresh in a child after fork().
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Any] | None = None
+        self._lock = threading.Lock()
+        on_child(self._forget)
+
+    def _forget(self) -> None:
+        self._jobs = None
+        self._lock = threading.Lock()
+
+    def _queue(self) -> queue.SimpleQueue[Any]:
+        jobs = self._jobs
+        if jobs is None:
+            with self._lock:
+                jobs = self._jobs
+                if jobs is None:
+                    jobs = queue.SimpleQueue()
+                    threading.Thread(target=self._work, args=(jobs,), daemon=True,
+                                     name="csp11-bulk").start()
+                    self._jobs = jobs
+        return jobs
+
+    @staticmethod
+    def _work(jobs: queue.SimpleQueue[Any]) -> None:
+        while True:
+            job = jobs.get()
+            fn, done, box = job
+            try:
+                box.append((True, fn()))
+            except BaseException as exc:  # handed to the caller, who raises it
+                box.append((False, exc))
+            done.release()
+
+    def run(self, size: int, fn: Callable[[], _T]) -> _T:
+        """``fn()``, on the worker when the main thread moves ``size`` bytes."""
+        if size < OFFLOAD_BYTES or threading.current_thread() is not threading.main_thread():
+            return fn()
+        done = threading.Lock()
+        done.acquire()
+        box: list[tuple[bool, Any]] = []
+        self._queue().put((fn, done, box))
+        interrupted: BaseException | None = None
+        while not box:  # the worker fills box, then releases done
+            # A signal's exception (KeyboardInterrupt, a handler's SystemExit)
+            # waits for the token call to end: the process may exit next,
+            # and the module must not be torn down under a running call.
+            # (It may also come right after acquire() returned: box decides.)
+            try:
+                done.acquire()
+            except BaseException as exc:
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
+        ok, value = box[0]
+        if not ok:
+            raise value
+        result: _T = value
+        return result
+
+
+offload = _Offload()
+
+
+# ---- one-shot operations ----
+def _crypt(calls: Calls, session: int, mech: _CK_MECHANISM, key: int, *, encrypting: bool,
+           data: bytes, out: bytes) -> bytes:
+    init, call = ((calls.encrypt_init, calls.encrypt) if encrypting
+                  else (calls.decrypt_init, calls.decrypt))
+    rv = init(session, ctypes.byref(mech), key)
+    if rv != CKR_OK:
+        _raise(rv)
+    size = _ulong(len(out))
+    rv = call(session, data, len(data), id(out) + _BYTES_DATA, ctypes.byref(size))
+    if rv == _CKR_BUFFER_TOO_SMALL:  # the operation is still active: give it room
+        out = _fresh(size.value)
+        rv = call(session, data, len(data), id(out) + _BYTES_DATA, ctypes.byref(size))
+    if rv != CKR_OK:
+        _raise(rv)
+    return out if size.value == len(out) else out[: size.value]
+
+
+def crypt(ck: _Cryptoki, session: int, key: int, *, encrypting: bool, mechanism: int,
+          param: bytes | None, data: bytes) -> bytes:
+    """``C_EncryptInit`` + ``C_Encrypt`` (or the decrypt pair) of a secret key.
+
+    The output is allocated here, on the calling thread, and written by the
+    token (on the worker thread for large calls): measured, a result
+    allocated on the worker and freed by the caller costs more than the
+    trimming the worker avoids.
+    """
+    mech = _mechanism(mechanism, param)
+    # As long as the input: what every unpadded mechanism gives (a padding one
+    # answers CKR_BUFFER_TOO_SMALL with the size, and _crypt gives it that).
+    out = _fresh(max(len(data), _SMALL))
+    calls, data = calls_of(ck), bytes(data)
+    return offload.run(len(data), lambda: _crypt(calls, session, mech, key,
+                                                 encrypting=encrypting, data=data, out=out))
+
+
+def _digest(calls: Calls, session: int, mech: _CK_MECHANISM, data: bytes) -> bytes:
+    rv = calls.digest_init(session, ctypes.byref(mech))
+    if rv != CKR_OK:
+        _raise(rv)
+    out = ctypes.create_string_buffer(_DIGEST_ROOM)
+    size = _ulong(_DIGEST_ROOM)
+    rv = calls.digest(session, data, len(data), out, ctypes.byref(size))
+    if rv != CKR_OK:
+        _raise(rv)
+    return out.raw[: size.value]
+
+
+def digest(ck: _Cryptoki, session: int, mechanism: int, data: bytes) -> bytes:
+    """``C_DigestInit`` + ``C_Digest``, on the calling thread whatever the size:
+    measured, a digest allocates nothing large in SoftHSM2 (C plain and C
+    with trimming tuned run at the same speed), so the hand-over would be
+    pure cost."""
+    mech = _CK_MECHANISM(mechanism, None, 0)
+    return _digest(calls_of(ck), session, mech, bytes(data))
+
+
+def sign(ck: _Cryptoki, session: int, mechanism: int, key: int, data: bytes) -> bytes:
+    """``C_SignInit`` + ``C_Sign`` (no context-specific login: see TokenKey.sign)."""
+    calls = calls_of(ck)
+    mech = _CK_MECHANISM(mechanism, None, 0)
+    rv = calls.sign_init(session, ctypes.byref(mech), key)
+    if rv != CKR_OK:
+        _raise(rv)
+    out = ctypes.create_string_buffer(_SIGN_ROOM)
+    size = _ulong(_SIGN_ROOM)
+    rv = calls.sign(session, bytes(data), len(data), out, ctypes.byref(size))
+    if rv != CKR_OK:
+        _raise(rv)
+    return out.raw[: size.value]
+
+
+def verify(ck: _Cryptoki, session: int, mechanism: int, key: int, *, data: bytes,
+           signature: bytes) -> bool:
+    """``C_VerifyInit`` + ``C_Verify``: whether the signature is right."""
+    calls = calls_of(ck)
+    mech = _CK_MECHANISM(mechanism, None, 0)
+    rv = calls.verify_init(session, ctypes.byref(mech), key)
+    if rv != CKR_OK:
+        _raise(rv)
+    rv = calls.verify(session, bytes(data), len(data), bytes(signature), len(signature))
+    if rv in (_CKR_SIGNATURE_INVALID, _CKR_SIGNATURE_LEN_RANGE):
+        return False
+    if rv != CKR_OK:
+        _raise(rv)
+    return True
+
+
+def destroy(ck: _Cryptoki, session: int, handles: list[int]) -> None:
+    """``C_DestroyObject`` of each handle (all of them, even when one fails)."""
+    calls = calls_of(ck)
+    failed = CKR_OK
+    for handle in handles:
+        rv = calls.destroy(session, handle)
+        failed = failed or rv
+    if failed != CKR_OK:
+        _raise(failed)
+
+
+def _random(calls: Calls, session: int, out: Any, address: int | None) -> None:
+    rv = calls.random(session, out if address is None else address, len(out))
+    if rv != CKR_OK:
+        _raise(rv)
+
+
+def random(ck: _Cryptoki, session: int, length: int) -> bytes:
+    """``C_GenerateRandom`` of ``length`` bytes."""
+    if length < _SMALL:
+        buf = ctypes.create_string_buffer(length)
+        _random(calls_of(ck), session, buf, None)
+        return buf.raw
+    out = _fresh(length)
+    calls = calls_of(ck)
+    offload.run(length, lambda: _random(calls, session, out, id(out) + _BYTES_DATA))
+    return out
+
+
+# ---- key generation ----
+class _Template:
+    """A template packed once: the ``CK_ATTRIBUTE`` array and the buffers it points into."""
+
+    __slots__ = ("array", "capabilities", "count", "values")
+
+    def __init__(self, merged: Mapping[Any, object], mapper: Any) -> None:
+        self.values = [mapper.pack_attribute(k, v) for k, v in merged.items()]
+        self.count = len(self.values)
+        self.array = (_CK_ATTRIBUTE * self.count)()
+        for slot, (key, value) in zip(self.array, zip(merged, self.values, strict=True),
+                                      strict=True):
+            slot.type = int(key)
+            slot.pValue = ctypes.cast(ctypes.c_char_p(value), ctypes.c_void_p)
+            slot.ulValueLen = len(value)
+        # What python-pkcs11's make_object would find the key can do.
+        self.capabilities = tuple(bool(merged.get(a)) for a in _MIXIN_ATTRIBUTES)
+
+
+_MIXIN_ATTRIBUTES = (Attribute.ENCRYPT, Attribute.DECRYPT, Attribute.SIGN, Attribute.VERIFY,
+                     Attribute.WRAP, Attribute.UNWRAP, Attribute.DERIVE)
+_SECRET_KEY: Any = getattr(_pkcs11, "SecretKey", None)
+_WRAPPER: Any = getattr(_pkcs11, "ObjectHandleWrapper", None)
+_OBJECT: Any = getattr(_pkcs11, "Object", None)
+_MIXINS = tuple(getattr(_pkcs11, n, None) for n in (
+    "EncryptMixin", "DecryptMixin", "SignMixin", "VerifyMixin", "WrapMixin", "UnwrapMixin",
+    "DeriveMixin"))
+
+
+# What csp11's sessions pack templates with: python-pkcs11's default mapper
+# (csp11 opens every session without one of its own).
+_MAPPER = AttributeMapper()
+# Key types whose length python-pkcs11 does not put in the template.
+_NO_VALUE_LEN = frozenset(
+    getattr(KeyType, name) for name in ("DES2", "DES3", "_DES2", "_DES3", "GOST28147", "SEED")
+    if hasattr(KeyType, name)
+)
+
+
+def _template_key(key_type: Any, key_bits: int, template: Mapping[Any, object]) -> Any:
+    try:
+        key = (key_type, key_bits, tuple(template.items()))
+        hash(key)
+    except TypeError:
+        return None  # an unhashable value: packed for this call only
+    return key
+
+
+def _packed(calls: Calls, session: Any, key_type: Any, key_bits: int,
+            template: Mapping[Any, object]) -> _Template:
+    """The template python-pkcs11's ``generate_key`` would send (its defaults
+    for a secret key with no capabilities, ``CKA_VALUE_LEN`` from the bits,
+    then ``template``), packed once per key kind."""
+    cache_key = _template_key(key_type, key_bits, template)
+    found = calls.templates.get(cache_key) if cache_key is not None else None
+    if found is not None:
+        return found
+    mapper = _MAPPER
+    merged = mapper.secret_key_template(capabilities=_NO_CAPABILITIES, id_=None, label=None,
+                                        store=False)
+    if key_type not in _NO_VALUE_LEN:  # as python-pkcs11 does
+        merged[Attribute.VALUE_LEN] = key_bits // 8
+    merged.update(template)  # python-pkcs11's merge_templates: DEFAULT drops an entry
+    merged = {k: v for k, v in merged.items() if v is not DEFAULT}
+    packed = _Template(merged, mapper)
+    if cache_key is not None and len(calls.templates) < 256:
+        calls.templates[cache_key] = packed
+    return packed
+
+
+class _ObjectMaker:
+    """python-pkcs11 key objects for handles csp11 made, without its attribute read.
+
+    python-pkcs11 keeps the session and handle in C members of its
+    ``ObjectHandleWrapper``, which it fills only in C.  Their places are
+    learnt from a real wrapper python-pkcs11 made (each found once, exactly),
+    and every object made here is checked through python-pkcs11's own
+    read-only properties before use; if anything does not match, csp11 keeps
+    using python-pkcs11's own path.
+    """
+
+    def __init__(self) -> None:
+        self.offsets: tuple[int, int, int] | None = None  # funclist, session, handle
+        self.failed = False
+        self._classes: dict[tuple[bool, ...], type] = {}
+
+    def learn(self, real: Any) -> None:
+        wrapper: Any = getattr(real, "wrapper", None)
+        kind = _WRAPPER
+        needed = (wrapper, kind, *_MIXINS, _SECRET_KEY, _OBJECT)
+        if any(part is None for part in needed) or type(wrapper) is not kind:
+            self.failed = True
+            return
+        session = wrapper.session
+        pointer = ctypes.sizeof(ctypes.c_void_p)
+        header = object.__basicsize__
+        words = [ctypes.c_void_p.from_address(id(wrapper) + at).value or 0
+                 for at in range(header, kind.__basicsize__, pointer)]
+        funclist = ctypes.c_void_p.from_address(id(session) + header).value
+        spots = [[header + i * pointer for i, w in enumerate(words) if w == want]
+                 for want in (funclist, id(session), wrapper.handle)]
+        if any(len(s) != 1 for s in spots) or not funclist:
+            self.failed = True
+            return
+        self.offsets = (spots[0][0], spots[1][0], spots[2][0])
+
+    def make(self, session: Any, handle: int, capabilities: tuple[bool, ...]) -> Any | None:
+        """A SecretKey object of ``session`` for ``handle``, or None (use python-pkcs11)."""
+        if self.offsets is None:
+            return None
+        at_funclist, at_session, at_handle = self.offsets
+        wrapper = _WRAPPER.__new__(_WRAPPER)
+        base = id(wrapper)
+        slot = ctypes.c_void_p.from_address(base + at_session)
+        if slot.value != id(None) or ctypes.c_ulong.from_address(base + at_handle).value:
+            self.failed, self.offsets = True, None
+            return None
+        header = object.__basicsize__
+        pointer = ctypes.sizeof(ctypes.c_void_p)
+        for at in range(0, 3 * pointer, pointer):  # the HasFuncList members, as wrap() copies
+            ctypes.c_void_p.from_address(base + at_funclist + at).value = (
+                ctypes.c_void_p.from_address(id(session) + header + at).value)
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(session))
+        slot.value = id(session)
+        ctypes.pythonapi.Py_DecRef(ctypes.py_object(None))
+        ctypes.c_ulong.from_address(base + at_handle).value = handle
+        if wrapper.session is not session or wrapper.handle != handle:
+            self.failed, self.offsets = True, None
+            return None
+        klass = self._classes.get(capabilities)
+        if klass is None:
+            bases = (_SECRET_KEY,
+                     *(m for m, on in zip(_MIXINS, capabilities, strict=True) if on),
+                     _OBJECT)
+            klass = self._classes[capabilities] = type("SecretKey", bases, {})
+        return klass(wrapper)
+
+
+_maker = _ObjectMaker()
+_maker_lock = threading.Lock()
+
+
+def generate_key(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *,
+                 mechanism: Any, template: Mapping[Any, object]) -> Any:
+    """``C_GenerateKey`` of a session's secret key: python-pkcs11's object for it."""
+    if _maker.offsets is None:
+        made = session.generate_key(key_type, key_bits, mechanism=mechanism, template=template,
+                                    capabilities=_NO_CAPABILITIES)
+        if not _maker.failed:
+            with _maker_lock:
+                if _maker.offsets is None and not _maker.failed:
+                    _maker.learn(made)
+        return made
+    calls = calls_of(ck)
+    packed = _packed(calls, session, key_type, key_bits, template)
+    mech = _CK_MECHANISM(int(mechanism), None, 0)
+    handle = _ulong()
+    rv = calls.generate_key(session.handle, ctypes.byref(mech), packed.array, packed.count,
+                            ctypes.byref(handle))
+    if rv != CKR_OK:
+        _raise(rv)
+    made = _maker.make(session, handle.value, packed.capabilities)
+    if made is None:  # cannot happen once learnt; never leave the key behind
+        calls.destroy(session.handle, handle.value)
+        return session.generate_key(key_type, key_bits, mechanism=mechanism, template=template,
+                                    capabilities=_NO_CAPABILITIES)
+    return made

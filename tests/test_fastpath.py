@@ -1,0 +1,209 @@
+"""The hot paths straight on the function list (csp11.token.fastpath, issue #16).
+
+Real token, no mocks: the lean paths must give exactly what the token gives
+through python-pkcs11 (and what ``cryptography`` computes), make key objects
+python-pkcs11 itself accepts, run large main-thread calls on the worker
+thread, and report failures with the return code the token gave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from typing import Any
+
+import pkcs11
+import pkcs11.exceptions
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from csp11 import pywintypes, winerror
+from csp11 import win32cryptcon as con
+from csp11.formats.blobs import PlaintextKeyBlob, parse_key_blob
+from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, fastpath
+from csp11.token.ckr import ckr_of
+from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
+
+_MIB = 1 << 20
+
+
+def _material(key: PyCRYPTKEY) -> bytes:
+    blob = parse_key_blob(key.CryptExportKey(None, con.PLAINTEXTKEYBLOB))
+    assert isinstance(blob, PlaintextKeyBlob)
+    return blob.key
+
+
+def _cbc(material: bytes, data: bytes, *, encrypt: bool) -> bytes:
+    cipher = Cipher(algorithms.AES(material), modes.CBC(bytes(16)))
+    ctx = cipher.encryptor() if encrypt else cipher.decryptor()
+    return ctx.update(data) + ctx.finalize()
+
+
+@pytest.mark.parametrize("size", [16, 4096, fastpath.OFFLOAD_BYTES - 16,
+                                  fastpath.OFFLOAD_BYTES, 3 * _MIB])
+def test_encrypt_and_decrypt_match_cryptography(prov: PyCRYPTPROV, size: int) -> None:
+    # Below and above the worker-thread threshold: the same bytes either way.
+    key = prov.CryptGenKey(con.CALG_AES_256, con.CRYPT_EXPORTABLE)
+    data = os.urandom(size)
+    sealed = key.CryptEncrypt(False, data)
+    assert sealed == _cbc(_material(key), data, encrypt=True)
+    key.CryptSetKeyParam(con.KP_IV, bytes(16))  # restart the chain
+    assert key.CryptDecrypt(False, sealed) == data
+
+
+def test_the_result_is_a_fresh_bytes_object_each_time(prov: PyCRYPTPROV) -> None:
+    # Output is written straight into the bytes returned: a second call must
+    # not write into the first result.
+    key = prov.CryptGenKey(con.CALG_AES_256, con.CRYPT_EXPORTABLE)
+    data = os.urandom(_MIB)
+    first = key.CryptEncrypt(False, data)
+    kept = bytes(bytearray(first))
+    second = key.CryptEncrypt(False, data)  # chained on: different ciphertext
+    assert first == kept
+    assert first is not second and first != second
+    assert hash(first) == hash(kept)
+
+
+def test_large_main_thread_calls_run_on_the_worker(prov: PyCRYPTPROV) -> None:
+    key = prov.CryptGenKey(con.CALG_AES_256, 0)
+    seen: list[str] = []
+    original = fastpath._crypt
+
+    def spy(*args: object, **kwargs: object) -> bytes:
+        seen.append(threading.current_thread().name)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    fastpath._crypt = spy
+    try:
+        key.CryptEncrypt(False, bytes(fastpath.OFFLOAD_BYTES))
+        key.CryptEncrypt(False, bytes(64))
+        other = threading.Thread(target=key.CryptEncrypt, args=(False, bytes(_MIB)),
+                                 name="not-main")
+        other.start()
+        other.join()
+    finally:
+        fastpath._crypt = original
+    assert seen == ["csp11-bulk", threading.main_thread().name, "not-main"]
+
+
+def test_digest_and_random_through_the_lean_path(prov: PyCRYPTPROV) -> None:
+    data = os.urandom(fastpath.OFFLOAD_BYTES + 1)
+    digest = prov.CryptCreateHash(con.CALG_SHA_256)
+    digest.CryptHashData(data)
+    assert digest.CryptGetHashParam(con.HP_HASHVAL) == hashlib.sha256(data).digest()
+    for size in (1, 63, 64, fastpath.OFFLOAD_BYTES + 5):
+        value = prov.CryptGenRandom(size)
+        assert len(value) == size
+    assert prov.CryptGenRandom(64) != prov.CryptGenRandom(64)
+
+
+def test_generated_keys_are_python_pkcs11_objects_of_the_right_kind(prov: PyCRYPTPROV) -> None:
+    keys = [prov.CryptGenKey(con.CALG_AES_128, 0) for _ in range(3)]
+    # After the first key (learnt from python-pkcs11's own object) the maker
+    # is in use; it must never have given up on this python-pkcs11.
+    assert fastpath._maker.offsets is not None and not fastpath._maker.failed
+    token = prov._state.token
+    for key in keys:
+        obj: Any = key._state.usable().obj
+        assert isinstance(obj, pkcs11.SecretKey)
+        assert isinstance(obj, pkcs11.types.EncryptMixin)
+        assert not isinstance(obj, pkcs11.types.SignMixin)  # as the template says
+        assert obj.key_type == KeyType.AES
+        assert obj[Attribute.VALUE_LEN] == 16
+        assert obj.session is key._state.usable().home.session
+        assert obj[Attribute.CLASS] == ObjectClass.SECRET_KEY  # the handle is the key
+    # python-pkcs11's own calls work on them (here an encryption).
+    obj = keys[-1]._state.usable().obj
+    out: bytes = token.run_on(keys[-1]._state.usable().home, "C_Encrypt",
+                       lambda s: obj.encrypt(bytes(16), mechanism=Mechanism.AES_ECB))
+    assert len(out) == 16
+    handles = {k._state.usable().obj.handle for k in keys}  # type: ignore[union-attr]
+    assert len(handles) == 3
+    for key in keys:
+        key.CryptDestroyKey()
+
+
+def test_templates_are_packed_once_per_key_kind(prov: PyCRYPTPROV) -> None:
+    calls = fastpath.calls_of(prov._state.token.module.cryptoki)
+    prov.CryptGenKey(con.CALG_AES_192, 0).CryptDestroyKey()  # packed here, or earlier
+    before = dict(calls.templates)
+    for _ in range(3):
+        prov.CryptGenKey(con.CALG_AES_192, 0).CryptDestroyKey()
+    assert calls.templates == before
+    assert any(k[0] == KeyType.AES and k[1] == 192 for k in calls.templates)
+
+
+def test_failures_carry_the_token_code(prov: PyCRYPTPROV) -> None:
+    token = prov._state.token
+    ck = token.module.cryptoki
+    pooled = token.acquire()
+    try:
+        # SoftHSM2 says OBJECT_HANDLE_INVALID, others KEY_HANDLE_INVALID.
+        with pytest.raises((pkcs11.exceptions.KeyHandleInvalid,
+                            pkcs11.exceptions.ObjectHandleInvalid)):
+            fastpath.crypt(ck, pooled.session.handle, 0x7FFFFFF0, encrypting=True,
+                           mechanism=int(Mechanism.AES_CBC), param=bytes(16), data=bytes(16))
+        with pytest.raises(pkcs11.exceptions.MechanismInvalid):
+            fastpath.digest(ck, pooled.session.handle, 0x7FFFFFF0, b"x")
+    finally:
+        token.release(pooled)
+    with pytest.raises(pkcs11.exceptions.PKCS11Error) as caught:
+        fastpath._raise(0x8000_1234)  # a vendor code python-pkcs11 does not know
+    assert ckr_of(caught.value) == "CKR_0x80001234"
+
+
+def test_a_wrong_signature_is_false_not_an_error(prov: PyCRYPTPROV) -> None:
+    key = prov.CryptGenKey(con.CALG_RSA_SIGN, 1024 << 16)
+    tkey = key._state.usable()
+    data = bytes.fromhex("3031300d060960864801650304020105000420") + bytes(32)
+    good = tkey.sign(data, Mechanism.RSA_PKCS)
+    assert tkey.verify(data, good, Mechanism.RSA_PKCS)
+    assert not tkey.verify(data, bytes([good[0] ^ 1]) + good[1:], Mechanism.RSA_PKCS)
+    assert not tkey.verify(data, good[:-1], Mechanism.RSA_PKCS)  # CKR_SIGNATURE_LEN_RANGE
+    with pytest.raises(pywintypes.error) as caught:
+        prov.CryptGenKey(con.CALG_AES_256, 0).CryptEncrypt(False, bytes(15))
+    assert caught.value.winerror == winerror.NTE_BAD_DATA
+
+
+@pytest.mark.parametrize("size", [0, 16, 100_000, fastpath.OFFLOAD_BYTES + 16])
+def test_padding_mechanisms_get_the_room_they_ask_for(prov: PyCRYPTPROV, size: int) -> None:
+    # The output is first given the input's size; CBC_PAD needs a block more
+    # (CKR_BUFFER_TOO_SMALL, the operation still active) and gets it.
+    key = prov.CryptGenKey(con.CALG_AES_256, con.CRYPT_EXPORTABLE)
+    tkey = key._state.usable()
+    data = os.urandom(size)
+    sealed = tkey.encrypt(data, Mechanism.AES_CBC_PAD, bytes(16))
+    cipher = Cipher(algorithms.AES(_material(key)), modes.CBC(bytes(16))).encryptor()
+    pad = 16 - size % 16
+    assert sealed == cipher.update(data + bytes([pad]) * pad) + cipher.finalize()
+    assert tkey.decrypt(sealed, Mechanism.AES_CBC_PAD, bytes(16)) == data
+
+
+def test_destroy_does_not_wait_for_a_busy_home_session(prov: PyCRYPTPROV) -> None:
+    # A key's home session is also a pool session: another thread may be
+    # generating an RSA key pair in it.  Destroying the key then goes through
+    # any free session (session objects are visible to all of them).
+    key = prov.CryptGenKey(con.CALG_AES_256, 0)
+    tkey = key._state.usable()
+    handle = tkey.obj.handle  # type: ignore[union-attr]
+    token = prov._state.token
+    with tkey.home.lock:  # busy, as with another thread's long call
+        done = threading.Event()
+
+        def destroy() -> None:
+            key.CryptDestroyKey()
+            done.set()
+
+        worker = threading.Thread(target=destroy)
+        worker.start()
+        assert done.wait(10), "CryptDestroyKey waited for the busy home session"
+        worker.join()
+    ck = token.module.cryptoki
+    pooled = token.acquire()
+    try:
+        with pytest.raises((pkcs11.exceptions.ObjectHandleInvalid,
+                            pkcs11.exceptions.KeyHandleInvalid)):
+            fastpath.destroy(ck, pooled.session.handle, [handle])  # already gone
+    finally:
+        token.release(pooled)
