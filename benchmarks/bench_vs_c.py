@@ -173,6 +173,25 @@ def child_pkcs11(calls: int, module: str, pin: str) -> dict[str, float]:
     return found
 
 
+def _per_second(step: Callable[[int], None], threads: int, seconds: float) -> float:
+    """Calls of ``step(thread index)`` per second, by ``threads`` threads for ``seconds``."""
+    counts = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def work(i: int) -> None:
+        while time.perf_counter() < stop:
+            step(i)
+            counts[i] += 1
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
 def child_threads(seconds: float) -> dict[str, float]:
     """RSA-1024 key pairs per second with csp11, on 1 thread and on 2."""
 
@@ -180,21 +199,10 @@ def child_threads(seconds: float) -> dict[str, float]:
     assert prov is not None
 
     def rate(threads: int) -> float:
-        counts = [0] * threads
-        stop = time.perf_counter() + seconds
+        def one_pair(i: int) -> None:
+            prov.CryptGenKey(con.CALG_RSA_KEYX, 1024 << 16).CryptDestroyKey()
 
-        def work(i: int) -> None:
-            while time.perf_counter() < stop:
-                prov.CryptGenKey(con.CALG_RSA_KEYX, 1024 << 16).CryptDestroyKey()
-                counts[i] += 1
-
-        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-        start = time.perf_counter()
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        return sum(counts) / (time.perf_counter() - start)
+        return _per_second(one_pair, threads, seconds)
 
     # The same key pairs straight through python-pkcs11, each thread on a
     # session of its own (csp11 initialised the module with OS locking):
@@ -205,24 +213,12 @@ def child_threads(seconds: float) -> dict[str, float]:
     private = {Attribute.TOKEN: False, Attribute.PRIVATE: False, Attribute.SENSITIVE: True}
 
     def direct_rate(threads: int) -> float:
-        counts = [0] * threads
-        stop = time.perf_counter() + seconds
+        def one_pair(i: int) -> None:
+            for obj in sessions[i].session.generate_keypair(
+                    KeyType.RSA, 1024, public_template=public, private_template=private):
+                obj.destroy()
 
-        def work(i: int) -> None:
-            session = sessions[i].session
-            while time.perf_counter() < stop:
-                for obj in session.generate_keypair(KeyType.RSA, 1024, public_template=public,
-                                                    private_template=private):
-                    obj.destroy()
-                counts[i] += 1
-
-        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-        start = time.perf_counter()
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        return sum(counts) / (time.perf_counter() - start)
+        return _per_second(one_pair, threads, seconds)
 
     one, direct_one = rate(1), direct_rate(1)
     two, direct_two = rate(2), direct_rate(2)
