@@ -41,6 +41,7 @@ from csp11.win32crypt import PyCRYPTPROV
 from .conftest import run_python
 from .helpers import code_name, token_objects
 from .spy import find_spy, parse
+from .tokens_tpm import TPM_MODULE
 
 _DUMP = textwrap.dedent(
     """
@@ -118,12 +119,18 @@ class FoundToken:
     lock: str | None
     tmp: Path
     can_import: bool = True
+    # The token makes AES keys (session keys, SIMPLEBLOB unwrapping into it).
+    session_keys: bool = True
     made: list[str] = field(default_factory=list)
+
+    # The library file csp11 loads (default: ``module``); see _tpm.
+    csp11_module: str | None = None
 
     @property
     def uri(self) -> str:
         """The ``Token=`` URI of the token (the test token's PIN in it)."""
-        return f"pkcs11:token={self.label}?module-path={self.module}&pin-value={self.pin}"
+        module = self.csp11_module or self.module
+        return f"pkcs11:token={self.label}?module-path={module}&pin-value={self.pin}"
 
     def tool(self, *args: str) -> str:
         """Run ``pkcs11-tool`` on the token, logged in; its output.  (The PIN of
@@ -211,6 +218,14 @@ class FoundToken:
         self.tool("--keypairgen", "--key-type", f"rsa:{bits}", "--id", ident, "--label", label,
                   *usage)
 
+    def public_key(self, ident: str) -> rsa.RSAPublicKey:
+        """The RSA public key under ``ident``, read back with ``pkcs11-tool``."""
+        path = self.tmp / f"{ident}-read.pub"
+        self.tool("--read-object", "--type", "pubkey", "--id", ident, "--output-file", str(path))
+        public = serialization.load_der_public_key(path.read_bytes())
+        assert isinstance(public, rsa.RSAPublicKey)
+        return public
+
 
 class _flocked:
     def __init__(self, path: str | None) -> None:
@@ -252,10 +267,67 @@ def _softhsm2(request: pytest.FixtureRequest, tmp: Path) -> FoundToken:
                       {"SOFTHSM2_CONF": str(home / "softhsm2.conf")}, str(home / ".lock"), tmp)
 
 
-# The token kinds every test here runs on.  Another kind (a TPM token whose
-# keys its own tools made) adds a TokenKind whose tokens say what they cannot
-# do (``can_import``); the tests that need it skip there.
-KINDS = [TokenKind("softhsm2", _softhsm2)]
+def _free_tpm_slot(module: str, env: dict[str, str]) -> str:
+    """The slot tpm2-pkcs11 offers for a new token (it lists one uninitialised
+    slot after its tokens)."""
+    done = subprocess.run(["pkcs11-tool", "--module", module, "--list-slots"],
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    listing = done.stdout
+    free = re.findall(r"^Slot \d+ \((0x[0-9a-f]+)\):[^\n]*\n\s+token state:\s+uninitialized",
+                      listing, re.M)
+    assert free, listing
+    return free[0]
+
+
+def _tpm(request: pytest.FixtureRequest, tmp: Path) -> FoundToken:
+    """A new token on the session's simulated TPM (tpm2-pkcs11), initialised by
+    ``pkcs11-tool`` as its owner would; its keys come from ``pkcs11-tool
+    --keypairgen`` only (the TPM imports no private keys and takes no usage
+    flags of our choosing: every RSA pair signs and decrypts).
+
+    tpm2-pkcs11 reads its store once, at ``C_Initialize``: a process sees the
+    tokens and objects that existed when it loaded the module (as an
+    application started after the card was provisioned does).  The tests
+    provision first and then use csp11 in this process, which may have loaded
+    tpm2-pkcs11 for an earlier test: csp11 gets a copy of the library file of
+    its own (a new path is a new library instance, initialised afresh), the
+    other tools (other processes) the installed module."""
+    from_conftest: Any = request.getfixturevalue("tpm_token")
+    assert TPM_MODULE is not None
+    # A store of the test's own, on the session's TPM: each library instance
+    # holds a resource-manager connection per token in its store (tpm2-abrmd
+    # allows 27 by default), so tokens must not pile up in one store.
+    store = tmp / "tpm-store"
+    store.mkdir()
+    env = {**from_conftest.env, "TPM2_PKCS11_STORE": str(store)}
+    # tpm2-pkcs11 reads the variable at C_Initialize: set for this test, when
+    # csp11 loads its copy of the library.
+    request.getfixturevalue("monkeypatch").setenv("TPM2_PKCS11_STORE", str(store))
+    label = f"found-{uuid.uuid4().hex[:8]}"
+    pin = secrets.token_hex(8)
+    so_pin = secrets.token_hex(8)
+    tool = ["pkcs11-tool", "--module", TPM_MODULE]
+    run_env = {**os.environ, **env}
+    subprocess.run([*tool, "--slot", _free_tpm_slot(TPM_MODULE, env), "--init-token",
+                    "--label", label, "--so-pin", so_pin],
+                   env=run_env, capture_output=True, timeout=60, check=True)
+    subprocess.run([*tool, "--token-label", label, "--login", "--login-type", "so",
+                    "--so-pin", so_pin, "--init-pin", "--pin", pin],
+                   env=run_env, capture_output=True, timeout=60, check=True)
+    own = tmp / "libtpm2_pkcs11-copy.so"
+    shutil.copyfile(TPM_MODULE, own)
+    token = FoundToken("tpm", label, TPM_MODULE, pin, env, None, tmp, can_import=False,
+                       session_keys=False)
+    token.csp11_module = str(own)
+    return token
+
+
+# The token kinds every test here runs on; a kind's tokens say what they
+# cannot do (``can_import``, ``session_keys``) and the tests that need it skip
+# there or leave that step out.
+KINDS = [TokenKind("softhsm2", _softhsm2), TokenKind("tpm", _tpm)]
 
 
 @pytest.fixture(params=KINDS, ids=[k.name for k in KINDS])
@@ -288,6 +360,16 @@ def _rsa(bits: int = 2048) -> rsa.RSAPrivateKey:
 
 def _acquire(token: FoundToken, name: str | None, flags: int = 0) -> PyCRYPTPROV:
     ctx = win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, flags, Token=token.uri)
+    assert ctx is not None
+    return ctx
+
+
+def _sender(token: FoundToken) -> PyCRYPTPROV:
+    """A verify context that makes session keys: on ``token``, or on the
+    embedded token where ``token`` makes no AES keys (a TPM)."""
+    if token.session_keys:
+        return _acquire(token, None, con.CRYPT_VERIFYCONTEXT)
+    ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT)
     assert ctx is not None
     return ctx
 
@@ -325,8 +407,15 @@ def alice_and_bob(found_token: FoundToken) -> tuple[FoundToken, rsa.RSAPrivateKe
     """The token of the issue: alice (imported pair + certificate, CKA_ID 01) and
     bob-sign (generated on the token, sign-only, CKA_ID 02)."""
     key = _rsa()
-    cert = _certificate(key, "alice")
-    found_token.import_pair("01", "alice", key, ("--usage-sign", "--usage-decrypt"), cert)
+    if found_token.can_import:
+        cert = _certificate(key, "alice")
+        found_token.import_pair("01", "alice", key, ("--usage-sign", "--usage-decrypt"), cert)
+    else:
+        # A token that makes its own keys (a TPM): alice's pair is made on it and
+        # her certificate, from a CA (``key`` here), is written beside it.
+        found_token.generate_pair("01", "alice", "--usage-sign", "--usage-decrypt")
+        cert = _certificate(key, "alice", found_token.public_key("01"))
+        found_token.write_certificate("01", "alice", cert)
     found_token.generate_pair("02", "bob-sign", "--usage-sign")
     return found_token, key, cert
 
@@ -362,14 +451,23 @@ def test_issue_token_alice_and_bob(
         # ... decrypts what her certificate's key encrypted ...
         sealed = _rsa_of(alice_cert).encrypt(b"for alice", padding.PKCS1v15())
         assert exchange.CryptDecrypt(True, sealed[::-1]) == b"for alice"
-        # ... and unwraps a session key sent to her (SIMPLEBLOB).
-        with _acquire(token, None, con.CRYPT_VERIFYCONTEXT) as sender:
+        # ... and unwraps a session key sent to her (SIMPLEBLOB), from a sender
+        # on the token or, where the token makes no AES keys, on the embedded one.
+        with _sender(token) as sender:
             public = sender.CryptImportKey(exchange.CryptExportKey(None, con.PUBLICKEYBLOB))
             secret = sender.CryptGenKey(con.CALG_AES_256, con.CRYPT_EXPORTABLE)
             blob = secret.CryptExportKey(public, con.SIMPLEBLOB)
             sealed_text = secret.CryptEncrypt(True, b"session data")
-        session = prov.CryptImportKey(blob, exchange)
-        assert session.CryptDecrypt(True, sealed_text) == b"session data"
+        if token.session_keys:
+            session = prov.CryptImportKey(blob, exchange)
+            assert session.CryptDecrypt(True, sealed_text) == b"session data"
+        else:
+            # Every csp11 key is on the token: one that holds no AES keys (a
+            # TPM) refuses the unwrapped key in words, before any unwrap.
+            with pytest.raises(pywintypes.error) as refused:
+                prov.CryptImportKey(blob, exchange)
+            assert code_name(refused) == "NTE_BAD_ALGID"
+            assert "CKR_" not in refused.value.strerror
         assert secrets.compare_digest(
             exchange.CryptExportKey(None, con.PUBLICKEYBLOB),
             exchange.CryptExportKey(None, con.PUBLICKEYBLOB))
