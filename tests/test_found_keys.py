@@ -365,8 +365,9 @@ def _acquire(token: FoundToken, name: str | None, flags: int = 0) -> PyCRYPTPROV
 
 
 def _sender(token: FoundToken) -> PyCRYPTPROV:
-    """A verify context that makes session keys: on ``token``, or on the
-    embedded token where ``token`` makes no AES keys (a TPM)."""
+    """A verify context for the other party (it makes session keys and
+    exportable pairs, imports public keys): on ``token``, or on the embedded
+    token where ``token`` makes no AES keys (a TPM)."""
     if token.session_keys:
         return _acquire(token, None, con.CRYPT_VERIFYCONTEXT)
     ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT)
@@ -487,8 +488,10 @@ def test_issue_token_alice_and_bob(
     assert isinstance(bob_public, rsa.RSAPublicKey)
     bob_public.verify(signature, b"signed by bob", padding.PKCS1v15(), hashes.SHA256())
 
-    # Verified by CryptoAPI too, in a context that imported the PUBLICKEYBLOB.
-    with _acquire(token, None, con.CRYPT_VERIFYCONTEXT) as verifier:
+    # Verified by CryptoAPI too, in a context that imported the PUBLICKEYBLOB
+    # (on a TPM: on the embedded token, as tpm2-pkcs11 keeps an imported
+    # public key, made with CKA_TOKEN false, in its store for good).
+    with _sender(token) as verifier:
         h = verifier.CryptCreateHash(con.CALG_SHA_256)
         h.CryptHashData(b"signed by bob")
         h.CryptVerifySignature(signature[::-1], verifier.CryptImportKey(blob))
@@ -750,10 +753,30 @@ def test_delete_a_found_container_removes_only_its_objects(
     with pytest.raises(pywintypes.error) as info:
         _acquire(token, "alice")
     assert code_name(info) == "NTE_BAD_KEYSET"
+    if token.kind == "tpm":
+        # Asked again in a new process: in this one, tpm2-pkcs11 1.9 now hands
+        # out object handles that existing objects still have (its issue #931;
+        # csp11's anchor object guards only tokens whose objects came after
+        # it, and alice's came before), and the next search fails (NTE_FAIL,
+        # CKR_ATTRIBUTE_TYPE_INVALID from C_GetAttributeValue).
+        result = run_python(_DELETE_AGAIN.format(uri=token.uri), env=token.env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == "NTE_BAD_KEYSET"
+        return
     with pytest.raises(pywintypes.error) as info:
         win32crypt.CryptAcquireContext("alice", None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET,
                                        Token=token.uri)
     assert code_name(info) == "NTE_BAD_KEYSET"
+
+
+_DELETE_AGAIN = """
+from csp11 import pywintypes, win32crypt, winerror, win32cryptcon as con
+try:
+    win32crypt.CryptAcquireContext("alice", None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET,
+                                   Token={uri!r})
+except pywintypes.error as exc:
+    print({{winerror.NTE_BAD_KEYSET: "NTE_BAD_KEYSET"}}.get(exc.winerror, exc.strerror))
+"""
 
 
 def test_found_keys_are_not_replaced_and_certificates_go_beside_them(
@@ -766,15 +789,16 @@ def test_found_keys_are_not_replaced_and_certificates_go_beside_them(
             with pytest.raises(pywintypes.error) as info:
                 prov.CryptGenKey(spec, 0)
             assert code_name(info) == "NTE_PERM"
-        with _acquire(token, None, con.CRYPT_VERIFYCONTEXT) as other:
+        with _sender(token) as other:  # a token that makes exportable pairs
             private_blob = other.CryptGenKey(con.AT_KEYEXCHANGE, con.CRYPT_EXPORTABLE) \
                 .CryptExportKey(None, con.PRIVATEKEYBLOB)
         with pytest.raises(pywintypes.error) as info:
             prov.CryptImportKey(private_blob)
         assert code_name(info) == "NTE_PERM"
-        # Session keys are the context's, as anywhere.
-        session = prov.CryptGenKey(con.CALG_AES_128, 0)
-        assert session.CryptDecrypt(True, session.CryptEncrypt(True, b"x")) == b"x"
+        if token.session_keys:
+            # Session keys are the context's, as anywhere.
+            session = prov.CryptGenKey(con.CALG_AES_128, 0)
+            assert session.CryptDecrypt(True, session.CryptEncrypt(True, b"x")) == b"x"
         # The caller may give bob a certificate: it goes beside his key (same label and ID).
         sign_key = prov.CryptGetUserKey(con.AT_SIGNATURE)
         cert = _certificate(alice_key, "bob", _public_numbers(sign_key).public_key())
@@ -878,6 +902,8 @@ def test_files_encrypted_for_a_found_container(
 ) -> None:
     """The application layer (``csp11 encrypt/decrypt --container alice``) on the token's keys."""
     token, _key, _cert = alice_and_bob
+    if not token.session_keys:
+        pytest.skip(f"{token.kind} tokens make no AES keys: a file's key would live there")
     before = token.dump()
     plain = tmp_path / "report.txt"
     plain.write_bytes(os.urandom(70_000))
