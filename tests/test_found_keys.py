@@ -476,6 +476,14 @@ def test_issue_token_alice_and_bob(
 
     with _acquire(token, "bob-sign") as prov:
         sign_key = prov.CryptGetUserKey(con.AT_SIGNATURE)
+        if token.kind == "tpm":
+            # The TPM makes every RSA pair sign and decrypt (whatever --usage
+            # said): bob's key fills AT_KEYEXCHANGE too, without the wrap/unwrap
+            # rights (CKA_WRAP/CKA_UNWRAP false) a SoftHSM2 pair has.
+            rights = prov.CryptGetUserKey(con.AT_KEYEXCHANGE).CryptGetKeyParam(
+                con.KP_PERMISSIONS)
+            assert rights & con.CRYPT_DECRYPT and not rights & con.CRYPT_EXPORT
+            assert not rights & (con.CRYPT_IMPORT_KEY | con.CRYPT_EXPORT_KEY)
         assert sign_key.CryptGetKeyParam(con.KP_ALGID) == con.CALG_RSA_SIGN
         assert sign_key.CryptGetKeyParam(con.KP_KEYLEN) == 2048
         assert sign_key.CryptGetKeyParam(con.KP_PERMISSIONS) & con.CRYPT_READ
@@ -938,6 +946,31 @@ def test_permissions_follow_the_token_attributes(found_token: FoundToken) -> Non
         with pytest.raises(pywintypes.error) as info:
             key.CryptExportKey(None, con.PRIVATEKEYBLOB)
         assert code_name(info) == "NTE_BAD_KEY_STATE"
+    assert token.dump() == before
+
+
+def test_each_rsa_length_the_token_makes(found_token: FoundToken) -> None:
+    """Pairs made by ``pkcs11-tool --keypairgen`` at 1024 and 3072 bits (2048:
+    the issue's token) on every kind (a TPM makes exactly 1024, 2048 and 3072):
+    their length, both key specs of a signing+decrypting pair, sign and decrypt."""
+    token = found_token
+    token.generate_pair("31", "small", "--usage-sign", "--usage-decrypt", bits=1024)
+    token.generate_pair("33", "large", "--usage-sign", "--usage-decrypt", bits=3072)
+    before = token.dump()
+    assert _names(token) == ["large", "small"]
+    for name, bits in (("small", 1024), ("large", 3072)):
+        with _acquire(token, name) as prov:
+            exchange = prov.CryptGetUserKey(con.AT_KEYEXCHANGE)
+            signing = prov.CryptGetUserKey(con.AT_SIGNATURE)
+            assert exchange.CryptGetKeyParam(con.KP_KEYLEN) == bits
+            assert signing.CryptGetKeyParam(con.KP_KEYLEN) == bits
+            public = interop.key_from_blob(signing.CryptExportKey(None, con.PUBLICKEYBLOB))
+            assert isinstance(public, rsa.RSAPublicKey) and public.key_size == bits
+            data = f"{bits} bits".encode()
+            public.verify(_sign(prov, con.AT_SIGNATURE, data), data, padding.PKCS1v15(),
+                          hashes.SHA256())
+            sealed = public.encrypt(data, padding.PKCS1v15())
+            assert exchange.CryptDecrypt(True, sealed[::-1]) == data
     assert token.dump() == before
 
 
