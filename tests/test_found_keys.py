@@ -41,7 +41,7 @@ from csp11.win32crypt import PyCRYPTPROV
 from .conftest import run_python
 from .helpers import code_name, token_objects
 from .spy import find_spy, parse
-from .tokens_tpm import TPM_MODULE
+from .tokens_tpm import TPM_MODULE, TpmToken
 
 _DUMP = textwrap.dedent(
     """
@@ -275,8 +275,8 @@ def _free_tpm_slot(module: str, env: dict[str, str]) -> str:
                           timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     listing = done.stdout
-    free = re.findall(r"^Slot \d+ \((0x[0-9a-f]+)\):[^\n]*\n\s+token state:\s+uninitialized",
-                      listing, re.M)
+    free: list[str] = re.findall(
+        r"^Slot \d+ \((0x[0-9a-f]+)\):[^\n]*\n\s+token state:\s+uninitialized", listing, re.M)
     assert free, listing
     return free[0]
 
@@ -294,7 +294,7 @@ def _tpm(request: pytest.FixtureRequest, tmp: Path) -> FoundToken:
     tpm2-pkcs11 for an earlier test: csp11 gets a copy of the library file of
     its own (a new path is a new library instance, initialised afresh), the
     other tools (other processes) the installed module."""
-    from_conftest: Any = request.getfixturevalue("tpm_token")
+    from_conftest: TpmToken = request.getfixturevalue("tpm_token")
     assert TPM_MODULE is not None
     # A store of the test's own, on the session's TPM: each library instance
     # holds a resource-manager connection per token in its store (tpm2-abrmd
