@@ -3,10 +3,12 @@
 Each test provisions a fresh token with the tools a card or HSM owner uses
 (OpenSC's ``pkcs11-tool``; certificates made with ``cryptography``) and then
 uses it through csp11's public surface only.  The tokens come from the
-``found_token`` fixture, parametrised by token kind (SoftHSM2 here; another
-kind, e.g. a TPM token, adds a :class:`TokenKind` to ``KINDS``).  The
-token's objects are compared byte for byte before and after, as another
-PKCS#11 client (python-pkcs11 in its own process) sees them.
+``found_token`` fixture, parametrised by token kind (``KINDS``): SoftHSM2,
+and a TPM 2.0 token (tpm2-pkcs11 on swtpm) whose keys only ``pkcs11-tool
+--keypairgen`` makes; the tests that need imported keys, exact usage flags or
+AES keys skip there, saying so.  The token's objects are compared byte for
+byte before and after, as another PKCS#11 client (python-pkcs11 in its own
+process) sees them.
 """
 
 from __future__ import annotations
