@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from typing import Any
 
 import pytest
@@ -34,3 +35,13 @@ def token_objects(ctx: PyCRYPTPROV) -> int:
 def public_key_of(key: PyCRYPTKEY) -> Any:
     """The ``cryptography`` public key of a key pair handle, read from the token."""
     return userkey.public_key_of(key._state)
+
+
+def installed(*patterns: str) -> str | None:
+    """The first file matching one of ``patterns`` (globs, tried in order), or
+    ``None``: where a Debian package put a module or tool on this machine."""
+    for pattern in patterns:
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[0]
+    return None

@@ -16,7 +16,6 @@ enumerated session-key algorithm and every RSA length step.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import subprocess
@@ -36,22 +35,14 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from csp11 import interop, winerror
 
 from .conftest import REPO
+from .helpers import installed
 from .p11kit_config import proxy_env, proxy_unusable
 from .tokens_tpm import TpmToken
 
-
-def _first(*patterns: str) -> str | None:
-    for pattern in patterns:
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[0]
-    return None
-
-
-PROXY = _first("/usr/lib/*/p11-kit-proxy.so", "/usr/lib64/p11-kit-proxy.so")
-CLIENT = _first("/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib64/pkcs11/p11-kit-client.so")
-SERVER = _first("/usr/libexec/p11-kit/p11-kit-server", "/usr/lib/*/p11-kit/p11-kit-server")
-SOFTOKN = _first("/usr/lib/*/libsoftokn3.so", "/usr/lib64/libsoftokn3.so")
+PROXY = installed("/usr/lib/*/p11-kit-proxy.so", "/usr/lib64/p11-kit-proxy.so")
+CLIENT = installed("/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib64/pkcs11/p11-kit-client.so")
+SERVER = installed("/usr/libexec/p11-kit/p11-kit-server", "/usr/lib/*/p11-kit/p11-kit-server")
+SOFTOKN = installed("/usr/lib/*/libsoftokn3.so", "/usr/lib64/libsoftokn3.so")
 TOKENS = ("softhsm2", "p11kit-proxy", "p11kit-rpc", "tpm", "nss")
 
 # ALG_IDs a token may or may not serve: each must be enumerated and generate,

@@ -6,7 +6,6 @@ C_GetFunctionList call; csp11 must use the one it initialised.
 
 from __future__ import annotations
 
-import glob
 import os
 import subprocess
 import sys
@@ -18,20 +17,12 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO
+from .helpers import installed
 from .p11kit_config import proxy_env, proxy_unusable
 
-
-def _first(*patterns: str) -> str | None:
-    for pattern in patterns:
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[0]
-    return None
-
-
-PROXY = _first("/usr/lib/*/p11-kit-proxy.so", "/usr/lib64/p11-kit-proxy.so")
-CLIENT = _first("/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib64/pkcs11/p11-kit-client.so")
-SERVER = _first("/usr/libexec/p11-kit/p11-kit-server", "/usr/lib/*/p11-kit/p11-kit-server")
+PROXY = installed("/usr/lib/*/p11-kit-proxy.so", "/usr/lib64/p11-kit-proxy.so")
+CLIENT = installed("/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib64/pkcs11/p11-kit-client.so")
+SERVER = installed("/usr/libexec/p11-kit/p11-kit-server", "/usr/lib/*/p11-kit/p11-kit-server")
 
 # A user's program, in a process of its own: a container with both key pairs,
 # reopened, used and deleted; a verify context's pair; the enumeration.

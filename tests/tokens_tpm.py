@@ -24,18 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from .helpers import installed
+
 __all__ = ["TPM_MODULE", "TpmToken", "missing"]
 
 
-def _first(*patterns: str) -> str | None:
-    for pattern in patterns:
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[0]
-    return None
-
-
-TPM_MODULE = _first(
+TPM_MODULE = installed(
     "/usr/lib/*/pkcs11/libtpm2_pkcs11.so", "/usr/lib64/pkcs11/libtpm2_pkcs11.so",
     "/usr/lib/pkcs11/libtpm2_pkcs11.so",
 )
