@@ -216,6 +216,10 @@ CKR_MEANINGS: dict[str, str] = {
     "CKR_TOKEN_RESOURCE_EXCEEDED": "the token has no room left",
     "CKR_SESSION_HANDLE_INVALID": "the token lost the session",
     "CKR_SESSION_CLOSED": "the token closed the session",
+    # a token that writes nothing here (tpm2-pkcs11 keeps even session objects
+    # in its store, and refuses them before a login)
+    "CKR_SESSION_READ_ONLY": "the token accepts no new objects in this session",
+    "CKR_TOKEN_WRITE_PROTECTED": "the token is write-protected",
 }
 
 

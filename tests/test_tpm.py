@@ -167,3 +167,17 @@ def test_info_shows_the_model(tpm_token: TpmToken) -> None:
     assert model["session_key_pairs"] is False
     assert model["secret_keygen"]["AES_KEY_GEN"] == {"generates": False, "cbc_with_iv": None}
     assert model["quirks"] == "tpm2-pkcs11" and model["rsa_lengths"] == [1024, 2048, 3072]
+
+
+def test_a_public_key_import_fails_in_words_or_works(tpm: PyCRYPTPROV) -> None:
+    # tpm2-pkcs11 may refuse the public key's session object (CKR_SESSION_READ_ONLY
+    # before a login): the message says so in words, the code stays in .ckr.
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    blob = interop.blob_from_key(private.public_key(), con.CALG_RSA_SIGN)
+    try:
+        key = tpm.CryptImportKey(blob, None, 0)
+    except pywintypes.error as exc:
+        assert "CKR_" not in exc.strerror, exc.strerror
+    else:
+        assert key.CryptGetKeyParam(con.KP_KEYLEN) == 2048
+        key.CryptDestroyKey()
