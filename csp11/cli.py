@@ -240,7 +240,8 @@ def _capability_lines(model: dict[str, Any]) -> list[str]:
     ]
     for name, probe in model["secret_keygen"].items():
         lines.append(f"           {name}: generates {yes(probe['generates'])}, "
-                     f"CBC with IV {yes(probe['cbc_with_iv'])}")
+                     f"CBC with IV {yes(probe['cbc_with_iv'])}"
+                     + (f" (CBC {probe['cbc']})" if "cbc" in probe else ""))
     return lines
 
 

@@ -44,6 +44,8 @@ CLIENT = installed("/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib64/pkcs11/p11
 SERVER = installed("/usr/libexec/p11-kit/p11-kit-server", "/usr/lib/*/p11-kit/p11-kit-server")
 SOFTOKN = installed("/usr/lib/*/libsoftokn3.so", "/usr/lib64/libsoftokn3.so")
 TOKENS = ("softhsm2", "p11kit-proxy", "p11kit-rpc", "tpm", "nss")
+# Tokens that must hold AES/3DES session keys (all SoftHSM2 underneath).
+_BLOCK_CIPHER_TOKENS = ("softhsm2", "p11kit-proxy", "p11kit-rpc")
 
 # ALG_IDs a token may or may not serve: each must be enumerated and generate,
 # or be absent and refused with NTE_BAD_ALGID.
@@ -59,6 +61,7 @@ _PROGRAM = textwrap.dedent(
     from cryptography.hazmat.primitives.asymmetric import padding
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
     from csp11 import interop, pywintypes, win32crypt, win32cryptcon as c
+    from csp11.model.capabilities import token_model
     from csp11.token import Attribute
     phase, uri, name, slow = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
     out = {}
@@ -133,6 +136,20 @@ _PROGRAM = textwrap.dedent(
             padded = padder.update(b"sixteen bytes!!!") + padder.finalize()
             expected = enc.update(padded) + enc.finalize()
             out["unwrap"] = {"alg": alg, "ok": made == expected}
+            # CBC across calls (the chain kept on the handle), both ways, against
+            # cryptography with a random IV.
+            iv = os.urandom(cipher.block_size // 8)
+            session.CryptSetKeyParam(c.KP_IV, iv)
+            message = os.urandom(5 * len(iv) + 3)
+            split = 2 * len(iv)
+            made = (session.CryptEncrypt(False, message[:split])
+                    + session.CryptEncrypt(True, message[split:]))
+            padder = sympad.PKCS7(cipher.block_size).padder()
+            enc = Cipher(cipher, modes.CBC(iv)).encryptor()
+            expected = enc.update(padder.update(message) + padder.finalize()) + enc.finalize()
+            back = session.CryptDecrypt(False, made[:split]) + session.CryptDecrypt(True,
+                                                                                   made[split:])
+            out["cbc"] = {"encrypts": made == expected, "decrypts": back == message}
         ctx.CryptReleaseContext()
         assert win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, c.CRYPT_DELETEKEYSET,
                                               Token=uri) is None
@@ -173,6 +190,7 @@ _PROGRAM = textwrap.dedent(
                     out["rsa_sizes"][bits] = None
                 except pywintypes.error as exc:
                     out["rsa_sizes"][bits] = error(exc)
+        out["model"] = token_model(probe._state.token).describe()["secret_keygen"]
         probe.CryptReleaseContext()
     print(json.dumps(out))
     """
@@ -310,12 +328,36 @@ def test_container_unwraps(matrix_token: MatrixToken) -> None:
     CBC mode) the same import is refused up front: NTE_BAD_ALGID, no raw
     PKCS#11 text."""
     results = _made(matrix_token)
+    if matrix_token.name in _BLOCK_CIPHER_TOKENS:
+        # p11kit-rpc too: its CBC is csp11's over the token's ECB.
+        assert "unwrap" in results, results.get("unwrap_refused")
     if "unwrap" in results:
         assert results["unwrap"]["ok"]
         return
     failure = results["unwrap_refused"]
     assert failure is not None and failure["code"] == winerror.NTE_BAD_ALGID, failure
     assert "CKR_" not in failure["message"]
+
+
+def test_container_cbc_across_calls(matrix_token: MatrixToken) -> None:
+    """The unwrapped session key encrypts and decrypts in CBC across calls with
+    a random IV, byte for byte as cryptography's AES/3DES-CBC."""
+    results = _made(matrix_token)
+    if "cbc" not in results:
+        pytest.skip(f"{matrix_token.name}: holds no AES or 3DES session key")
+    assert results["cbc"] == {"encrypts": True, "decrypts": True}
+
+
+def test_cbc_mode_recorded(matrix_token: MatrixToken) -> None:
+    """``describe()`` (``csp11 info``) says where csp11 runs CBC over ECB: through
+    p11-kit's RPC (no CBC parameter carried), not on SoftHSM2 loaded directly."""
+    aes = matrix_token.results["model"].get("AES_KEY_GEN")
+    if aes is None or not aes["generates"]:
+        pytest.skip(f"{matrix_token.name}: makes no AES keys")
+    if matrix_token.name == "p11kit-rpc":
+        assert aes["cbc_with_iv"] is False and aes["cbc"] == "emulated on ECB", aes
+    elif matrix_token.name in ("softhsm2", "p11kit-proxy"):
+        assert aes["cbc_with_iv"] is True and "cbc" not in aes, aes
 
 
 def test_delete_leaves_no_object(matrix_token: MatrixToken) -> None:

@@ -16,8 +16,11 @@ token does not say:
   ``CKR_FUNCTION_NOT_SUPPORTED``): a session key of the smallest size;
 * whether CBC with its IV parameter works (p11-kit 0.24's RPC carries no
   ``CKM_*_CBC`` parameters: ``CKR_MECHANISM_INVALID`` through
-  p11-kit-client.so, while ECB works): one block with that key.  Without it
-  the block cipher is not offered — CryptoAPI's default mode is CBC;
+  p11-kit-client.so, while ECB works): one block with that key.  Where it
+  fails, one ECB block is tried: when ECB works csp11 runs CBC itself over
+  the token's ECB (:func:`csp11.core.blockcipher.block_call`; the key never
+  leaves the token), otherwise the block cipher is not offered — CryptoAPI's
+  default mode is CBC;
 * whether the token makes session objects and session key pairs (tpm2-pkcs11
   makes neither: ``CKR_ATTRIBUTE_VALUE_INVALID``); without session pairs a
   verify context's pairs are token objects marked ephemeral
@@ -42,6 +45,7 @@ from csp11.token import (
     ObjectClass,
     PinSources,
     Token,
+    TokenKey,
 )
 
 __all__ = ["PROBE_LABEL", "Capabilities", "TokenModel", "capabilities", "token_model"]
@@ -67,23 +71,41 @@ class TokenModel:
     def __init__(self, token: Token) -> None:
         self.token = token
         self._lock = threading.Lock()
-        # gen mechanism → (C_GenerateKey works, CBC with an IV works)
-        self._keygen: dict[int, tuple[bool, bool]] = {}
+        # gen mechanism → (C_GenerateKey works, CBC with an IV works, ECB works)
+        self._keygen: dict[int, tuple[bool, bool, bool]] = {}
+        # Test-only switch: run CBC over ECB even where the token's CBC works
+        # (so the emulation is checked on SoftHSM2 against cryptography).
+        self.force_cbc_on_ecb = False
         self._session_objects: bool | None = None
         self._session_key_pairs: bool | None = None
 
     # ---- secret keys ------------------------------------------------------------
     def secret_key(self, alg: Algorithm, bits: int) -> tuple[bool, bool]:
-        """(C_GenerateKey makes ``alg`` keys, its CBC mode works) on this token."""
+        """(C_GenerateKey makes ``alg`` keys, CBC works: the token's own or csp11's
+        over the token's ECB) on this token."""
+        generates, cbc, ecb = self._secret(alg, bits)
+        return generates, cbc or ecb
+
+    def cbc_on_ecb(self, alg: Algorithm) -> bool:
+        """Whether csp11 runs ``alg``'s CBC itself over the token's ECB (the
+        token's CBC with an IV fails and its ECB works, or the test switch)."""
+        if self.force_cbc_on_ecb:
+            return True
+        _, cbc, ecb = self._secret(alg, _smallest_bits(alg, self.token))
+        return ecb and not cbc
+
+    def _secret(self, alg: Algorithm, bits: int) -> tuple[bool, bool, bool]:
         mech = int(alg.gen_mechanism)
-        with self._lock:
-            found = self._keygen.get(mech)
-            if found is None:
-                found = self._probe_secret(alg, bits)
-                self._keygen[mech] = found
+        found = self._keygen.get(mech)  # probed once: no lock on the hot path
+        if found is None:
+            with self._lock:
+                found = self._keygen.get(mech)
+                if found is None:
+                    found = self._probe_secret(alg, bits)
+                    self._keygen[mech] = found
         return found
 
-    def _probe_secret(self, alg: Algorithm, bits: int) -> tuple[bool, bool]:
+    def _probe_secret(self, alg: Algorithm, bits: int) -> tuple[bool, bool, bool]:
         template: dict[Any, object] = {
             Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: alg.key_type,
             Attribute.TOKEN: False, Attribute.PRIVATE: False, Attribute.SENSITIVE: True,
@@ -97,26 +119,33 @@ class TokenModel:
                                            pins=None)
         except Fail as exc:
             if exc.ckr in _CANNOT:
-                return False, False
+                return False, False, False
             raise
         try:
             block = BLOCK_MECHANISMS.get(alg.key_type)
             if block is None or not alg.block_bits or alg.key_type == KeyType._RC2:
                 # Stream ciphers have no IV; RC2's parameter is csp11's own
                 # packing (CK_RC2_CBC_PARAMS), tested on the token that has it.
-                return True, True
-            if int(block.cbc) not in self.token.mechanisms():
-                return True, False
+                return True, True, False
             size = alg.block_bits // 8
-            try:
-                tkey.encrypt(_PROBE_DATA[:size], block.cbc, bytes(size))
-            except Fail as exc:
-                if exc.ckr in _CANNOT:
-                    return True, False
-                raise
-            return True, True
+            cbc = self._works(tkey, block.cbc, _PROBE_DATA[:size], bytes(size))
+            ecb = not cbc and self._works(tkey, block.ecb, _PROBE_DATA[:size], None)
+            return True, cbc, ecb
         finally:
             tkey.release()
+
+    def _works(self, tkey: TokenKey, mechanism: Mechanism, data: bytes,
+               param: bytes | None) -> bool:
+        """Whether one encryption of ``data`` with ``mechanism`` works."""
+        if int(mechanism) not in self.token.mechanisms():
+            return False
+        try:
+            tkey.encrypt(data, mechanism, param)
+        except Fail as exc:
+            if exc.ckr in _CANNOT:
+                return False
+            raise
+        return True
 
     # ---- objects ----------------------------------------------------------------
     @property
@@ -188,10 +217,14 @@ class TokenModel:
             name = f"{alg.gen_mechanism.name}"
             if name in keygen:
                 continue
-            generates, cbc = self.secret_key(alg, _smallest_bits(alg, self.token))
+            generates, cbc, ecb = self._secret(alg, _smallest_bits(alg, self.token))
             # CBC applies to block ciphers csp11 probes (RC2's parameter is its own).
             probed = generates and alg.block_bits and alg.key_type != KeyType._RC2
-            keygen[name] = {"generates": generates, "cbc_with_iv": cbc if probed else None}
+            entry: dict[str, object] = {"generates": generates,
+                                        "cbc_with_iv": cbc if probed else None}
+            if probed and (ecb or self.force_cbc_on_ecb):
+                entry["cbc"] = "emulated on ECB"
+            keygen[name] = entry
         quirks = self.token.quirks
         with self._lock:
             pairs = self._session_key_pairs
