@@ -12,11 +12,46 @@ proxy reaches the test token through the system's SoftHSM2 registration and
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["proxy_env", "proxy_unusable"]
+import pytest
+
+from .helpers import installed
+
+__all__ = ["CLIENT", "PROXY", "SERVER", "proxy_env", "proxy_unusable", "served"]
+
+PROXY = installed("/usr/lib/*/p11-kit-proxy.so", "/usr/lib64/p11-kit-proxy.so")
+CLIENT = installed("/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib64/pkcs11/p11-kit-client.so")
+SERVER = installed("/usr/libexec/p11-kit/p11-kit-server", "/usr/lib/*/p11-kit/p11-kit-server")
+
+
+@contextlib.contextmanager
+def served(socket: Path, softhsm2_module: str, softhsm2_conf: Path) -> Iterator[str]:
+    """`p11-kit server` serving the test token (label csp11) on the unix
+    ``socket``, in a process of its own: the P11_KIT_SERVER_ADDRESS to use."""
+    if SERVER is None or CLIENT is None:
+        pytest.skip("p11-kit server or p11-kit-client.so is not installed (p11-kit)")
+    proc = subprocess.Popen(
+        [SERVER, "-f", "-n", str(socket), "--provider", softhsm2_module, "pkcs11:token=csp11"],
+        env={**os.environ, "SOFTHSM2_CONF": str(softhsm2_conf)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            if socket.exists():
+                break
+            time.sleep(0.05)
+        assert socket.exists(), "p11-kit server did not start"
+        yield f"unix:path={socket}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _registered() -> list[str]:

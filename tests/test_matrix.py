@@ -21,7 +21,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,12 +35,9 @@ from csp11 import interop, winerror
 
 from .conftest import REPO
 from .helpers import installed
-from .p11kit_config import proxy_env, proxy_unusable
+from .p11kit_config import CLIENT, PROXY, proxy_env, proxy_unusable, served
 from .tokens_tpm import TpmToken
 
-PROXY = installed("/usr/lib/*/p11-kit-proxy.so", "/usr/lib64/p11-kit-proxy.so")
-CLIENT = installed("/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib64/pkcs11/p11-kit-client.so")
-SERVER = installed("/usr/libexec/p11-kit/p11-kit-server", "/usr/lib/*/p11-kit/p11-kit-server")
 SOFTOKN = installed("/usr/lib/*/libsoftokn3.so", "/usr/lib64/libsoftokn3.so")
 TOKENS = ("softhsm2", "p11kit-proxy", "p11kit-rpc", "tpm", "nss")
 # Tokens that must hold AES/3DES session keys (all SoftHSM2 underneath).
@@ -225,24 +221,9 @@ def rpc_server(csp11_home: Path, softhsm2_module: str,
                embedded_pin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`p11-kit server` serving the test SoftHSM2 token on a unix socket."""
     del embedded_pin
-    if SERVER is None or CLIENT is None:
-        pytest.skip("p11-kit server or p11-kit-client.so is not installed (p11-kit)")
     socket = tmp_path_factory.mktemp("rpc") / "p11-kit.sock"
-    proc = subprocess.Popen(
-        [SERVER, "-f", "-n", str(socket), "--provider", softhsm2_module, "pkcs11:token=csp11"],
-        env={**os.environ, "SOFTHSM2_CONF": str(csp11_home / "softhsm2.conf")},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            if socket.exists():
-                break
-            time.sleep(0.05)
-        assert socket.exists(), "p11-kit server did not start"
-        yield f"unix:path={socket}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with served(socket, softhsm2_module, csp11_home / "softhsm2.conf") as address:
+        yield address
 
 
 @pytest.fixture(scope="module", params=TOKENS)

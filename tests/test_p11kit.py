@@ -17,12 +17,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO
-from .helpers import installed
-from .p11kit_config import proxy_env, proxy_unusable
-
-PROXY = installed("/usr/lib/*/p11-kit-proxy.so", "/usr/lib64/p11-kit-proxy.so")
-CLIENT = installed("/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib64/pkcs11/p11-kit-client.so")
-SERVER = installed("/usr/libexec/p11-kit/p11-kit-server", "/usr/lib/*/p11-kit/p11-kit-server")
+from .p11kit_config import CLIENT, PROXY, proxy_env, proxy_unusable, served
 
 # A user's program, in a process of its own: a container with both key pairs,
 # reopened, used and deleted; a verify context's pair; the enumeration.
@@ -89,24 +84,9 @@ def server(csp11_home: Path, softhsm2_module: str, embedded_pin: str,
            tmp_path: Path) -> Iterator[str]:
     """`p11-kit server` serving the test token on a unix socket (another process)."""
     del embedded_pin
-    if SERVER is None or CLIENT is None:
-        pytest.skip("p11-kit server or p11-kit-client.so is not installed (p11-kit)")
-    socket = tmp_path / "p11-kit.sock"
-    proc = subprocess.Popen(
-        [SERVER, "-f", "-n", str(socket), "--provider", softhsm2_module, "pkcs11:token=csp11"],
-        env={**os.environ, "SOFTHSM2_CONF": str(csp11_home / "softhsm2.conf")},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        for _ in range(100):
-            if socket.exists():
-                break
-            time.sleep(0.05)
-        assert socket.exists(), "p11-kit server did not start"
-        yield f"unix:path={socket}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with served(tmp_path / "p11-kit.sock", softhsm2_module,
+                csp11_home / "softhsm2.conf") as address:
+        yield address
 
 
 def test_through_p11_kit_rpc(server: str, csp11_home: Path) -> None:
