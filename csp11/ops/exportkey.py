@@ -22,9 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.core.key import Key
@@ -183,22 +180,68 @@ def pkcs8_length(der: bytes) -> int:
     return end
 
 
-def _pkcs8_private_integer(der: bytes) -> int:
-    """The INTEGER in a PKCS #8 privateKey OCTET STRING (DH and DSA keys hold x so).
+# rsaEncryption (1.2.840.113549.1.1.1), as the OBJECT IDENTIFIER element of a
+# PKCS #8 AlgorithmIdentifier (RFC 8017 A.1).
+_RSA_ENCRYPTION_OID = bytes.fromhex("06092a864886f70d010101")
 
-    PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier,
-    privateKey OCTET STRING (an INTEGER for DH) } — RFC 5208, PKCS #3.
+
+def _pkcs8_private_key(der: bytes) -> tuple[bytes, int, int]:
+    """(algorithm OBJECT IDENTIFIER element, start and end of the privateKey
+    OCTET STRING's contents) of a PKCS #8 PrivateKeyInfo.
+
+    PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier SEQUENCE
+    { algorithm OID, parameters }, privateKey OCTET STRING } — RFC 5208.
+    Read with the small DER walker above rather than ``cryptography``'s PKCS #8
+    loader: its module (``serialization``) is 8 ms of every csp11 import, for a
+    structure the token itself produced.
     """
     _, at, end = _tlv(der, 0)
-    for _field in range(2):  # version, privateKeyAlgorithm
-        _, _, at = _tlv(der, at)
-    tag, start, _ = _tlv(der, at)
-    if tag != 0x04:
+    _, _, at = _tlv(der, at)  # version
+    tag, algorithm, at = _tlv(der, at)
+    if tag != 0x30:
         raise _not_pkcs8()
+    _, _, oid_end = _tlv(der, algorithm)
+    tag, start, stop = _tlv(der, at)
+    if tag != 0x04 or stop > end:
+        raise _not_pkcs8()
+    return der[algorithm:oid_end], start, stop
+
+
+def _der_integers(der: bytes, at: int, end: int) -> list[int]:
+    """The INTEGERs (non-negative, as a key's are) from ``at`` up to ``end``."""
+    values = []
+    while at < end:
+        tag, value, at = _tlv(der, at)
+        if tag != 0x02 or at > end:
+            raise _not_pkcs8()
+        values.append(int.from_bytes(der[value:at], "big"))
+    return values
+
+
+def _pkcs8_private_integer(der: bytes) -> int:
+    """The INTEGER in a PKCS #8 privateKey OCTET STRING (DH and DSA keys hold x so,
+    PKCS #3)."""
+    _, start, stop = _pkcs8_private_key(der)
     tag, value, value_end = _tlv(der, start)
-    if tag != 0x02 or value_end > end:
+    if tag != 0x02 or value_end > stop:
         raise _not_pkcs8()
     return int.from_bytes(der[value:value_end], "big")
+
+
+def _pkcs8_rsa(der: bytes) -> list[int]:
+    """version, n, e, d, p, q, dP, dQ, qInv of a PKCS #8 RSA private key: the
+    privateKey OCTET STRING holds RSAPrivateKey, a SEQUENCE of these INTEGERs
+    (RFC 8017 A.1.2, two-prime)."""
+    algorithm, start, stop = _pkcs8_private_key(der)
+    if algorithm != _RSA_ENCRYPTION_OID:
+        raise _not_pkcs8()
+    tag, at, end = _tlv(der, start)
+    if tag != 0x30 or end > stop:
+        raise _not_pkcs8()
+    numbers = _der_integers(der, at, end)
+    if len(numbers) != 9 or numbers[0] != 0:
+        raise _not_pkcs8()
+    return numbers
 
 
 def _private(key: Key, exp_key: Key | None, flag_bits: int) -> KeyBlob:
@@ -218,14 +261,8 @@ def _private(key: Key, exp_key: Key | None, flag_bits: int) -> KeyBlob:
     der = wrapped[: pkcs8_length(wrapped)]
     family = key.alg.family
     if family is Family.RSA:
-        private = serialization.load_der_private_key(der, password=None)
-        if not isinstance(private, rsa.RSAPrivateKey):
-            raise _not_pkcs8()
-        n = private.private_numbers()
-        pub = n.public_numbers
-        return RsaPrivateBlob(
-            key.algid, key.bits, pub.e, pub.n, n.p, n.q, n.dmp1, n.dmq1, n.iqmp, n.d
-        )
+        _, n, e, d, p, q, dp, dq, qinv = _pkcs8_rsa(der)
+        return RsaPrivateBlob(key.algid, key.bits, e, n, p, q, dp, dq, qinv, d)
     # DSS and DH: x from the PKCS #8, the group and y from the public key.
     x = _pkcs8_private_integer(der)
     public = _public(key, None, flag_bits)

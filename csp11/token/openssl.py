@@ -7,10 +7,18 @@ Loading it acts on the whole process, once.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 
 _log = logging.getLogger("csp11")
+
+# OpenSSL 3's libcrypto by the names its builds give it.  Only OpenSSL 3 has
+# providers (OpenSSL 1.1 has single DES built in, its library is libcrypto.so.1.1),
+# so the versioned names are all there is to look for.  Opened by name rather
+# than through ctypes.util.find_library: that imports subprocess and shutil
+# (about 6 ms of every csp11 import) and runs ldconfig (about 2 ms of every
+# SoftHSM2 token's first use).
+_OPENSSL3_LIBCRYPTO = ("libcrypto.so.3", "libcrypto.3.dylib", "libcrypto-3-x64.dll",
+                       "libcrypto-3.dll")
 
 _legacy_loaded = False
 
@@ -25,12 +33,14 @@ def _load_openssl_legacy() -> None:
     if _legacy_loaded:
         return
     _legacy_loaded = True
-    name = ctypes.util.find_library("crypto")
-    if name is None:
-        return
-    try:
-        libcrypto = ctypes.CDLL(name)
-    except OSError:
+    libcrypto = None
+    for name in _OPENSSL3_LIBCRYPTO:
+        try:
+            libcrypto = ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    if libcrypto is None:
         return
     load = getattr(libcrypto, "OSSL_PROVIDER_load", None)
     if load is None:
