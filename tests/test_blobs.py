@@ -311,6 +311,33 @@ def test_every_blob_round_trips(blob: KeyBlob) -> None:
     assert BlobHeader.from_bytes(data[:8]) == blob.header
 
 
+@given(ANY_BLOB, st.data())
+def test_blobs_compare_hash_and_print_by_their_members(blob: KeyBlob, data: st.DataObject) -> None:
+    """Equality, hash and repr are written once for all BLOB classes (not
+    generated per class): they must behave as a frozen dataclass's do."""
+    members = dataclasses.fields(blob)
+    same = dataclasses.replace(blob)
+    assert same == blob and hash(same) == hash(blob) and same is not blob
+    # Any one member changed: no longer equal.
+    field = data.draw(st.sampled_from(members))
+    value = getattr(blob, field.name)
+    other: Any = (value + 1 if isinstance(value, int)
+             else value + b"x" if isinstance(value, bytes)
+             else blobs.DssSeed(value.counter ^ 1, value.seed))
+    changed = dataclasses.replace(blob, **{field.name: other})
+    assert changed != blob and not changed == blob  # noqa: SIM201 - both operators
+    # Another class, or a tuple of the same values, is never equal; the hash is
+    # that tuple's, as a dataclass's is.
+    values = tuple(getattr(blob, f.name) for f in members)
+    assert blob != values
+    assert hash(blob) == hash(values)
+    assert repr(blob) == (f"{type(blob).__qualname__}("
+                          + ", ".join(f"{f.name}={getattr(blob, f.name)!r}" for f in members)
+                          + ")")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(blob, field.name, other)
+
+
 @given(_bits(RSA_BITS))
 def test_rsa_blob_sizes_are_windows_sizes(bits: int) -> None:
     half = (bits // 8 + 1) // 2
