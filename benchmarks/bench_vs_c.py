@@ -279,8 +279,13 @@ class Bench:
         self.java_first: list[float] = []
 
     def py(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, *args], env=self.env, capture_output=True,
-                              text=True, check=False)
+        return self.py_in(self.env, *args)
+
+    def py_in(self, env: dict[str, str], *args: str) -> str:
+        # In the work directory: `python -c` and `-m` put the current directory
+        # first on sys.path, where a checkout's csp11 would shadow PYTHONPATH's.
+        done = subprocess.run([sys.executable, *args], env=env, capture_output=True,
+                              text=True, check=False, cwd=self.work)
         if done.returncode:
             raise SystemExit(f"child failed: {done.stderr.strip()}")
         return done.stdout
@@ -320,12 +325,16 @@ class Bench:
         found: dict[str, float] = json.loads(out)
         return found
 
-    def cold_start(self) -> float:
+    def cold_start(self, tree: Path | None = None) -> float:
         """Process start to the first key, in ms: the child reads CLOCK_MONOTONIC
         (one clock for every process) right after its first CryptGenKey; the
-        interpreter's exit (token finalised, modules torn down) is counted apart."""
+        interpreter's exit (token finalised, modules torn down) is counted apart.
+        ``tree``: csp11 from another checkout (its split is not kept)."""
+        env = self.env
+        if tree is not None:
+            env = dict(env, PYTHONPATH=str(tree) + os.pathsep + self.env["PYTHONPATH"])
         start = time.monotonic()
-        out = self.py("-c", "import time\nt0 = time.monotonic()\n"
+        out = self.py_in(env, "-c", "import time\nt0 = time.monotonic()\n"
                       "from csp11 import win32crypt as w, win32cryptcon as c\n"
                       "t1 = time.monotonic()\n"
                       "p = w.CryptAcquireContext(None, None, c.PROV_RSA_AES, "
@@ -336,8 +345,9 @@ class Bench:
                       "print(t0, t1, t2, t3)")
         end = time.monotonic()
         t0, t1, t2, t3 = (float(x) for x in out.split())
-        self.split.append(((t0 - start) * 1e3, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
-                           (t3 - t2) * 1e3, (end - t3) * 1e3))
+        if tree is None:
+                self.split.append(((t0 - start) * 1e3, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
+                               (t3 - t2) * 1e3, (end - t3) * 1e3))
         return (t3 - start) * 1e3
 
     def python_start(self, code: str = "pass") -> float:
@@ -361,7 +371,7 @@ class Bench:
         for _ in range(runs):
             err = subprocess.run([sys.executable, "-X", "importtime", "-c",
                                   "import csp11.win32crypt"], env=self.env, capture_output=True,
-                                 text=True, check=True).stderr
+                                 text=True, check=True, cwd=self.work).stderr
             for line in err.splitlines():
                 if not line.startswith("import time:") or "|" not in line:
                     continue
@@ -399,6 +409,7 @@ def run(args: argparse.Namespace) -> None:
             names.append("csp11 before")
         columns: dict[str, list[dict[str, float]]] = {k: [] for k in names}
         cold: list[float] = []
+        cold_before: list[float] = []
         bare: list[float] = []
         floors: dict[str, list[float]] = {"python -c pass": [], "python -c 'import pkcs11'": [],
                                           "C: process start to first key": []}
@@ -414,6 +425,8 @@ def run(args: argparse.Namespace) -> None:
                 columns["csp11 before"].append(bench.child("csp11", args.calls, args.before))
             for _ in range(3):
                 cold.append(bench.cold_start())
+                if args.before:
+                    cold_before.append(bench.cold_start(args.before))
                 bare.append(bench.python_start())
                 floors["python -c pass"].append(bare[-1])
                 floors["python -c 'import pkcs11'"].append(bench.python_start("import pkcs11"))
@@ -449,6 +462,9 @@ def run(args: argparse.Namespace) -> None:
         print(f"\ncold start to the first key: {cold_ms:.1f} ms median of {len(cold)} "
               f"(bare `python -c pass`: {statistics.median(bare):.1f} ms); target <= 60 ms: "
               f"{'met' if cold_ms <= 60 else 'NOT met'}")
+        if cold_before:
+            print(f"  csp11 before: {statistics.median(cold_before):.1f} ms median of "
+                  f"{len(cold_before)}, interleaved with the above")
         if bench.java_first:
             first = statistics.median(bench.java_first)
             print(f"  SunPKCS11: JVM start to the first key {first:.0f} ms (inside the JVM, "
@@ -489,11 +505,11 @@ def _file_dir(bench: Bench, mib: int) -> Path:
     return bench.work
 
 
-def _run_measured(cmd: list[str], env: dict[str, str]) -> tuple[str, float, int]:
+def _run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[str, float, int]:
     """Run ``cmd``: its output, wall seconds and peak RSS in KiB (its own, by wait4)."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err)
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err, cwd=cwd)
         assert child.stdout is not None
         out = child.stdout.read()
         _, status, usage = os.wait4(child.pid, 0)
@@ -560,7 +576,7 @@ def file_run(bench: Bench, mib: int, before: Path | None, rounds: int,
                     target.unlink(missing_ok=True)
                     out, wall, rss = _run_measured(
                         [sys.executable, "-m", "csp11", verb, str(source), "-o", str(target),
-                         "--json"], env)
+                         "--json"], env, bench.work)
                     seconds = json.loads(out)["seconds"]
                     ours.setdefault(f"{name} {verb}", []).append((mib / seconds, mib / wall, rss))
         for name, rates in c_rates.items():
