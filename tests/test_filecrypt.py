@@ -231,6 +231,32 @@ def test_a_changed_size_within_the_padding_fails(tmp_path: Path, container: str)
     assert "was changed" in exc.strerror
 
 
+@pytest.mark.parametrize("offset", [_BODY, _BODY + MIB + 5, -_SIG - 1])
+def test_a_file_changed_between_the_passes_writes_nothing(tmp_path: Path, container: str,
+                                                          offset: int) -> None:
+    """Pass 2 decrypts only what pass 1 authenticated: a byte changed after
+    pass 1 (in the first piece, a middle one, the padding of the last) is
+    caught before any of it is written."""
+    path = _encrypted(tmp_path, container, 3 * MIB + 1000)
+    target = tmp_path / "restored"
+
+    def change_after_pass_1(done: int, total: int) -> None:
+        if done == total:
+            with open(path, "r+b") as f:
+                f.seek(offset, os.SEEK_SET if offset >= 0 else os.SEEK_END)
+                byte = f.read(1)[0]
+                f.seek(-1, os.SEEK_CUR)
+                f.write(bytes([byte ^ 0x01]))
+
+    with pytest.raises(filecrypt.NotAuthentic) as info:
+        filecrypt.decrypt_file(path, target, container=container,
+                               verify_progress=change_after_pass_1)
+    assert info.value.winerror == winerror.NTE_BAD_DATA
+    assert "changed between its check and its decryption" in info.value.strerror
+    assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "plain.csp11"]
+
+
 @pytest.mark.parametrize("keep", [0, 5, 10, 40, _BODY, _BODY + 16, -_SIG, -1])
 def test_a_truncated_file_fails_before_decrypting(tmp_path: Path, container: str,
                                                   keep: int) -> None:
