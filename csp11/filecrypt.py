@@ -88,7 +88,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Generic, TypeVar
 
 from csp11 import safefiles, win32crypt, winerror
 from csp11 import win32cryptcon as con
@@ -629,20 +629,40 @@ def _decrypt_pieces(session: PyCRYPTKEY, header: Header, pieces: list[bytes], *,
         if progress is not None:
             progress(upto, header.size)
 
-    # Piece N is written while piece N+1 is read, checked and decrypted.
-    with _Pipeline(write) as behind:
+    verdicts: queue.SimpleQueue[bool] = queue.SimpleQueue()
+
+    def check(item: tuple[bytes, bytes]) -> None:
+        piece, expected = item
+        same = False
+        try:
+            same = hashlib.sha256(piece).digest() == expected
+        finally:  # one verdict for every piece, whatever happens
+            verdicts.put(same)
+
+    # Piece N is checked (on the checker's thread) while the token decrypts
+    # it, and written only once both are done, while piece N+1 is read:
+    # the check and the decryption were a third of pass 2 each, one after
+    # the other.  A piece that fails the check is never written, and its
+    # verdict comes before any error of its decryption (a changed last block
+    # is "changed", not "malformed").
+    with _Pipeline(write) as behind, _Pipeline(check) as checker:
         for expected in pieces:
             piece = _read_up_to(src, min(CHUNK_SIZE, left))
-            if hashlib.sha256(piece).digest() != expected:
-                raise _bad(winerror.NTE_BAD_DATA,
-                           "the file changed between its check and its decryption")
+            checker.put((piece, expected))
             left -= len(piece)
+            failure: error | None = None
             try:
                 plain = session.CryptDecrypt(left == 0, piece)
-            except error as exc:  # signed as it is: made wrong by the encrypting side
-                if exc.winerror != winerror.NTE_BAD_DATA:
-                    raise
-                raise _bad(exc.winerror, "the file is malformed: its last block does not "
+            except error as exc:
+                failure = exc
+            if not verdicts.get():
+                raise _bad(winerror.NTE_BAD_DATA,
+                           "the file changed between its check and its decryption")
+            if failure is not None:
+                # Signed as it is: made wrong by the encrypting side.
+                if failure.winerror != winerror.NTE_BAD_DATA:
+                    raise failure
+                raise _bad(failure.winerror, "the file is malformed: its last block does not "
                            "decrypt") from None
             done += len(plain)
             if done > header.size:
@@ -655,10 +675,10 @@ def _decrypt_pieces(session: PyCRYPTKEY, header: Header, pieces: list[bytes], *,
 
 
 # ---- helpers ----------------------------------------------------------------------
-_Item = tuple[bytes, int]  # a piece, and how far the file is done with it
+_Item = TypeVar("_Item")  # what one stage hands the next: a piece and how far it is
 
 
-class _Pipeline:
+class _Pipeline(Generic[_Item]):
     """The second half of a streaming loop on a thread of its own.
 
     The token call of piece N+1 (the GIL released) and the work on piece N
@@ -677,7 +697,7 @@ class _Pipeline:
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="csp11-stream", daemon=True)
 
-    def __enter__(self) -> _Pipeline:
+    def __enter__(self) -> _Pipeline[_Item]:
         self._thread.start()
         return self
 
