@@ -483,15 +483,21 @@ def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, container: str,
         dst.write(raw)
         done = 0
 
-        def hash_and_write(item: tuple[bytes, int]) -> None:
+        def hash_piece(item: tuple[bytes, int]) -> None:
+            digest.CryptHashData(item[0])
+
+        def write(item: tuple[bytes, int]) -> None:
             ciphertext, upto = item
-            digest.CryptHashData(ciphertext)
             dst.write(ciphertext)
             if progress is not None:
                 progress(upto, size)
 
-        # Piece N is hashed and written while piece N+1 is read and encrypted.
-        with _Pipeline(hash_and_write) as behind:
+        # Piece N is hashed on the token and written, each on a thread of its
+        # own, while piece N+1 is read and encrypted: with both on one
+        # thread, writing a new file's pages (0.4-2.6 ms per MiB here) and
+        # hashing (0.65 ms) took longer than the encryption (1.2 ms).  Both
+        # threads share each piece: memory stays at a few pieces.
+        with _Pipeline(write) as writer, _Pipeline(hash_piece) as hasher:
             while True:
                 want = min(CHUNK_SIZE, size - done)
                 piece = _read_up_to(src, want)
@@ -499,7 +505,9 @@ def _encrypt(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, size: int, container: str,
                     raise error(winerror.NTE_BAD_LEN, "encrypt_file",
                                 "the file shrank while it was being encrypted")
                 done += len(piece)
-                behind.put((session.CryptEncrypt(done == size, piece), done))
+                ciphertext = session.CryptEncrypt(done == size, piece)
+                hasher.put((ciphertext, done))
+                writer.put((ciphertext, done))
                 if done == size:
                     break
         if src.read(1):
