@@ -1,15 +1,20 @@
 """A TPM 2.0 token (tpm2-pkcs11 on swtpm behind tpm2-abrmd): what it cannot do is
 refused up front with the Windows error, what it can do keeps working without
-exhausting the TPM, and a verify context's pairs (token objects here, the
-token makes no session pairs) do not outlive their process.
+exhausting the TPM, and a verify context's pairs and imported public keys
+(token objects here: the token makes no session objects) do not outlive their
+handles or their process.
 
-The container round trip across processes is in tests/test_matrix.py.
+Objects are counted from outside csp11 where it matters, by OpenSC's
+pkcs11-tool in a new process (tpm2-pkcs11 shows a process only the objects
+that existed when it loaded the module, see tests/tokens_tpm.py).  The
+container round trip of every token is also in tests/test_matrix.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -25,7 +30,7 @@ from csp11.token import Attribute
 from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import REPO
-from .tokens_tpm import TpmToken
+from .tokens_tpm import TpmToken, outside_objects
 
 
 def _objects(ctx: PyCRYPTPROV) -> int:
@@ -119,8 +124,13 @@ _COUNT = textwrap.dedent(
 
 
 def _run(code: str, tpm_token: TpmToken) -> str:
+    return _run_args(code, tpm_token)
+
+
+def _run_args(code: str, tpm_token: TpmToken, *args: str) -> str:
+    """Run ``code`` in a new Python process (argv: the token URI, ``args``); its output."""
     result = subprocess.run(
-        [sys.executable, "-c", code, tpm_token.uri],
+        [sys.executable, "-c", code, tpm_token.uri, *args],
         env={**os.environ, "PYTHONPATH": str(REPO), **tpm_token.env},
         capture_output=True, text=True, timeout=120, check=False,
     )
@@ -169,15 +179,155 @@ def test_info_shows_the_model(tpm_token: TpmToken) -> None:
     assert model["quirks"] == "tpm2-pkcs11" and model["rsa_lengths"] == [1024, 2048, 3072]
 
 
-def test_a_public_key_import_fails_in_words_or_works(tpm: PyCRYPTPROV) -> None:
-    # tpm2-pkcs11 may refuse the public key's session object (CKR_SESSION_READ_ONLY
-    # before a login): the message says so in words, the code stays in .ckr.
+# ---- imported keys ------------------------------------------------------------------
+def _keys_outside(tpm_token: TpmToken) -> int:
+    """Key objects on the token, as a new pkcs11-tool process lists them."""
+    return sum(n for kind, n in outside_objects(tpm_token).items() if kind != "data")
+
+
+def test_a_public_key_import_verifies_and_goes_with_its_handle(
+    tpm: PyCRYPTPROV, tpm_token: TpmToken,
+) -> None:
+    """A PUBLICKEYBLOB in a verify context is an ephemeral token object (the
+    token makes no session objects): it verifies a signature cryptography made,
+    encrypts for the private key's holder, and is gone after CryptDestroyKey,
+    after CryptReleaseContext, and when its handle is dropped."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    blob = interop.blob_from_key(private.public_key(), con.CALG_RSA_SIGN)
-    try:
-        key = tpm.CryptImportKey(blob, None, 0)
-    except pywintypes.error as exc:
-        assert "CKR_" not in exc.strerror, exc.strerror
-    else:
-        assert key.CryptGetKeyParam(con.KP_KEYLEN) == 2048
+    message = b"signed elsewhere"
+    signature = private.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    before = _objects(tpm)
+    key = tpm.CryptImportKey(interop.blob_from_key(private.public_key(), con.CALG_RSA_KEYX),
+                             None, 0)
+    assert _objects(tpm) == before + 1
+    h = tpm.CryptCreateHash(con.CALG_SHA_256)
+    h.CryptHashData(message)
+    h.CryptVerifySignature(signature[::-1], key, 0)
+    h = tpm.CryptCreateHash(con.CALG_SHA_256)
+    h.CryptHashData(b"not what was signed")
+    with pytest.raises(pywintypes.error) as exc:
+        h.CryptVerifySignature(signature[::-1], key, 0)
+    assert _code(exc) == winerror.NTE_BAD_SIGNATURE
+    wrapped = key.CryptEncrypt(True, b"a session key's bytes")[::-1]
+    assert private.decrypt(wrapped, padding.PKCS1v15()) == b"a session key's bytes"
+    key.CryptDestroyKey()
+    assert _objects(tpm) == before
+
+    ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT,
+                                         Token=tpm_token.uri)
+    assert ctx is not None
+    kept = ctx.CryptImportKey(
+        interop.blob_from_key(private.public_key(), con.CALG_RSA_SIGN), None, 0)
+    assert _objects(tpm) == before + 1
+    ctx.CryptReleaseContext()  # releases the key with it
+    with pytest.raises(pywintypes.error):
+        kept.CryptGetKeyParam(con.KP_KEYLEN)
+    assert _objects(tpm) == before
+
+    dropped = tpm.CryptImportKey(
+        interop.blob_from_key(private.public_key(), con.CALG_RSA_SIGN), None, 0)
+    del dropped  # released at the token's next call
+    tpm.CryptGenRandom(8)
+    assert _objects(tpm) == before
+
+
+_IMPORT = textwrap.dedent(
+    """
+    import os, sys
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from csp11 import interop, win32crypt, win32cryptcon as c
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signature = private.sign(b"m", padding.PKCS1v15(), hashes.SHA256())
+    ctx = win32crypt.CryptAcquireContext(None, None, c.PROV_RSA_AES, c.CRYPT_VERIFYCONTEXT,
+                                         Token=sys.argv[1])
+    key = ctx.CryptImportKey(interop.blob_from_key(private.public_key(), c.CALG_RSA_SIGN),
+                             None, 0)
+    h = ctx.CryptCreateHash(c.CALG_SHA_256)
+    h.CryptHashData(b"m")
+    h.CryptVerifySignature(signature[::-1], key, 0)
+    print("verified", flush=True)
+    if sys.argv[2] == "crash":
+        os._exit(0)  # no CryptDestroyKey, no release, no exit handlers
+    if sys.argv[2] == "destroy":
         key.CryptDestroyKey()
+    # "exit": the handle is still referenced when the interpreter exits
+    """
+)
+
+
+def test_a_public_key_import_in_a_new_process_never_stays(tpm_token: TpmToken) -> None:
+    """In a process that never logged in, the import works (it logs in with the
+    URI's PIN); a normal exit without CryptDestroyKey leaves nothing, a crash
+    leaves the key until the next process that makes an ephemeral object."""
+    before = _keys_outside(tpm_token)
+    assert _run_args(_IMPORT, tpm_token, "exit") == "verified"
+    assert _keys_outside(tpm_token) == before
+    assert _run_args(_IMPORT, tpm_token, "crash") == "verified"
+    assert _keys_outside(tpm_token) == before + 1  # the crashed process's key
+    assert _run_args(_IMPORT, tpm_token, "destroy") == "verified"
+    assert _keys_outside(tpm_token) == before  # swept, and its own destroyed
+
+
+_NO_PIN = textwrap.dedent(
+    """
+    import sys
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from csp11 import interop, pywintypes, win32crypt, win32cryptcon as c
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    ctx = win32crypt.CryptAcquireContext(None, None, c.PROV_RSA_AES, c.CRYPT_VERIFYCONTEXT,
+                                         Token=sys.argv[1].split("&pin-source=")[0])
+    try:
+        ctx.CryptImportKey(interop.blob_from_key(public, c.CALG_RSA_SIGN), None, 0)
+    except pywintypes.error as e:
+        print(e.winerror, e.strerror)
+    """
+)
+
+
+def test_a_public_key_import_without_a_pin_says_what_to_configure(
+    tpm_token: TpmToken,
+) -> None:
+    """No PIN source and no terminal: the Windows code of a missing PIN and a
+    message that says why a verify context needs one here and where it comes from."""
+    env = {k: v for k, v in os.environ.items() if k != "CSP11_PIN"}
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_PIN, tpm_token.uri],
+        env={**env, "PYTHONPATH": str(REPO), **tpm_token.env},
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    code, _, message = result.stdout.strip().partition(" ")
+    assert int(code) == winerror.SCARD_W_CARD_NOT_AUTHENTICATED, result.stdout
+    assert "makes no session objects" in message and "pin-source" in message
+    assert "CSP11_PIN" in message and "CKR_" not in message
+
+
+def test_private_and_secret_imports_are_refused_first(tpm: PyCRYPTPROV) -> None:
+    """tpm2-pkcs11 creates no private or secret key from components: a
+    PRIVATEKEYBLOB is NTE_NOT_SUPPORTED (NTE_BAD_FLAGS with CRYPT_EXPORTABLE,
+    as CryptGenKey), key BLOBs of algorithms the token lacks NTE_BAD_ALGID;
+    nothing reaches the token and no PKCS#11 text reaches the message."""
+    before = _objects(tpm)
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for algid in (con.CALG_RSA_KEYX, con.CALG_RSA_SIGN):
+        blob = interop.blob_from_key(private, algid)
+        for flags, code in ((0, winerror.NTE_NOT_SUPPORTED),
+                            (con.CRYPT_EXPORTABLE, winerror.NTE_BAD_FLAGS)):
+            with pytest.raises(pywintypes.error) as exc:
+                tpm.CryptImportKey(blob, None, flags)
+            assert _code(exc) == code and "CKR_" not in exc.value.strerror, exc.value.strerror
+    keyx = tpm.CryptGenKey(con.AT_KEYEXCHANGE, 2048 << 16)
+    after_pair = _objects(tpm)
+    for algid, size in ((con.CALG_AES_128, 16), (con.CALG_AES_256, 32), (con.CALG_3DES, 24),
+                        (con.CALG_RC4, 16)):
+        plain = struct.pack("<BBHII", con.PLAINTEXTKEYBLOB, 2, 0, algid, size) + bytes(size)
+        simple = struct.pack("<BBHII", con.SIMPLEBLOB, 2, 0, algid, con.CALG_RSA_KEYX) + bytes(256)
+        for blob, pub in ((plain, None), (simple, keyx)):
+            with pytest.raises(pywintypes.error) as exc:
+                tpm.CryptImportKey(blob, pub, 0)
+            assert _code(exc) == winerror.NTE_BAD_ALGID and "CKR_" not in exc.value.strerror
+    hmac = struct.pack("<BBHII", con.PLAINTEXTKEYBLOB, 2, 0, con.CALG_RC2, 20) + bytes(20)
+    with pytest.raises(pywintypes.error) as exc:
+        tpm.CryptImportKey(hmac, None, con.CRYPT_IPSEC_HMAC_KEY)
+    assert _code(exc) == winerror.NTE_BAD_ALGID and "CKR_" not in exc.value.strerror
+    assert _objects(tpm) == after_pair == before + 2

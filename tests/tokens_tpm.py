@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .helpers import installed
 
-__all__ = ["TPM_MODULE", "TpmToken", "missing"]
+__all__ = ["TPM_MODULE", "TpmToken", "missing", "outside_objects"]
 
 
 TPM_MODULE = installed(
@@ -170,6 +170,30 @@ class TpmToken:
                 os.kill(self._dbus_pid, signal.SIGTERM)
             self._dbus_pid = 0
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# pkcs11-tool --list-objects: the first line of each object names its class.
+_CLASSES = {
+    "Public Key Object": "public", "Private Key Object": "private",
+    "Secret Key Object": "secret", "Data object": "data", "Certificate Object": "certificate",
+}
+
+
+def outside_objects(tpm: TpmToken) -> dict[str, int]:
+    """The token's objects by class, as a new OpenSC pkcs11-tool process lists them
+    after logging in (counted from outside csp11, and by a process that loaded
+    tpm2-pkcs11 after every change: see the stale view above)."""
+    done = subprocess.run(
+        ["pkcs11-tool", "--module", str(TPM_MODULE), "--token-label", LABEL, "--login",
+         "--pin", tpm.user_pin, "--list-objects"],
+        env={**os.environ, **tpm.env}, capture_output=True, text=True, timeout=60, check=True,
+    )
+    counts = dict.fromkeys(_CLASSES.values(), 0)
+    for line in done.stdout.splitlines():
+        for prefix, kind in _CLASSES.items():
+            if line.startswith(prefix):
+                counts[kind] += 1
+    return counts
 
 
 def _wait_port(port: int) -> None:

@@ -50,6 +50,13 @@ class Quirks:
     # mark object both extractable AND sensitive" → CKR_ATTRIBUTE_VALUE_INVALID).
     # CRYPT_EXPORTABLE / CRYPT_ARCHIVABLE on a key pair → NTE_BAD_FLAGS first.
     no_extractable_private_keys: bool = False
+    # C_CreateObject makes RSA public keys, data objects and certificates only
+    # (tpm2-pkcs11 1.9's object_create: "Can only create RSA Public key objects
+    # or data objects" → CKR_ATTRIBUTE_VALUE_INVALID): no private or secret key
+    # is imported from its components.  A PRIVATEKEYBLOB → NTE_NOT_SUPPORTED,
+    # a CRYPT_IPSEC_HMAC_KEY PLAINTEXTKEYBLOB → NTE_BAD_ALGID, before any
+    # token call.
+    creates_public_keys_only: bool = False
     # After the object with the lowest handle is destroyed, new objects get
     # handles that existing objects still have (tpm2-pkcs11 1.9, upstream
     # issue #931: the in-memory handle allocator; measured: a claim object
@@ -82,6 +89,7 @@ _TPM2_PKCS11 = Quirks(
     name="tpm2-pkcs11",
     rsa_pairs_dual_use=True,
     no_extractable_private_keys=True,
+    creates_public_keys_only=True,
     handle_anchor=True,
     rsa_lengths=(1024, 2048, 3072),
 )

@@ -717,8 +717,10 @@ class Token(SessionPool):
                 first.destroy()
                 raise
 
-        pooled, (obj, pub) = self.run_keep("C_CreateObject", make, pins)
         stored = bool(template.get(Attribute.TOKEN))
+        if stored:
+            self._anchor(pins)
+        pooled, (obj, pub) = self.run_keep("C_CreateObject", make, pins)
         if stored:
             self.wrote_token_objects()
         if template.get(Attribute.CLASS) == ObjectClass.PUBLIC_KEY:
