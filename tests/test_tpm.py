@@ -42,6 +42,11 @@ def _objects(ctx: PyCRYPTPROV) -> int:
     return len(found) - len(anchors)
 
 
+def _keys_outside(tpm_token: TpmToken) -> int:
+    """Key objects on the token, as a new pkcs11-tool process lists them."""
+    return sum(n for kind, n in outside_objects(tpm_token).items() if kind != "data")
+
+
 @pytest.fixture
 def tpm(tpm_token: TpmToken) -> Iterator[PyCRYPTPROV]:
     ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT,
@@ -88,8 +93,10 @@ def test_what_the_tpm_cannot_make_is_refused_first(tpm: PyCRYPTPROV) -> None:
 
 def test_twenty_signatures_and_three_pairs_in_one_process(tpm: PyCRYPTPROV,
                                                           tpm_token: TpmToken) -> None:
-    """Made and destroyed in one process without running out of TPM object slots."""
+    """Made and destroyed in one process without running out of TPM object slots
+    (nor leaving objects: counted here and by pkcs11-tool)."""
     before = _objects(tpm)
+    keys_before = _keys_outside(tpm_token)
     for _ in range(3):
         ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES,
                                              con.CRYPT_VERIFYCONTEXT, Token=tpm_token.uri)
@@ -106,6 +113,7 @@ def test_twenty_signatures_and_three_pairs_in_one_process(tpm: PyCRYPTPROV,
         assert _objects(tpm) == before + 2  # the pair, as ephemeral token objects
         ctx.CryptReleaseContext()
         assert _objects(tpm) == before
+    assert _keys_outside(tpm_token) == keys_before
 
 
 _COUNT = textwrap.dedent(
@@ -180,11 +188,6 @@ def test_info_shows_the_model(tpm_token: TpmToken) -> None:
 
 
 # ---- imported keys ------------------------------------------------------------------
-def _keys_outside(tpm_token: TpmToken) -> int:
-    """Key objects on the token, as a new pkcs11-tool process lists them."""
-    return sum(n for kind, n in outside_objects(tpm_token).items() if kind != "data")
-
-
 def test_a_public_key_import_verifies_and_goes_with_its_handle(
     tpm: PyCRYPTPROV, tpm_token: TpmToken,
 ) -> None:
@@ -331,3 +334,114 @@ def test_private_and_secret_imports_are_refused_first(tpm: PyCRYPTPROV) -> None:
         tpm.CryptImportKey(hmac, None, con.CRYPT_IPSEC_HMAC_KEY)
     assert _code(exc) == winerror.NTE_BAD_ALGID and "CKR_" not in exc.value.strerror
     assert _objects(tpm) == after_pair == before + 2
+
+
+# ---- a container across processes, counted from outside ---------------------------------
+_CONTAINER = textwrap.dedent(
+    """
+    import json, struct, sys
+    from csp11 import pywintypes, win32crypt, win32cryptcon as c
+    uri, phase, name = sys.argv[1], sys.argv[2], sys.argv[3]
+    out = {}
+    if phase == "make":
+        ctx = win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, c.CRYPT_NEWKEYSET,
+                                             Token=uri)
+        for spec in (c.AT_SIGNATURE, c.AT_KEYEXCHANGE):
+            key = ctx.CryptGenKey(spec, 2048 << 16)
+            out[str(spec)] = key.CryptExportKey(None, c.PUBLICKEYBLOB).hex()
+        ctx.CryptReleaseContext()
+    elif phase == "use":
+        ctx = win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, 0, Token=uri)
+        for spec in (c.AT_SIGNATURE, c.AT_KEYEXCHANGE):
+            h = ctx.CryptCreateHash(c.CALG_SHA_256)
+            h.CryptHashData(b"made in another process")
+            out["sig" + str(spec)] = h.CryptSignHash(spec).hex()
+        exchange = ctx.CryptGetUserKey(c.AT_KEYEXCHANGE)
+        out["unwrapped"] = exchange.CryptDecrypt(True, bytes.fromhex(sys.argv[4])).hex()
+        simple = (struct.pack("<BBHII", c.SIMPLEBLOB, 2, 0, c.CALG_AES_256, c.CALG_RSA_KEYX)
+                  + bytes(256))
+        try:
+            ctx.CryptImportKey(simple, exchange, 0)
+        except pywintypes.error as e:
+            out["simpleblob"] = [e.winerror, e.strerror]
+        ctx.CryptReleaseContext()
+    elif phase == "delete":
+        win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, c.CRYPT_DELETEKEYSET,
+                                       Token=uri)
+    print(json.dumps(out))
+    """
+)
+
+
+def test_a_container_made_reopened_used_and_deleted_leaves_nothing(
+    tpm_token: TpmToken,
+) -> None:
+    """Issue #13's round trip on the TPM, each step in its own process: AT_SIGNATURE
+    and AT_KEYEXCHANGE RSA-2048 pairs are made; reopened, both sign (verified by
+    cryptography from the exported PUBLICKEYBLOBs) and the exchange key unwraps
+    what was encrypted to it (RSA PKCS #1 v1.5: the TPM holds no session cipher,
+    so a SIMPLEBLOB is NTE_BAD_ALGID in words); deleted, the token holds the
+    objects it held before, as pkcs11-tool counts them."""
+    before = outside_objects(tpm_token)
+    made = json.loads(_run_args(_CONTAINER, tpm_token, "make", "round-trip"))
+    publics = {spec: interop.key_from_blob(bytes.fromhex(blob)) for spec, blob in made.items()}
+    during = outside_objects(tpm_token)
+    assert during["private"] == before["private"] + 2
+    assert during["public"] == before["public"] + 2
+    assert during["data"] > before["data"]  # the container's record
+    exchange = publics[str(con.AT_KEYEXCHANGE)]
+    assert isinstance(exchange, rsa.RSAPublicKey) and exchange.key_size == 2048
+    secret = os.urandom(32)
+    wrapped = exchange.encrypt(secret, padding.PKCS1v15())[::-1]  # CryptoAPI order
+    used = json.loads(_run_args(_CONTAINER, tpm_token, "use", "round-trip", wrapped.hex()))
+    for spec in (con.AT_SIGNATURE, con.AT_KEYEXCHANGE):
+        public = publics[str(spec)]
+        assert isinstance(public, rsa.RSAPublicKey) and public.key_size == 2048
+        public.verify(bytes.fromhex(used["sig" + str(spec)])[::-1],
+                      b"made in another process", padding.PKCS1v15(), hashes.SHA256())
+    assert bytes.fromhex(used["unwrapped"]) == secret
+    code, message = used["simpleblob"]
+    assert code == winerror.NTE_BAD_ALGID and "CKR_" not in message
+    _run_args(_CONTAINER, tpm_token, "delete", "round-trip")
+    assert outside_objects(tpm_token) == before
+
+
+# ---- the stale view --------------------------------------------------------------------
+def test_a_running_process_sees_the_objects_of_when_it_loaded_the_module(
+    tpm: PyCRYPTPROV, tpm_token: TpmToken,
+) -> None:
+    """tpm2-pkcs11's view is read at C_Initialize (quirk objects_read_at_load).
+    This process loaded it before the other processes below ran:
+
+    * a container another process makes now is not found here (NTE_BAD_KEYSET,
+      and the message says why), while a new process finds it;
+    * a container made here and deleted by another process still opens here
+      and its key still signs, while a new process finds it gone.
+    """
+    tpm.CryptGenRandom(4)  # the module is loaded in this process
+    _run_args(_CONTAINER, tpm_token, "make", "made-elsewhere")
+    with pytest.raises(pywintypes.error) as exc:
+        win32crypt.CryptAcquireContext("made-elsewhere", None, con.PROV_RSA_AES, 0,
+                                       Token=tpm_token.uri)
+    assert _code(exc) == winerror.NTE_BAD_KEYSET
+    assert "loaded the token's module" in exc.value.strerror
+    assert "CKR_" not in exc.value.strerror
+    _run_args(_CONTAINER, tpm_token, "delete", "made-elsewhere")  # a new process finds it
+
+    ctx = win32crypt.CryptAcquireContext("made-here", None, con.PROV_RSA_AES, con.CRYPT_NEWKEYSET,
+                                         Token=tpm_token.uri)
+    assert ctx is not None
+    ctx.CryptGenKey(con.AT_SIGNATURE, 1024 << 16)
+    ctx.CryptReleaseContext()
+    _run_args(_CONTAINER, tpm_token, "delete", "made-here")
+    with pytest.raises(AssertionError, match="does not exist"):
+        _run_args(_CONTAINER, tpm_token, "delete", "made-here")  # gone for a new process
+    ghost = win32crypt.CryptAcquireContext("made-here", None, con.PROV_RSA_AES, 0,
+                                           Token=tpm_token.uri)
+    assert ghost is not None
+    h = ghost.CryptCreateHash(con.CALG_SHA_256)
+    h.CryptHashData(b"after the delete")
+    assert len(h.CryptSignHash(con.AT_SIGNATURE)) == 128  # the deleted key still signs here
+    ghost.CryptReleaseContext()
+    win32crypt.CryptAcquireContext("made-here", None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET,
+                                   Token=tpm_token.uri)  # this process's view: gone too

@@ -156,7 +156,13 @@ def _open_container(ctx: Context, cname: ContainerName, flag_bits: int) -> Conta
         return cname
     if found_container(ctx.token, pins, cname.name) is not None:
         return ContainerName(cname.scope, cname.name, found=True)
-    raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist")
+    stale = (
+        f" (as far as this process can tell: token {ctx.token.label!r} shows a process only "
+        "the objects that existed when it loaded the token's module, so a container made "
+        "by another process since then is found by processes started after it)"
+        if ctx.token.quirks.objects_read_at_load else ""
+    )
+    raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist{stale}")
 
 
 def gen_random(ctx: Context, length: int, seed: bytes | None) -> bytes:

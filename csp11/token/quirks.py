@@ -57,6 +57,15 @@ class Quirks:
     # a CRYPT_IPSEC_HMAC_KEY PLAINTEXTKEYBLOB → NTE_BAD_ALGID, before any
     # token call.
     creates_public_keys_only: bool = False
+    # The module reads the token's objects once, at C_Initialize, and never
+    # again (tpm2-pkcs11 1.9: db_get_tokens → init_tobjects; measured, see
+    # tests/tokens_tpm.py): objects another process makes later are not found,
+    # in any session, old or new, nor after a new login; objects another
+    # process destroys are still found and still usable (a deleted key still
+    # signs).  Only C_Finalize + C_Initialize refreshes, which would end every
+    # session and handle of the process: csp11 does not do it behind the
+    # caller's back, and says so when a container is not found.
+    objects_read_at_load: bool = False
     # After the object with the lowest handle is destroyed, new objects get
     # handles that existing objects still have (tpm2-pkcs11 1.9, upstream
     # issue #931: the in-memory handle allocator; measured: a claim object
@@ -90,6 +99,7 @@ _TPM2_PKCS11 = Quirks(
     rsa_pairs_dual_use=True,
     no_extractable_private_keys=True,
     creates_public_keys_only=True,
+    objects_read_at_load=True,
     handle_anchor=True,
     rsa_lengths=(1024, 2048, 3072),
 )
