@@ -8,6 +8,35 @@ answers "out of memory for object contexts".
 
 ``python -m tests.tokens_tpm`` brings one up by hand and prints the environment
 and URI (for trying csp11 against it from a shell); Ctrl-C tears it down.
+
+Measured on this fixture (tpm2-pkcs11 1.9.0, Debian 12; source read where
+noted), in the style of notes/TOKEN-FACTS.md:
+
+- Objects of other processes: tpm2-pkcs11 reads the token's objects from its
+  sqlite store once, at ``C_Initialize`` (``db_get_tokens`` → ``init_tobjects``),
+  and ``C_FindObjects`` searches that in-memory list.  Process A loads the
+  module, process B then makes a key pair (or a csp11 container: its data
+  record and pair): A does not find it — not in the session it had, not in a
+  new session, not after closing all sessions and logging in again — while a
+  new process does.  B destroys an object A had loaded: A still finds it,
+  reads its attributes, and signs with the private key (the TPM blob is in A's
+  memory and the primary key persists); A's ``C_DestroyObject`` of it answers
+  CKR_OK.  Every object class (the list is one for all).  Only ``C_Finalize``
+  + ``C_Initialize`` in A shows B's changes (python-pkcs11's
+  ``lib.reinitialize()``: measured, B's new objects appear and the destroyed
+  one is gone).  Through csp11: A gets NTE_BAD_KEYSET for B's new container,
+  and A's ``CRYPT_NEWKEYSET`` of the same name succeeds (two containers of one
+  name; one ``CRYPT_DELETEKEYSET`` in a new process removes both).
+- ``C_CreateObject`` (source: ``object_create``) needs a read/write session
+  of the logged-in user (else CKR_SESSION_READ_ONLY, even for CKA_TOKEN false);
+  makes RSA public keys, CKO_DATA (CKA_PRIVATE true only) and certificates,
+  anything else CKR_ATTRIBUTE_VALUE_INVALID; and stores every object it makes
+  in the store, whatever CKA_TOKEN says (a public key created with CKA_TOKEN
+  false reads back CKA_TOKEN false and is listed by the next process).
+- Mechanisms (``pkcs11-tool -M``): RSA 1024..3072, ECDSA, AES ECB/CBC/CBC-PAD/
+  CTR (on keys it made; ``C_GenerateKey`` is CKR_FUNCTION_NOT_SUPPORTED),
+  SHA-1/2 digests and HMACs; no DES/3DES, RC2, RC4 or generic-secret
+  generation: no session cipher at all.
 """
 
 from __future__ import annotations
