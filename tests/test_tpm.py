@@ -445,3 +445,18 @@ def test_a_running_process_sees_the_objects_of_when_it_loaded_the_module(
     ghost.CryptReleaseContext()
     win32crypt.CryptAcquireContext("made-here", None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET,
                                    Token=tpm_token.uri)  # this process's view: gone too
+
+
+def test_info_without_a_pin_leaves_the_pair_question_open(tpm_token: TpmToken) -> None:
+    """The session-pair probe needs a login on the TPM: without a PIN source
+    `csp11 info` still reports, with that answer unknown."""
+    env = {k: v for k, v in os.environ.items() if k != "CSP11_PIN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "csp11", "--token", tpm_token.uri.split("&pin-source=")[0],
+         "info", "--json"],
+        env={**env, "PYTHONPATH": str(REPO), **tpm_token.env},
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    model = json.loads(result.stdout)["capabilities"]
+    assert model["session_objects"] is False and model["session_key_pairs"] is None

@@ -40,7 +40,7 @@ from csp11.ops.userkey import container_spec, fill_verify_slot, store_pair
 from csp11.token import OBJECT_GONE, Attribute, ChildSafeLock, ObjectClass, Token, TokenKey
 
 __all__ = [
-    "EPHEMERAL_ID", "GENKEY_FLAGS", "ephemeral_objects", "finish_pregen", "generate",
+    "EPHEMERAL_ID", "GENKEY_FLAGS", "NO_PIN", "ephemeral_objects", "finish_pregen", "generate",
     "key_length", "resolve_algid", "sweep_ephemeral",
 ]
 
@@ -254,7 +254,7 @@ _swept: set[Token] = set()
 _swept_lock = ChildSafeLock(_swept.clear)
 # What a login without a usable PIN source answers (pins.PinSources, the
 # default prompt): no PIN stored, a silent context, a cancelled prompt.
-_NO_PIN = frozenset({
+NO_PIN = frozenset({
     winerror.SCARD_W_CARD_NOT_AUTHENTICATED, winerror.NTE_SILENT_CONTEXT,
     winerror.SCARD_W_CANCELLED_BY_USER,
 })
@@ -280,7 +280,7 @@ def ephemeral_objects(ctx: Context, what: str) -> dict[Any, object]:
     try:
         ctx.login()
     except Fail as exc:
-        if exc.code not in _NO_PIN:
+        if exc.code not in NO_PIN:
             raise
         raise Fail(
             exc.code,
