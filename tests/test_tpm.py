@@ -305,11 +305,14 @@ def test_a_public_key_import_without_a_pin_says_what_to_configure(
     assert "CSP11_PIN" in message and "CKR_" not in message
 
 
-def test_private_and_secret_imports_are_refused_first(tpm: PyCRYPTPROV) -> None:
+def test_private_and_secret_imports_are_refused_first(tpm: PyCRYPTPROV,
+                                                      tpm_token: TpmToken) -> None:
     """tpm2-pkcs11 creates no private or secret key from components: a
-    PRIVATEKEYBLOB is NTE_NOT_SUPPORTED (NTE_BAD_FLAGS with CRYPT_EXPORTABLE,
-    as CryptGenKey), key BLOBs of algorithms the token lacks NTE_BAD_ALGID;
-    nothing reaches the token and no PKCS#11 text reaches the message."""
+    PRIVATEKEYBLOB is NTE_NOT_SUPPORTED in a verify context and in a container
+    (NTE_BAD_FLAGS with CRYPT_EXPORTABLE, as CryptGenKey; a slot of the token's
+    own keys stays NTE_PERM, tests/test_found_keys.py), key BLOBs of algorithms
+    the token lacks NTE_BAD_ALGID; nothing is left on the token and no PKCS#11
+    text reaches the message."""
     before = _objects(tpm)
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     for algid in (con.CALG_RSA_KEYX, con.CALG_RSA_SIGN):
@@ -319,6 +322,16 @@ def test_private_and_secret_imports_are_refused_first(tpm: PyCRYPTPROV) -> None:
             with pytest.raises(pywintypes.error) as exc:
                 tpm.CryptImportKey(blob, None, flags)
             assert _code(exc) == code and "CKR_" not in exc.value.strerror, exc.value.strerror
+    named = win32crypt.CryptAcquireContext("import-here", None, con.PROV_RSA_AES,
+                                           con.CRYPT_NEWKEYSET, Token=tpm_token.uri)
+    assert named is not None
+    with pytest.raises(pywintypes.error) as exc:
+        named.CryptImportKey(interop.blob_from_key(private, con.CALG_RSA_SIGN), None, 0)
+    assert _code(exc) == winerror.NTE_NOT_SUPPORTED and "CKR_" not in exc.value.strerror
+    named.CryptReleaseContext()
+    win32crypt.CryptAcquireContext("import-here", None, con.PROV_RSA_AES,
+                                   con.CRYPT_DELETEKEYSET, Token=tpm_token.uri)
+    assert _objects(tpm) == before
     keyx = tpm.CryptGenKey(con.AT_KEYEXCHANGE, 2048 << 16)
     after_pair = _objects(tpm)
     for algid, size in ((con.CALG_AES_128, 16), (con.CALG_AES_256, 32), (con.CALG_3DES, 24),

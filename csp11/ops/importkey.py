@@ -318,7 +318,11 @@ def _import_private(
             winerror.NTE_BAD_FLAGS,
             f"token {ctx.token.label!r} keeps no exportable private keys (CRYPT_EXPORTABLE)",
         )
-    if quirks.creates_public_keys_only:
+    spec = container_spec(ctx.personality, alg.algid) if ctx.container is not None else None
+    # A slot of the token's own keys answers NTE_PERM first (store_pair), as
+    # on every token: that is the rule the caller meets, whatever the token.
+    found_slot = spec is not None and ctx.container is not None and ctx.container.found
+    if quirks.creates_public_keys_only and not found_slot:
         raise Fail(
             winerror.NTE_NOT_SUPPORTED,
             f"token {ctx.token.label!r} imports no private keys (it makes its own key pairs: "
@@ -330,7 +334,6 @@ def _import_private(
             "Diffie-Hellman keys cannot be user-protected here (no per-use PIN for them)",
         )
     private, public = _pair_templates(alg, _pair_numbers(blob), flag_bits)
-    spec = container_spec(ctx.personality, alg.algid) if ctx.container is not None else None
     if flag_bits & _PROTECTION or spec is not None:
         ctx.login()
     if spec is None:
