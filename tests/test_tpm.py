@@ -473,3 +473,65 @@ def test_info_without_a_pin_leaves_the_pair_question_open(tpm_token: TpmToken) -
     assert result.returncode == 0, result.stderr[-2000:]
     model = json.loads(result.stdout)["capabilities"]
     assert model["session_objects"] is False and model["session_key_pairs"] is None
+
+
+_LONG_LIVED = textwrap.dedent(
+    """
+    import json, sys
+    from csp11 import pywintypes, win32crypt, win32cryptcon as c
+    uri = sys.argv[1]
+
+    def open_and_sign(name):
+        try:
+            ctx = win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, 0, Token=uri)
+        except pywintypes.error as e:
+            return e.winerror
+        h = ctx.CryptCreateHash(c.CALG_SHA_256)
+        h.CryptHashData(b"x")
+        signed = len(h.CryptSignHash(c.AT_SIGNATURE))
+        ctx.CryptReleaseContext()
+        return signed
+
+    out = {"before": open_and_sign("deleted-later")}  # the module is loaded now
+    print("ready", flush=True)
+    sys.stdin.readline()  # another process makes one container, deletes the other
+    keep = win32crypt.CryptAcquireContext(None, None, c.PROV_RSA_AES, c.CRYPT_VERIFYCONTEXT,
+                                          Token=uri)
+    out["busy"] = {"made": open_and_sign("made-later"), "deleted": open_and_sign("deleted-later")}
+    keep.CryptReleaseContext()
+    out["idle"] = {"made": open_and_sign("made-later"), "deleted": open_and_sign("deleted-later")}
+    print(json.dumps(out), flush=True)
+    """
+)
+
+
+def test_an_idle_process_sees_other_processes_containers(tpm_token: TpmToken) -> None:
+    """csp11 reloads tpm2-pkcs11 (C_Finalize + C_Initialize) before a named
+    container is opened when the process holds no other context on it: then a
+    container another process made since opens and signs, and one it deleted is
+    NTE_BAD_KEYSET.  With a context live (here a verify context) nothing is
+    reloaded and the process keeps its view: the new one is missing, the deleted
+    one still signs (see test_a_running_process_sees_...)."""
+    _run_args(_CONTAINER.replace("2048 << 16", "1024 << 16"), tpm_token, "make", "deleted-later")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _LONG_LIVED, tpm_token.uri],
+        env={**os.environ, "PYTHONPATH": str(REPO), **tpm_token.env},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        assert process.stdout.readline().strip() == "ready"
+        _run_args(_CONTAINER.replace("2048 << 16", "1024 << 16"), tpm_token, "make",
+                  "made-later")
+        _run_args(_CONTAINER, tpm_token, "delete", "deleted-later")
+        out, err = process.communicate("go\n", timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err[-2000:]
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["before"] == 128
+    assert result["busy"] == {"made": winerror.NTE_BAD_KEYSET, "deleted": 128}
+    assert result["idle"] == {"made": 128, "deleted": winerror.NTE_BAD_KEYSET}
+    _run_args(_CONTAINER, tpm_token, "delete", "made-later")

@@ -150,6 +150,29 @@ def _forget_parent() -> None:
 _modules_lock = ChildSafeLock(_forget_parent)
 
 
+def reload_module(module: Module) -> None:
+    """Finalise ``module`` and forget it: the next :func:`load_module` of its
+    path initialises the library afresh.
+
+    For tokens whose module reads the token's objects only at
+    ``C_Initialize`` (quirk ``objects_read_at_load``): that is the only way
+    such a process sees what other processes made or destroyed since.  The
+    caller guarantees that nothing of this process uses the module's tokens,
+    sessions or objects any more (every later call through them fails);
+    keys dropped earlier and waiting for a token call are released first.
+    """
+    with _modules_lock:
+        if _modules.get(module.path) is not module:
+            return  # already reloaded by another thread
+        del _modules[module.path]
+        with module._lock:
+            tokens = list(module._tokens.values())
+        for token in tokens:
+            token.drain()
+        with library_call():
+            module.cryptoki.C_Finalize(None)
+
+
 def load_module(
     path: str, env: Mapping[str, str] | None = None, init_reserved: str | None = None
 ) -> Module:
