@@ -34,6 +34,7 @@ from csp11.token import (
     PinSources,
     choose_token,
     reload_module,
+    view_is_current,
 )
 
 __all__ = [
@@ -144,11 +145,15 @@ def _fresh(chosen: ChosenToken, token_uri: str | None) -> ChosenToken:
     """The token with the module's view of the token's objects made current,
     where that is safe: on a token whose module reads its objects only at
     ``C_Initialize`` (tpm2-pkcs11), before a named container is opened, made
-    or deleted, and only when this process holds no other context on the
-    module — finalising it would end their sessions, logins and key handles.
+    or deleted, when a process (this one too) has written the token's store
+    since the module was initialised, and only when this process holds no
+    other context on the module — finalising it would end their sessions,
+    logins and key handles.
     With another context live the view stays as it is (docs/differences.md)."""
     module = chosen.token.module
     assert isinstance(module, Module)
+    if view_is_current(module):
+        return chosen  # nobody wrote the store since: nothing to see
     if any(ctx.refs > 0 and ctx.token.module is module for ctx in list(_live)):
         return chosen
     reload_module(module)

@@ -733,6 +733,7 @@ class Token(SessionPool):
         on tokens with the ``generation_lost_update`` quirk)."""
         if self._generations:
             touch_generations(self._generations)
+        self.module.wrote_store()
 
     def bury(self, key: TokenKey) -> None:
         """Release ``key`` at the next token call (for finalizers)."""
