@@ -26,7 +26,13 @@ noted), in the style of notes/TOKEN-FACTS.md:
   ``lib.reinitialize()``: measured, B's new objects appear and the destroyed
   one is gone).  Through csp11: A gets NTE_BAD_KEYSET for B's new container,
   and A's ``CRYPT_NEWKEYSET`` of the same name succeeds (two containers of one
-  name; one ``CRYPT_DELETEKEYSET`` in a new process removes both).
+  name; one ``CRYPT_DELETEKEYSET`` in a new process removes both) — unless A
+  holds no context then, when csp11 reinitialises the module first (see
+  test_an_idle_process_sees_other_processes_containers).  C_Finalize +
+  C_Initialize + login takes ~32 ms here.  The store is one SQLite file in
+  rollback-journal mode: its file change counter (header bytes 24-27) grows by
+  one per C_CreateObject or C_DestroyObject; a csp11 container open takes and
+  drops the container lock (two commits).
 - ``C_CreateObject`` (source: ``object_create``) needs a read/write session
   of the logged-in user (else CKR_SESSION_READ_ONLY, even for CKA_TOKEN false);
   makes RSA public keys, CKO_DATA (CKA_PRIVATE true only) and certificates,

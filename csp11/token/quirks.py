@@ -62,9 +62,11 @@ class Quirks:
     # tests/tokens_tpm.py): objects another process makes later are not found,
     # in any session, old or new, nor after a new login; objects another
     # process destroys are still found and still usable (a deleted key still
-    # signs).  Only C_Finalize + C_Initialize refreshes, which would end every
-    # session and handle of the process: csp11 does not do it behind the
-    # caller's back, and says so when a container is not found.
+    # signs).  Only C_Finalize + C_Initialize refreshes, which ends every
+    # session, login and handle of the process: csp11 does it before a named
+    # container's CryptAcquireContext only when the store changed and the
+    # process holds no other context on the module (ops.provider._fresh), and
+    # says why when a container is not found.
     objects_read_at_load: bool = False
     # After the object with the lowest handle is destroyed, new objects get
     # handles that existing objects still have (tpm2-pkcs11 1.9, upstream
