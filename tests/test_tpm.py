@@ -424,7 +424,8 @@ def test_a_running_process_sees_the_objects_of_when_it_loaded_the_module(
     tpm: PyCRYPTPROV, tpm_token: TpmToken,
 ) -> None:
     """tpm2-pkcs11's view is read at C_Initialize (quirk objects_read_at_load).
-    This process loaded it before the other processes below ran:
+    This process loaded it before the other processes below ran, and holds a
+    context on it throughout (the fixture's), so csp11 does not reload it:
 
     * a container another process makes now is not found here (NTE_BAD_KEYSET,
       and the message says why), while a new process finds it;
