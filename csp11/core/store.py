@@ -719,6 +719,10 @@ class Containers:
         try:
             self.token.create_object(carrier.template(application, label, value), pins)
         except Fail as exc:
+            if exc.ckr == "CKR_TOKEN_WRITE_PROTECTED":
+                # NSS Generic Crypto Services: CRYPT_DELETEKEYSET takes the
+                # lock (a record) before it can find that there is nothing.
+                raise _write_protected(self.token) from None
             if exc.ckr not in _RECORD_REFUSED:
                 raise
             return exc.ckr
@@ -733,11 +737,7 @@ class Containers:
         failure or a PIN request for a token that has no PIN.
         """
         if self.token.info().flags & CKF_WRITE_PROTECTED:
-            raise Fail(
-                winerror.NTE_NOT_SUPPORTED,
-                f"token {self.token.label!r} cannot keep csp11 key containers: it is "
-                "write-protected and makes no token objects",
-            )
+            raise _write_protected(self.token)
 
     def _destroy(self, pooled: Any, objects: list[Any]) -> None:
         if objects:
@@ -772,6 +772,14 @@ def _attribute_of(token: Token, home: Any, obj: Any, attr: Any) -> bytes | None:
         if exc.ckr in OBJECT_GONE:
             return None
         raise
+
+
+def _write_protected(token: Token) -> Fail:
+    return Fail(
+        winerror.NTE_NOT_SUPPORTED,
+        f"token {token.label!r} cannot keep csp11 key containers: it is write-protected and "
+        "makes no token objects",
+    )
 
 
 def _settle_on_keys(model: TokenModel, refused: str) -> None:
