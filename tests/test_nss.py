@@ -3,6 +3,9 @@
 It has what SoftHSM2 lacks — RC2 and RC4, DSA below 1024 bits — so the salt
 rules of 40-bit keys and the RC2 effective length are tested here, against
 the Windows-observed table (Wine's conformance tests, run on Windows).
+Its key-database token, NSS Certificate DB, keeps no token data objects:
+key containers live there with their records in secret keys, checked below
+(docs/containers.md, "Where the records live").
 """
 
 from __future__ import annotations
