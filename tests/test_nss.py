@@ -528,15 +528,53 @@ def _clean(nss_init: str, name: str) -> None:
     assert _of(outside(nss_init, CERT_DB_PIN), name) == []
 
 
-@pytest.mark.parametrize(("op", "step"), _NSS_CRASHES, ids=[f"{o}@{s}" for o, s in _NSS_CRASHES])
-def test_lock_protocol_writer_killed(nss_init: str, op: str, step: str) -> None:
-    name = f"nss-kill-{op}"
+def _setup(nss_init: str, name: str, op: str) -> None:
     if protocol.SETUP[op] == "keyed":
         assert _outcome(_writer(nss_init, name, "create")) == "ok"
         assert _outcome(_writer(nss_init, name, "genkey")) == "ok"
+
+
+def _killed(nss_init: str, op: str, step: str) -> None:
+    name = f"nss-kill-{op}-{step}"
+    _setup(nss_init, name, op)
     proc = _writer(nss_init, name, op, step, "kill")
     proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL
+    _clean(nss_init, name)
+
+
+@pytest.mark.parametrize(("op", "step"), _NSS_CRASHES, ids=[f"{o}@{s}" for o, s in _NSS_CRASHES])
+def test_lock_protocol_writer_killed(nss_init: str, op: str, step: str) -> None:
+    _killed(nss_init, op, step)
+
+
+_OTHER_CRASHES = [c for c in protocol.CRASHES if c not in _NSS_CRASHES]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("op", "step"), _OTHER_CRASHES,
+                         ids=[f"{o}@{s}" for o, s in _OTHER_CRASHES])
+def test_lock_protocol_writer_killed_at_every_other_step(nss_init: str, op: str,
+                                                         step: str) -> None:
+    _killed(nss_init, op, step)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("op", "step", "other"), protocol.INTERLEAVINGS,
+                         ids=[f"{o}@{s}+{x}" for o, s, x in protocol.INTERLEAVINGS])
+def test_lock_protocol_every_interleaving(nss_init: str, op: str, step: str,
+                                          other: str) -> None:
+    name = f"nss-il-{op}-{step}-{other}"
+    _setup(nss_init, name, op)
+    first = _writer(nss_init, name, op, step, "pause")
+    assert first.stdout is not None and first.stdin is not None
+    assert first.stdout.readline().strip() == "paused"
+    second = _writer(nss_init, name, other)
+    time.sleep(0.5)  # the second call runs now, or waits for the first's lock
+    first.stdin.write("\n")
+    first.stdin.flush()
+    results = {_outcome(first), _outcome(second)}
+    assert results <= protocol.ALLOWED, results
     _clean(nss_init, name)
 
 
