@@ -252,7 +252,8 @@ def _capability_lines(model: dict[str, Any]) -> list[str]:
         f"Model:     quirks {model['quirks']}; session objects {yes(model['session_objects'])}; "
         f"session key pairs {yes(model['session_key_pairs'])}",
         f"           RSA pairs sign and decrypt whatever asked {yes(model['rsa_pairs_dual_use'])}; "
-        f"exportable private keys {yes(model['extractable_private_keys'])}",
+        f"exportable private keys {yes(model['extractable_private_keys'])}; "
+        f"imports private keys {yes(model['imports_private_keys'])}",
         f"           container records in {model['container_records']['carrier']} "
         f"({model['container_records']['why']})",
     ]

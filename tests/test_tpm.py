@@ -185,6 +185,7 @@ def test_info_shows_the_model(tpm_token: TpmToken) -> None:
     assert model["session_key_pairs"] is False
     assert model["secret_keygen"]["AES_KEY_GEN"] == {"generates": False, "cbc_with_iv": None}
     assert model["quirks"] == "tpm2-pkcs11" and model["rsa_lengths"] == [1024, 2048, 3072]
+    assert model["imports_private_keys"] is False and model["objects_read_at_load"] is True
 
 
 # ---- imported keys ------------------------------------------------------------------

@@ -285,6 +285,8 @@ class TokenModel:
             "extractable_private_keys": not quirks.no_extractable_private_keys,
             "rsa_lengths": list(quirks.rsa_lengths) or "any in range",
             "handle_anchor": quirks.handle_anchor,
+            "imports_private_keys": not quirks.creates_public_keys_only,
+            "objects_read_at_load": quirks.objects_read_at_load,
         }
 
 
