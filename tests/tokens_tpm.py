@@ -33,6 +33,12 @@ noted), in the style of notes/TOKEN-FACTS.md:
   rollback-journal mode: its file change counter (header bytes 24-27) grows by
   one per C_CreateObject or C_DestroyObject; a csp11 container open takes and
   drops the container lock (two commits).
+- Concurrent writers: while another process creates and deletes containers,
+  this process's container opens fail at the lock's C_CreateObject with
+  CKR_GENERAL_ERROR ("step error: database is locked": SQLite's busy answer,
+  not retried by tpm2-pkcs11) — 17 of 45 opens from 3 threads on main, the
+  same with this branch's reloads; none without the other process.  Not
+  handled by csp11 yet.
 - ``C_CreateObject`` (source: ``object_create``) needs a read/write session
   of the logged-in user (else CKR_SESSION_READ_ONLY, even for CKA_TOKEN false);
   makes RSA public keys, CKO_DATA (CKA_PRIVATE true only) and certificates,
