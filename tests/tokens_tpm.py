@@ -36,8 +36,8 @@ noted), in the style of notes/TOKEN-FACTS.md:
 - Concurrent writers: while another process creates and deletes containers,
   this process's container opens fail at the lock's C_CreateObject with
   CKR_GENERAL_ERROR ("step error: database is locked": SQLite's busy answer,
-  not retried by tpm2-pkcs11) — 17 of 45 opens from 3 threads on main, the
-  same with this branch's reloads; none without the other process.  Not
+  not retried by tpm2-pkcs11) — 17 of 45 opens from 3 threads, with or
+  without csp11's module reloads; none without the other process.  Not
   handled by csp11 yet.
 - ``C_CreateObject`` (source: ``object_create``) needs a read/write session
   of the logged-in user (else CKR_SESSION_READ_ONLY, even for CKA_TOKEN false);
