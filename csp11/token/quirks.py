@@ -50,6 +50,24 @@ class Quirks:
     # mark object both extractable AND sensitive" → CKR_ATTRIBUTE_VALUE_INVALID).
     # CRYPT_EXPORTABLE / CRYPT_ARCHIVABLE on a key pair → NTE_BAD_FLAGS first.
     no_extractable_private_keys: bool = False
+    # C_CreateObject makes RSA public keys, data objects and certificates only
+    # (tpm2-pkcs11 1.9's object_create: "Can only create RSA Public key objects
+    # or data objects" → CKR_ATTRIBUTE_VALUE_INVALID): no private or secret key
+    # is imported from its components.  A PRIVATEKEYBLOB → NTE_NOT_SUPPORTED,
+    # a CRYPT_IPSEC_HMAC_KEY PLAINTEXTKEYBLOB → NTE_BAD_ALGID, before any
+    # token call.
+    creates_public_keys_only: bool = False
+    # The module reads the token's objects once, at C_Initialize, and never
+    # again (tpm2-pkcs11 1.9: db_get_tokens → init_tobjects; measured, see
+    # tests/tokens_tpm.py): objects another process makes later are not found,
+    # in any session, old or new, nor after a new login; objects another
+    # process destroys are still found and still usable (a deleted key still
+    # signs).  Only C_Finalize + C_Initialize refreshes, which ends every
+    # session, login and handle of the process: csp11 does it before a named
+    # container's CryptAcquireContext only when the store changed and the
+    # process holds no other context on the module (ops.provider._fresh), and
+    # says why when a container is not found.
+    objects_read_at_load: bool = False
     # After the object with the lowest handle is destroyed, new objects get
     # handles that existing objects still have (tpm2-pkcs11 1.9, upstream
     # issue #931: the in-memory handle allocator; measured: a claim object
@@ -67,6 +85,14 @@ class Quirks:
     # CKR_GENERAL_ERROR; TPM 2.0 keys are 1024, 2048 or 3072 bits).  Other
     # lengths → NTE_BAD_FLAGS before any token call.
     rsa_lengths: tuple[int, ...] = ()
+    # The token keeps no token CKO_DATA object, private or public, logged in
+    # or not (NSS softokn 3.87's "NSS Certificate DB", its key database:
+    # CKR_ATTRIBUTE_VALUE_INVALID; session data objects are taken).  csp11
+    # then carries its container records in private secret keys that can do
+    # nothing as keys (csp11.core.records, docs/containers.md).  Declared
+    # rather than found out by writing a token object, so that every process
+    # reads and writes the same carrier from its first call on.
+    no_token_data_objects: bool = False
 
 
 NO_QUIRKS = Quirks()
@@ -82,13 +108,23 @@ _TPM2_PKCS11 = Quirks(
     name="tpm2-pkcs11",
     rsa_pairs_dual_use=True,
     no_extractable_private_keys=True,
+    creates_public_keys_only=True,
+    objects_read_at_load=True,
     handle_anchor=True,
     rsa_lengths=(1024, 2048, 3072),
+)
+
+# NSS softokn: both of its tokens report this manufacturer and model; the
+# quirk is moot on "NSS Generic Crypto Services", which makes no token objects.
+_NSS_SOFTOKN = Quirks(
+    name="nss-softokn",
+    no_token_data_objects=True,
 )
 
 # (manufacturer, model prefix) as the token reports them → quirks.
 _TABLE: tuple[tuple[str, str, Quirks], ...] = (
     ("SoftHSM project", "SoftHSM v2", _SOFTHSM2),
+    ("Mozilla Foundation", "NSS 3", _NSS_SOFTOKN),
     # swtpm's simulated TPM, seen through a proxy that hides the module's name.
     ("IBM", "SW   TPM", _TPM2_PKCS11),
 )
