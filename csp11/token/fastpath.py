@@ -121,6 +121,13 @@ class Calls:
         self.verify = bind("C_Verify", _ulong, _VOID, _ulong, _VOID, _ulong)
         self.random = bind("C_GenerateRandom", _ulong, _VOID, _ulong)
         self.templates: dict[Any, _Template] = {}
+        # The same, by the template's identity (csp11's templates are made
+        # once per key kind and never changed): no tuple to build and hash.
+        # Each entry holds its template, so its id cannot be reused meanwhile.
+        self.by_identity: dict[int, tuple[Mapping[Any, object], Any, int, _Template]] = {}
+        # CK_MECHANISM structures without a parameter, made once each: the
+        # token only reads them.
+        self.mechanisms: dict[int, _CK_MECHANISM] = {}
 
 
 _calls_lock = threading.Lock()
@@ -402,9 +409,13 @@ def _packed(calls: Calls, session: Any, key_type: Any, key_bits: int,
     """The template python-pkcs11's ``generate_key`` would send (its defaults
     for a secret key with no capabilities, ``CKA_VALUE_LEN`` from the bits,
     then ``template``), packed once per key kind."""
+    mine = calls.by_identity.get(id(template))
+    if mine is not None and mine[0] is template and mine[1] == key_type and mine[2] == key_bits:
+        return mine[3]
     cache_key = _template_key(key_type, key_bits, template)
     found = calls.templates.get(cache_key) if cache_key is not None else None
     if found is not None:
+        _remember(calls, template, key_type, key_bits, found)
         return found
     mapper = _MAPPER
     merged = mapper.secret_key_template(capabilities=_NO_CAPABILITIES, id_=None, label=None,
@@ -416,7 +427,23 @@ def _packed(calls: Calls, session: Any, key_type: Any, key_bits: int,
     packed = _Template(merged, mapper)
     if cache_key is not None and len(calls.templates) < 256:
         calls.templates[cache_key] = packed
+        _remember(calls, template, key_type, key_bits, packed)
     return packed
+
+
+def _remember(calls: Calls, template: Mapping[Any, object], key_type: Any, key_bits: int,
+              packed: _Template) -> None:
+    if len(calls.by_identity) >= 256:
+        calls.by_identity.clear()
+    calls.by_identity[id(template)] = (template, key_type, key_bits, packed)
+
+
+def _plain_mechanism(calls: Calls, mechanism: int) -> _CK_MECHANISM:
+    """The ``CK_MECHANISM`` of a mechanism without a parameter (made once)."""
+    found = calls.mechanisms.get(mechanism)
+    if found is None:
+        found = calls.mechanisms[mechanism] = _CK_MECHANISM(mechanism, None, 0)
+    return found
 
 
 class _ObjectMaker:
@@ -463,18 +490,17 @@ class _ObjectMaker:
         wrapper = _WRAPPER.__new__(_WRAPPER)
         base = id(wrapper)
         slot = ctypes.c_void_p.from_address(base + at_session)
-        if slot.value != id(None) or ctypes.c_ulong.from_address(base + at_handle).value:
+        held = ctypes.c_ulong.from_address(base + at_handle)
+        if slot.value != id(None) or held.value:
             self.failed, self.offsets = True, None
             return None
-        header = object.__basicsize__
-        pointer = ctypes.sizeof(ctypes.c_void_p)
-        for at in range(0, 3 * pointer, pointer):  # the HasFuncList members, as wrap() copies
-            ctypes.c_void_p.from_address(base + at_funclist + at).value = (
-                ctypes.c_void_p.from_address(id(session) + header + at).value)
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(session))
+        # The HasFuncList members, as python-pkcs11's wrap() copies them.
+        ctypes.memmove(base + at_funclist, id(session) + object.__basicsize__,
+                       _FUNCLIST_MEMBERS)
+        _incref(session)
         slot.value = id(session)
-        ctypes.pythonapi.Py_DecRef(ctypes.py_object(None))
-        ctypes.c_ulong.from_address(base + at_handle).value = handle
+        _decref(None)
+        held.value = handle
         if wrapper.session is not session or wrapper.handle != handle:
             self.failed, self.offsets = True, None
             return None
@@ -487,6 +513,9 @@ class _ObjectMaker:
         return klass(wrapper)
 
 
+_FUNCLIST_MEMBERS = 3 * ctypes.sizeof(ctypes.c_void_p)
+_incref = ctypes.PYFUNCTYPE(None, ctypes.py_object)(("Py_IncRef", ctypes.pythonapi))
+_decref = ctypes.PYFUNCTYPE(None, ctypes.py_object)(("Py_DecRef", ctypes.pythonapi))
 _maker = _ObjectMaker()
 _maker_lock = threading.Lock()
 
@@ -504,10 +533,9 @@ def generate_key(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *,
         return made
     calls = calls_of(ck)
     packed = _packed(calls, session, key_type, key_bits, template)
-    mech = _CK_MECHANISM(int(mechanism), None, 0)
     handle = _ulong()
-    rv = calls.generate_key(session.handle, ctypes.byref(mech), packed.array, packed.count,
-                            ctypes.byref(handle))
+    rv = calls.generate_key(session.handle, _plain_mechanism(calls, int(mechanism)),
+                            packed.array, packed.count, ctypes.byref(handle))
     if rv != CKR_OK:
         _raise(rv)
     made = _maker.make(session, handle.value, packed.capabilities)
