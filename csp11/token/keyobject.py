@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
-import pkcs11.exceptions
 from cryptography.hazmat.primitives import keywrap
 
 from csp11 import winerror
