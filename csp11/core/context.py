@@ -104,6 +104,9 @@ class Context:
         # Live key and hash states: released with the context, as Windows
         # frees a context's keys with it.
         self._owned: weakref.WeakSet[Owned] = weakref.WeakSet()
+        # CryptGenKey of session keys: (ALG_ID, flags, KeyLen) → the algorithm,
+        # bits, flags and permissions the checks gave (csp11.ops.keygen).
+        self.session_key_plans: dict[tuple[int, int, int], tuple[Algorithm, int, int, int]] = {}
         self.enum_index = -1  # PP_ENUMALGS(_EX) position
         self.enum_containers: list[str] = []  # PP_ENUMCONTAINERS snapshot
         self.enum_index_containers = -1
