@@ -98,8 +98,14 @@ def test_another_process_replaces_the_key(box: str) -> None:
     with ctx:
         old = _public(ctx)
         assert _verifies(old, _sign(ctx))  # the pair is now remembered
+        held = ctx.CryptGetUserKey(con.AT_SIGNATURE)
         new = _elsewhere(box, "replace")
         assert new != old
+        # A handle to the old pair: Windows keeps the key in memory; here its
+        # objects are gone from the token (docs/differences.md).
+        with pytest.raises(pywintypes.error) as info:
+            held.CryptExportKey(None, con.PUBLICKEYBLOB)
+        assert info.value.winerror == winerror.NTE_BAD_KEY
         # The old pair is gone from the token: this context signs with the
         # container's new pair, as a context opened now does.
         signature = _sign(ctx)
@@ -166,6 +172,22 @@ def test_the_context_replaces_its_own_key(box: str) -> None:
             None, con.PUBLICKEYBLOB)
         assert new != old
         assert _verifies(new, _sign(ctx))
+
+
+def test_a_withdrawn_export_is_seen_by_the_next_handle(embedded_pin: str) -> None:
+    name = f"remember-{uuid.uuid4().hex[:10]}"
+    ctx = win32crypt.CryptAcquireContext(name, None, AES, con.CRYPT_NEWKEYSET)
+    assert ctx is not None
+    try:
+        ctx.CryptGenKey(con.AT_KEYEXCHANGE, con.CRYPT_EXPORTABLE | (1024 << 16))
+        first = ctx.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        assert first.CryptGetKeyParam(con.KP_PERMISSIONS) & con.CRYPT_EXPORT
+        first.CryptSetKeyParam(con.KP_PERMISSIONS, 0x3B)  # the token object: not extractable
+        again = ctx.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        assert not again.CryptGetKeyParam(con.KP_PERMISSIONS) & con.CRYPT_EXPORT
+    finally:
+        ctx.CryptReleaseContext()
+        win32crypt.CryptAcquireContext(name, None, AES, con.CRYPT_DELETEKEYSET)
 
 
 def test_a_released_context_lets_its_pairs_go(box: str) -> None:

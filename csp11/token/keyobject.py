@@ -455,3 +455,5 @@ class TokenKey:
             target[attr] = value
 
         self.token.run_on(self.home, "C_SetAttributeValue", assign)
+        if self.token_object:  # a changed token object: what contexts remember is read again
+            self.token.wrote_token_objects()
