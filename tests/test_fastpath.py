@@ -231,3 +231,43 @@ def test_destroy_does_not_wait_for_a_busy_home_session(prov: PyCRYPTPROV) -> Non
             fastpath.destroy(ck, pooled.session.handle, [handle])  # already gone
     finally:
         token.release(pooled)
+
+
+def test_a_busy_home_session_does_not_hold_up_the_key(prov: PyCRYPTPROV) -> None:
+    # Another thread busy in a key's home session (a pool session too) does not
+    # make this thread wait to encrypt, decrypt, sign or verify with the key:
+    # those calls need only handles and run in a free session meanwhile.
+    aes = prov.CryptGenKey(con.CALG_AES_128, 0)
+    twin = aes.CryptDuplicateKey()
+    pair = prov.CryptGenKey(con.AT_SIGNATURE, 1024 << 16)
+    public = pair.CryptExportKey(None, con.PUBLICKEYBLOB)
+    homes = {aes._state.usable().home, pair._state.usable().home}
+    results: dict[str, object] = {}
+    # The first signature reads CKA_ALWAYS_AUTHENTICATE (python-pkcs11, in the
+    # home session); later ones need only handles.
+    first = prov.CryptCreateHash(con.CALG_SHA_256)
+    first.CryptSignHash(con.AT_SIGNATURE)
+
+    def use() -> None:
+        sealed = aes.CryptEncrypt(True, b"secret")
+        results["decrypted"] = twin.CryptDecrypt(True, sealed)
+        h = prov.CryptCreateHash(con.CALG_SHA_256)
+        h.CryptHashData(b"signed while the home session is busy")
+        signature = h.CryptSignHash(con.AT_SIGNATURE)
+        v = prov.CryptCreateHash(con.CALG_SHA_256)
+        v.CryptHashData(b"signed while the home session is busy")
+        v.CryptVerifySignature(signature, prov.CryptImportKey(public))
+        results["verified"] = True
+
+    for home in homes:
+        home.lock.acquire()
+    try:
+        worker = threading.Thread(target=use)
+        worker.start()
+        worker.join(20)
+        assert not worker.is_alive(), "the key waited for its busy home session"
+    finally:
+        for home in homes:
+            home.lock.release()
+    worker.join()
+    assert results == {"decrypted": b"secret", "verified": True}
