@@ -237,6 +237,8 @@ def _capability_lines(model: dict[str, Any]) -> list[str]:
         f"session key pairs {yes(model['session_key_pairs'])}",
         f"           RSA pairs sign and decrypt whatever asked {yes(model['rsa_pairs_dual_use'])}; "
         f"exportable private keys {yes(model['extractable_private_keys'])}",
+        f"           container records in {model['container_records']['carrier']} "
+        f"({model['container_records']['why']})",
     ]
     for name, probe in model["secret_keygen"].items():
         lines.append(f"           {name}: generates {yes(probe['generates'])}, "

@@ -4,7 +4,8 @@ of token csp11 is meant for.
 Tokens: SoftHSM2 loaded directly; SoftHSM2 through the system's
 p11-kit-proxy.so; SoftHSM2 in a ``p11-kit server`` process reached through
 p11-kit-client.so over a unix socket (how a network HSM is reached); a TPM 2.0
-token (swtpm + tpm2-abrmd + tpm2-pkcs11, see tests/tokens_tpm.py); NSS softokn.
+token (swtpm + tpm2-abrmd + tpm2-pkcs11, see tests/tokens_tpm.py); NSS softokn's
+key-database token, NSS Certificate DB, with a user PIN (tests/nss_token.py).
 
 Each token runs a user's program in two processes of its own (a container
 made in one, reopened, used and deleted in the other; a verify context's
@@ -21,7 +22,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +34,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from csp11 import interop, winerror
 
 from .conftest import REPO
-from .helpers import installed
+from .nss_token import CERT_DB, SOFTOKN, init_string, set_user_pin
+from .nss_token import uri as nss_uri
 from .p11kit_config import CLIENT, PROXY, proxy_env, proxy_unusable, served
 from .tokens_tpm import TpmToken
 
-SOFTOKN = installed("/usr/lib/*/libsoftokn3.so", "/usr/lib64/libsoftokn3.so")
 TOKENS = ("softhsm2", "p11kit-proxy", "p11kit-rpc", "tpm", "nss")
 # Tokens that must hold AES/3DES session keys (all SoftHSM2 underneath).
 _BLOCK_CIPHER_TOKENS = ("softhsm2", "p11kit-proxy", "p11kit-rpc")
@@ -201,8 +201,6 @@ class MatrixToken:
     uri: str
     env: dict[str, str] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
-    # Why this token keeps no key containers in the matrix (None: it does).
-    no_containers: str | None = None
 
 
 def _run(token: MatrixToken, phase: str, name: str, slow: bool) -> dict[str, Any]:
@@ -254,38 +252,25 @@ def matrix_token(request: pytest.FixtureRequest, token_uri: str, csp11_home: Pat
     else:
         if SOFTOKN is None:
             pytest.skip("NSS softokn is not installed (libnss3)")
-        db = request.getfixturevalue("tmp_path_factory").mktemp("nssdb")
-        init = f"configdir='sql:{db}' certPrefix='' keyPrefix='' secmod='secmod.db' flags=''"
-        token = MatrixToken(
-            name,
-            "pkcs11:token=NSS%20Generic%20Crypto%20Services"
-            f"?module-path={SOFTOKN}&x-init-reserved={urllib.parse.quote(init, safe='')}",
-            # Measured: with a user PIN set (C_InitPIN after the SO's empty-PIN
-            # login), NSS Certificate DB logs in, but CRYPT_NEWKEYSET fails there
-            # with NTE_NOT_SUPPORTED (tests/test_nss.py checks both tokens).
-            no_containers=(
-                "NSS softokn keeps no csp11 key containers: its Generic Crypto Services "
-                "token is write-protected (no token objects), and its key-database token "
-                "(NSS Certificate DB) refuses the containers' records, private data "
-                "objects (CRYPT_NEWKEYSET: NTE_NOT_SUPPORTED)"
-            ),
-        )
+        # softokn's key-database token with a user PIN, as a user sets it up
+        # (its Generic Crypto Services token is write-protected: no containers);
+        # its container records are secret keys (docs/containers.md).
+        init = init_string(request.getfixturevalue("tmp_path_factory").mktemp("nssdb"))
+        set_user_pin(init, "matrix-pin", REPO)
+        token = MatrixToken(name, nss_uri(init, CERT_DB, "matrix-pin"))
     markers = str(request.config.getoption("-m") or "")
     slow = "slow" in markers and "not slow" not in markers
     container = f"matrix-{name}-{os.getpid()}"
-    if token.no_containers is None:
-        try:
-            token.results = _run(token, "make", container, slow)
-            token.results.update(_run(token, "use", container, slow))
-        except AssertionError as exc:
-            token.results = {"make_error": str(exc)}
+    try:
+        token.results = _run(token, "make", container, slow)
+        token.results.update(_run(token, "use", container, slow))
+    except AssertionError as exc:
+        token.results = {"make_error": str(exc)}
     token.results.update(_run(token, "verify", container, slow))
     return token
 
 
 def _made(token: MatrixToken) -> dict[str, Any]:
-    if token.no_containers is not None:
-        pytest.skip(token.no_containers)
     results = token.results
     if "make_error" in results:
         pytest.fail(str(results["make_error"]))
@@ -331,13 +316,13 @@ def test_container_cbc_across_calls(matrix_token: MatrixToken) -> None:
 
 def test_cbc_mode_recorded(matrix_token: MatrixToken) -> None:
     """``describe()`` (``csp11 info``) says where csp11 runs CBC over ECB: through
-    p11-kit's RPC (no CBC parameter carried), not on SoftHSM2 loaded directly."""
+    p11-kit's RPC (no CBC parameter carried), not on SoftHSM2 or NSS loaded directly."""
     aes = matrix_token.results["model"].get("AES_KEY_GEN")
     if aes is None or not aes["generates"]:
         pytest.skip(f"{matrix_token.name}: makes no AES keys")
     if matrix_token.name == "p11kit-rpc":
         assert aes["cbc_with_iv"] is False and aes["cbc"] == "emulated on ECB", aes
-    elif matrix_token.name in ("softhsm2", "p11kit-proxy"):
+    elif matrix_token.name in ("softhsm2", "p11kit-proxy", "nss"):
         assert aes["cbc_with_iv"] is True and "cbc" not in aes, aes
 
 

@@ -3,37 +3,45 @@
 It has what SoftHSM2 lacks — RC2 and RC4, DSA below 1024 bits — so the salt
 rules of 40-bit keys and the RC2 effective length are tested here, against
 the Windows-observed table (Wine's conformance tests, run on Windows).
+Its key-database token, NSS Certificate DB, keeps no token data objects:
+key containers live there with their records in secret keys, checked below
+(docs/containers.md, "Where the records live").
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import json
 import os
-import urllib.parse
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding as asympad
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from csp11 import pywintypes, win32crypt, winerror
+from csp11 import interop, pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.token import (
     CKF_RW_SESSION,
     CKF_SERIAL_SESSION,
     CKR_OK,
     CKU_SO,
-    Attribute,
 )
 from csp11.token.module import load_module
 from csp11.win32crypt import PyCRYPTPROV
 
-SOFTOKN_CANDIDATES = (
-    "/usr/lib/x86_64-linux-gnu/libsoftokn3.so",
-    "/usr/lib/aarch64-linux-gnu/libsoftokn3.so",
-    "/usr/lib64/libsoftokn3.so",
-    "/usr/lib/libsoftokn3.so",
-)
-SOFTOKN = next((p for p in SOFTOKN_CANDIDATES if os.path.exists(p)), None)
+from . import test_container_protocol as protocol
+from .conftest import REPO
+from .nss_token import SOFTOKN, init_string, outside, uri
+
 pytestmark = pytest.mark.skipif(SOFTOKN is None, reason="NSS softokn (libnss3) is not installed")
 
 
@@ -51,8 +59,7 @@ def nss_init(tmp_path_factory: pytest.TempPathFactory) -> str:
     opens the token, so csp11 sees a token that needs a login.
     """
     assert SOFTOKN is not None
-    db = tmp_path_factory.mktemp("nssdb")
-    init = f"configdir='sql:{db}' certPrefix='' keyPrefix='' secmod='secmod.db' flags=''"
+    init = init_string(tmp_path_factory.mktemp("nssdb"))
     module = load_module(SOFTOKN, init_reserved=init)
     ck = module.cryptoki
     slot = next(s.slot_id for s in module.lib.get_slots(token_present=True)
@@ -71,11 +78,7 @@ def nss_init(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _uri(init: str, token: str, pin: str | None = None) -> str:
-    return (
-        f"pkcs11:token={urllib.parse.quote(token)}?module-path={SOFTOKN}"
-        f"&x-init-reserved={urllib.parse.quote(init, safe='')}"
-        + (f"&pin-value={pin}" if pin is not None else "")
-    )
+    return uri(init, token, pin)
 
 
 @pytest.fixture(scope="module")
@@ -301,39 +304,319 @@ def test_salted_keys_do_not_encrypt(base: PyCRYPTPROV) -> None:
         unsalted.CryptDestroyKey()
 
 
-# ---- key containers: softokn keeps none (its tokens refuse csp11's records) -------
-def _token_objects(uri: str) -> list[int]:
-    """The handles of every token object the token shows a logged-in user."""
-    ctx = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT,
-                                         Token=uri)
+# ---- key containers on NSS Certificate DB (records in secret keys) ----------------
+# NSS Certificate DB keeps no token CKO_DATA object (CKR_ATTRIBUTE_VALUE_INVALID,
+# logged in or not): csp11's container records are private secret keys there
+# (docs/containers.md, "Where the records live").  Every process below names
+# the token by URI, as a user's programs would; the checks of what is on the
+# token come from tests.nss_token.outside, a process that is not csp11.
+def _in_process(code: str, uri: str, *argv: str, quirk: bool = True) -> Any:
+    """Run csp11 ``code`` in a process of its own (``uri``, ``argv`` and ``out``
+    given); returns the JSON of ``out``.  ``quirk=False`` takes NSS softokn out
+    of the quirk table first: the process finds out what the token refuses."""
+    prelude = textwrap.dedent(
+        """
+        import json, sys
+        from csp11 import pywintypes, win32crypt, winerror, win32cryptcon as c
+        from csp11.token import quirks
+        if sys.argv[2] == "0":
+            quirks._TABLE = tuple(r for r in quirks._TABLE if r[2].name != "nss-softokn")
+        uri, argv, out = sys.argv[1], sys.argv[3:], {}
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code) + "\nprint(json.dumps(out))",
+         uri, "1" if quirk else "0", *argv],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+_MAKE = """
+ctx = win32crypt.CryptAcquireContext(argv[0], None, c.PROV_RSA_AES, c.CRYPT_NEWKEYSET, Token=uri)
+for spec in (c.AT_SIGNATURE, c.AT_KEYEXCHANGE):
+    ctx.CryptGenKey(spec, int(argv[1]) << 16).CryptDestroyKey()
+from csp11.model.capabilities import token_model
+out["records"] = token_model(ctx._state.token).describe()["container_records"]
+ctx.CryptReleaseContext()
+"""
+
+_DELETE = """
+try:
+    ctx = win32crypt.CryptAcquireContext(argv[0], None, c.PROV_RSA_AES, 0, Token=uri)
+    ctx.CryptGetUserKey(c.AT_KEYEXCHANGE).CryptDestroyKey()
+    from csp11.model.capabilities import token_model
+    out["records"] = token_model(ctx._state.token).describe()["container_records"]
+    ctx.CryptReleaseContext()
+    out["deleted"] = win32crypt.CryptAcquireContext(argv[0], None, c.PROV_RSA_AES,
+                                                    c.CRYPT_DELETEKEYSET, Token=uri)
+except pywintypes.error as exc:
+    out["error"] = winerror.name_of(exc.winerror)
+"""
+
+_RECORD_ID = b"csp11\x00".hex()  # application ‖ 0x00 ‖ JSON record (csp11.core.records)
+
+
+def _of(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [r for r in rows if str(r["LABEL"]).startswith(f"csp11 user/{name}")]
+
+
+def _names(ctx: PyCRYPTPROV) -> list[str]:
+    names, flags = [], con.CRYPT_FIRST
+    while True:
+        try:
+            names.append(ctx.CryptGetProvParam(con.PP_ENUMCONTAINERS, flags))
+        except pywintypes.error as exc:
+            assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
+            return names
+        flags = con.CRYPT_NEXT
+
+
+def test_certificate_db_keeps_a_container(nss_init: str) -> None:
+    """The container story on NSS Certificate DB: made with both RSA-2048 pairs in
+    one process; opened in this one (which had the database open, and had looked
+    for the container, before the other process made it: softokn's sql: store
+    shows it anyway), signing (checked by cryptography from the PUBLICKEYBLOB) and
+    unwrapping a SIMPLEBLOB; listed; deleted by a third process, after which this
+    one no longer finds it and the token holds what it held before."""
+    uri = _uri(nss_init, "NSS Certificate DB", CERT_DB_PIN)
+    before = outside(nss_init, CERT_DB_PIN)
+    with pytest.raises(pywintypes.error) as info:
+        win32crypt.CryptAcquireContext("nss-box", None, con.PROV_RSA_AES, 0, Token=uri)
+    assert info.value.winerror == winerror.NTE_BAD_KEYSET
+    made = _in_process(_MAKE, uri, "nss-box", "2048")
+    assert made["records"] == {"carrier": "secret keys", "why": "quirk nss-softokn"}
+
+    # What is on the token, seen from outside: one marker, a secret key that can
+    # do nothing as a key, and the two pairs; no claim, no intent, no data object.
+    rows = _of(outside(nss_init, CERT_DB_PIN, attack=True), "nss-box")
+    marker = [r for r in rows if r["CLASS"] == 4]
+    assert len(marker) == 1 and marker[0]["LABEL"] == "csp11 user/nss-box", rows
+    record = marker[0]
+    assert record["KEY_TYPE"] == 0x10 and record["ID"].startswith(_RECORD_ID)
+    assert json.loads(bytes.fromhex(record["ID"][len(_RECORD_ID):]))["name"] == "nss-box"
+    assert {k: record[k] for k in ("PRIVATE", "SENSITIVE", "EXTRACTABLE", "MODIFIABLE")} == {
+        "PRIVATE": True, "SENSITIVE": True, "EXTRACTABLE": False, "MODIFIABLE": False}
+    usage = ("ENCRYPT", "DECRYPT", "WRAP", "UNWRAP", "SIGN", "VERIFY", "DERIVE")
+    assert not any(record[k] for k in usage), record
+    assert record["read_VALUE"] == "SENSITIVE" and record["sign_init"] != "0x0", record
+    pairs = sorted((r["CLASS"], r["LABEL"]) for r in rows if r["CLASS"] in (2, 3))
+    assert pairs == [(cls, f"csp11 user/nss-box {spec}") for cls in (2, 3)
+                     for spec in ("AT_KEYEXCHANGE", "AT_SIGNATURE")]
+    assert len(rows) == 5, rows
+    assert all(r["CLASS"] != 0 for r in outside(nss_init, CERT_DB_PIN))
+
+    ctx = win32crypt.CryptAcquireContext("nss-box", None, con.PROV_RSA_AES, 0, Token=uri)
     assert ctx is not None
     with ctx:
-        state: Any = ctx._state
-        state.login()
-        _pooled, (found,) = state.token.find([{Attribute.TOKEN: True}], state.pins)
-        return sorted(obj.handle for obj in found)
+        assert "nss-box" in _names(ctx)
+        for spec in (con.AT_SIGNATURE, con.AT_KEYEXCHANGE):
+            key = ctx.CryptGetUserKey(spec)
+            public: Any = interop.key_from_blob(key.CryptExportKey(None, con.PUBLICKEYBLOB))
+            assert public.key_size == 2048
+            h = ctx.CryptCreateHash(con.CALG_SHA_256)
+            h.CryptHashData(b"on NSS Certificate DB")
+            public.verify(h.CryptSignHash(spec)[::-1], b"on NSS Certificate DB",
+                          asympad.PKCS1v15(), hashes.SHA256())
+        secret = os.urandom(16)
+        exchange = ctx.CryptGetUserKey(con.AT_KEYEXCHANGE)
+        public = interop.key_from_blob(exchange.CryptExportKey(None, con.PUBLICKEYBLOB))
+        blob = (bytes([con.SIMPLEBLOB, 2, 0, 0]) + con.CALG_AES_128.to_bytes(4, "little")
+                + con.CALG_RSA_KEYX.to_bytes(4, "little")
+                + public.encrypt(secret, asympad.PKCS1v15())[::-1])
+        session = ctx.CryptImportKey(blob, exchange, 0)
+        encryptor = Cipher(algorithms.AES(secret), modes.CBC(bytes(16))).encryptor()
+        expected = encryptor.update(b"sixteen bytes!!!" + bytes([16]) * 16) + encryptor.finalize()
+        assert session.CryptEncrypt(True, b"sixteen bytes!!!") == expected
 
-
-def test_certificate_db_refuses_containers_in_words(nss_init: str) -> None:
-    """NSS Certificate DB takes no token CKO_DATA object (measured:
-    CKR_ATTRIBUTE_VALUE_INVALID, logged in or not), so it cannot keep a
-    container: NTE_NOT_SUPPORTED naming the token, the CKR only in ``.ckr``,
-    and the token as it was."""
-    uri = _uri(nss_init, "NSS Certificate DB", CERT_DB_PIN)
-    before = _token_objects(uri)
+    deleted = _in_process(_DELETE, uri, "nss-box")
+    assert deleted == {"records": made["records"], "deleted": None}
     with pytest.raises(pywintypes.error) as info:
-        win32crypt.CryptAcquireContext("nss-container", None, con.PROV_RSA_AES,
-                                       con.CRYPT_NEWKEYSET, Token=uri)
-    assert info.value.winerror == winerror.NTE_NOT_SUPPORTED
-    assert info.value.strerror == (
-        "token 'NSS Certificate DB' cannot keep csp11 key containers: it refuses their "
-        "records, private data objects"
-    )
-    assert info.value.ckr == "CKR_ATTRIBUTE_VALUE_INVALID"
-    assert _token_objects(uri) == before
-    with pytest.raises(pywintypes.error) as info:
-        win32crypt.CryptAcquireContext("nss-container", None, con.PROV_RSA_AES, 0, Token=uri)
+        win32crypt.CryptAcquireContext("nss-box", None, con.PROV_RSA_AES, 0, Token=uri)
     assert info.value.winerror == winerror.NTE_BAD_KEYSET
+    assert outside(nss_init, CERT_DB_PIN) == before
+
+
+def test_a_token_that_refuses_data_objects_is_found_out(nss_init: str) -> None:
+    """Without the quirk table's word, a process learns the carrier from the token:
+    its first record (the lock's claim) is refused as a data object and goes to
+    secret keys; a second process, which has written nothing, finds the marker
+    there when its search of data objects comes back empty."""
+    uri = _uri(nss_init, "NSS Certificate DB", CERT_DB_PIN)
+    before = outside(nss_init, CERT_DB_PIN)
+    made = _in_process(_MAKE, uri, "nss-learnt", "1024", quirk=False)
+    assert made["records"] == {
+        "carrier": "secret keys",
+        "why": "the token refused a data object (CKR_ATTRIBUTE_VALUE_INVALID)"}
+    assert [r["CLASS"] for r in _of(outside(nss_init, CERT_DB_PIN), "nss-learnt")].count(4) == 1
+    deleted = _in_process(_DELETE, uri, "nss-learnt", quirk=False)
+    assert deleted == {"records": {"carrier": "secret keys",
+                                   "why": "records found in secret keys"}, "deleted": None}
+    assert outside(nss_init, CERT_DB_PIN) == before
+
+
+def test_keys_commands_on_certificate_db(nss_init: str) -> None:
+    """``csp11 keys create/list/delete`` as a user runs them, with CSP11_TOKEN."""
+    env = {**os.environ, "PYTHONPATH": str(REPO),
+           "CSP11_TOKEN": _uri(nss_init, "NSS Certificate DB", CERT_DB_PIN)}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "csp11", *args], env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "CKR_" not in done.stderr
+        return done.stdout + done.stderr
+
+    before = outside(nss_init, CERT_DB_PIN)
+    assert "created key container 'nss-cli'" in cli("keys", "create", "nss-cli")
+    listed = json.loads(cli("keys", "list", "--json"))["containers"]
+    mine = [c for c in listed if c["name"] == "nss-cli"]
+    assert len(mine) == 1 and not mine[0]["found"], listed
+    assert [(k["spec"], k["bits"], k["exportable"]) for k in mine[0]["keys"]] == [
+        ("exchange", 2048, False)]
+    info = json.loads(cli("info", "--json"))
+    assert info["token"]["label"] == "NSS Certificate DB"
+    assert info["capabilities"]["container_records"]["carrier"] == "secret keys"
+    assert "deleted key container 'nss-cli'" in cli("keys", "delete", "nss-cli", "--yes")
+    assert "nss-cli" not in cli("keys", "list")
+    assert outside(nss_init, CERT_DB_PIN) == before
+
+
+# The lock protocol (tests/test_container_protocol.py, there on SoftHSM2): a
+# representative part on NSS Certificate DB, with the same writer processes.
+_NSS_CRASHES = [("create", "claims-read"), ("genkey", "commit-marker-written"),
+                ("delete", "delete-markers-destroyed")]
+
+
+def _protocol_env(nss_init: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO),
+            "CSP11_TOKEN": _uri(nss_init, "NSS Certificate DB", CERT_DB_PIN)}
+
+
+def _writer(nss_init: str, name: str, op: str, step: str = "-",
+            action: str = "-") -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", protocol._WRITER, name, op, step, action],
+        env=_protocol_env(nss_init), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _outcome(proc: subprocess.Popen[str]) -> str:
+    return protocol._result(proc)
+
+
+def _clean(nss_init: str, name: str) -> None:
+    """After one more call: one marker (or none), a pair per named spec, nothing else."""
+    opened = _outcome(_writer(nss_init, name, "getkey"))
+    assert opened in protocol.ALLOWED, opened
+    rows = _of(outside(nss_init, CERT_DB_PIN), name)
+    markers = [r for r in rows if r["CLASS"] == 4 and r["LABEL"] == f"csp11 user/{name}"]
+    keys = [r for r in rows if r["CLASS"] in (2, 3)]
+    if opened == "NTE_BAD_KEYSET":
+        assert markers == []
+        assert _outcome(_writer(nss_init, name, "create")) == "ok"
+        rows = _of(outside(nss_init, CERT_DB_PIN), name)
+        assert [r["CLASS"] for r in rows] == [4], rows
+    else:
+        assert len(markers) == 1, rows
+        assert len(keys) == (2 if opened == "ok" else 0), rows
+        assert len(rows) == 1 + len(keys), rows  # no claim, no intent
+    assert _outcome(_writer(nss_init, name, "delete")) == "ok"
+    assert _of(outside(nss_init, CERT_DB_PIN), name) == []
+
+
+def _setup(nss_init: str, name: str, op: str) -> None:
+    if protocol.SETUP[op] == "keyed":
+        assert _outcome(_writer(nss_init, name, "create")) == "ok"
+        assert _outcome(_writer(nss_init, name, "genkey")) == "ok"
+
+
+def _killed(nss_init: str, op: str, step: str) -> None:
+    name = f"nss-kill-{op}-{step}"
+    _setup(nss_init, name, op)
+    proc = _writer(nss_init, name, op, step, "kill")
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    _clean(nss_init, name)
+
+
+@pytest.mark.parametrize(("op", "step"), _NSS_CRASHES, ids=[f"{o}@{s}" for o, s in _NSS_CRASHES])
+def test_lock_protocol_writer_killed(nss_init: str, op: str, step: str) -> None:
+    _killed(nss_init, op, step)
+
+
+_OTHER_CRASHES = [c for c in protocol.CRASHES if c not in _NSS_CRASHES]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("op", "step"), _OTHER_CRASHES,
+                         ids=[f"{o}@{s}" for o, s in _OTHER_CRASHES])
+def test_lock_protocol_writer_killed_at_every_other_step(nss_init: str, op: str,
+                                                         step: str) -> None:
+    _killed(nss_init, op, step)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("op", "step", "other"), protocol.INTERLEAVINGS,
+                         ids=[f"{o}@{s}+{x}" for o, s, x in protocol.INTERLEAVINGS])
+def test_lock_protocol_every_interleaving(nss_init: str, op: str, step: str,
+                                          other: str) -> None:
+    name = f"nss-il-{op}-{step}-{other}"
+    _setup(nss_init, name, op)
+    first = _writer(nss_init, name, op, step, "pause")
+    assert first.stdout is not None and first.stdin is not None
+    assert first.stdout.readline().strip() == "paused"
+    second = _writer(nss_init, name, other)
+    time.sleep(0.5)  # the second call runs now, or waits for the first's lock
+    first.stdin.write("\n")
+    first.stdin.flush()
+    results = {_outcome(first), _outcome(second)}
+    assert results <= protocol.ALLOWED, results
+    _clean(nss_init, name)
+
+
+def test_lock_protocol_two_writers_at_the_commit_point(nss_init: str) -> None:
+    """A writer stopped at its commit point, inside the lock, while another
+    process makes a key in the same container: the second waits for the lock
+    (its claim is on the token beside the first's), both end well, one pair stays."""
+    name = "nss-interleave"
+    assert _outcome(_writer(nss_init, name, "create")) == "ok"
+    assert _outcome(_writer(nss_init, name, "genkey")) == "ok"
+    first = _writer(nss_init, name, "genkey", "commit-marker-written", "pause")
+    assert first.stdout is not None and first.stdin is not None
+    assert first.stdout.readline().strip() == "paused"
+    second = _writer(nss_init, name, "genkey")
+    time.sleep(0.5)  # the second is now waiting for the lock
+    claims = [r for r in _of(outside(nss_init, CERT_DB_PIN), name)
+              if r["LABEL"] == f"csp11 user/{name} (lock)"]
+    assert len(claims) >= 1 and all(r["CLASS"] == 4 for r in claims), claims
+    first.stdin.write("\n")
+    first.stdin.flush()
+    assert {_outcome(first), _outcome(second)} == {"ok"}
+    _clean(nss_init, name)
+
+
+def test_lock_protocol_three_processes_race(nss_init: str) -> None:
+    name = "nss-race"
+    before = outside(nss_init, CERT_DB_PIN)
+    racers = [subprocess.Popen([sys.executable, "-c", protocol._RACER, name, "2"],
+                               env=_protocol_env(nss_init), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    seen: set[str] = set()
+    for racer in racers:
+        out, err = racer.communicate(timeout=300)
+        assert racer.returncode == 0, err[-2000:]
+        counts, why = json.loads(out.splitlines()[-1])
+        assert set(counts) <= protocol.ALLOWED, (counts, why)
+        seen.update(counts)
+    assert "ok" in seen
+    with contextlib.suppress(pywintypes.error):
+        win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET,
+                                       Token=_uri(nss_init, "NSS Certificate DB", CERT_DB_PIN))
+    assert outside(nss_init, CERT_DB_PIN) == before
 
 
 @pytest.mark.parametrize("pin", [None, "any"])

@@ -3,11 +3,14 @@
 A container ``NAME`` of scope ``user`` (or ``machine``, with
 ``CRYPT_MACHINE_KEYSET``) is, on the token:
 
-* **markers**: private token ``CKO_DATA`` objects, ``CKA_APPLICATION`` =
-  ``"csp11"``, ``CKA_LABEL`` = ``"csp11 user/NAME"``, whose ``CKA_VALUE`` is
-  a small JSON record: a sequence number and which *generation* of each key
-  pair is current.  Markers are never changed, only created and destroyed;
-  the one with the highest sequence number is the container's state.
+* **markers**: records of the application ``"csp11"`` labelled
+  ``"csp11 user/NAME"``, each a small JSON record: a sequence number and
+  which *generation* of each key pair is current.  Markers are never
+  changed, only created and destroyed; the one with the highest sequence
+  number is the container's state.  A record is a private token
+  ``CKO_DATA`` object (``CKA_APPLICATION``, ``CKA_LABEL``, ``CKA_VALUE``),
+  or on a token that keeps no token data objects a private secret key that
+  can do nothing as a key (:mod:`csp11.core.records`).
 * per key spec, **key pairs** (and a certificate) labelled
   ``"csp11 user/NAME AT_KEYEXCHANGE"`` (or ``AT_SIGNATURE``) whose ``CKA_ID``
   is ``b"csp11"`` ‖ 12 bytes of SHA-256(scope/name) ‖ key spec ‖ generation.
@@ -49,7 +52,9 @@ from typing import Any
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
+from csp11.core.records import CARRIERS, SECRET_KEYS, Carrier
 from csp11.errors import Fail
+from csp11.model.capabilities import RECORDS_IN_KEYS, TokenModel, token_model
 from csp11.token import (
     CKF_WRITE_PROTECTED,
     OBJECT_GONE,
@@ -87,7 +92,9 @@ READ_TRIES = 20
 # take such objects at all (not a fault of this call): measured on NSS softokn's
 # "NSS Certificate DB" (CKR_ATTRIBUTE_VALUE_INVALID for any token CKO_DATA
 # object, logged in or not); the others are what PKCS #11 gives a token to
-# say that a template's class or attributes are not for it.
+# say that a template's class or attributes are not for it.  A data record
+# refused so on a token the quirk table does not name switches the process
+# to the other carrier (_create_now).
 _RECORD_REFUSED = frozenset({
     "CKR_ATTRIBUTE_VALUE_INVALID", "CKR_ATTRIBUTE_TYPE_INVALID",
     "CKR_TEMPLATE_INCONSISTENT", "CKR_TEMPLATE_INCOMPLETE",
@@ -232,8 +239,8 @@ class Containers:
     def _find_records(
         self, application: str, label: str, pins: PinSources
     ) -> tuple[Any, list[_Found]]:
-        """The data objects of ``application`` labelled ``label``, with their JSON
-        records; objects destroyed while being read are left out, damaged records
+        """The records of ``application`` labelled ``label``, parsed from their
+        JSON; objects destroyed while being read are left out, damaged records
         raise ``NTE_FAIL`` (never guessed at)."""
         with self.token.store_locked():  # see _create: SoftHSM2 and threads
             return self._find_records_now(application, label, pins)
@@ -241,19 +248,9 @@ class Containers:
     def _find_records_now(
         self, application: str, label: str, pins: PinSources
     ) -> tuple[Any, list[_Found]]:
-        template = {Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: application,
-                    Attribute.LABEL: label, Attribute.TOKEN: True}
-        pooled, (found,) = self.token.find([template], pins)
-        if not found and application == _APPLICATION and not self.token.is_logged_in():
-            # Someone logged the token out: C_FindObjects does not fail, it
-            # just does not see private objects.  Log in again and look again.
-            self.token.login(pins, label)
-            pooled, (found,) = self.token.find([template], pins)
+        pooled, found = self._lookup(application, label, pins)
         out = []
-        for obj in found:
-            raw = _value_of(self.token, pooled, obj)
-            if raw is None:
-                continue  # destroyed since it was found
+        for obj, raw in found:
             try:
                 record = json.loads(raw.decode("utf-8"))
                 if not isinstance(record, dict):
@@ -265,6 +262,51 @@ class Containers:
                     "object is meant",
                 ) from None
             out.append(_Found(obj, record))
+        return pooled, out
+
+    def _lookup(
+        self, application: str, label: str | None, pins: PinSources
+    ) -> tuple[Any, list[tuple[Any, bytes]]]:
+        """The records of ``application`` labelled ``label`` (every label: None),
+        as (object, record bytes), in the token's carrier (csp11.core.records).
+
+        Until the token model has settled the carrier, a search that finds no
+        data record looks in secret keys too: a process that found the token
+        refusing data objects keeps its records there (_create_now), and this
+        process must see them.  The first record found settles the carrier.
+        """
+        model = token_model(self.token)
+        name, settled = model.records()
+        carrier = CARRIERS[name]
+        pooled, found = self._lookup_in(carrier, application, label, pins)
+        if not settled:
+            if not found:
+                other_pooled, other = self._lookup_in(SECRET_KEYS, application, label, pins)
+                if other:
+                    model.settle_records(SECRET_KEYS.name, "records found in secret keys")
+                    return other_pooled, other
+            else:
+                model.settle_records(carrier.name, "records found in data objects")
+        return pooled, found
+
+    def _lookup_in(
+        self, carrier: Carrier, application: str, label: str | None, pins: PinSources
+    ) -> tuple[Any, list[tuple[Any, bytes]]]:
+        template = carrier.search(application, label)
+        pooled, (found,) = self.token.find([template], pins)
+        if not found and application == _APPLICATION and not self.token.is_logged_in():
+            # Someone logged the token out: C_FindObjects does not fail, it
+            # just does not see private objects.  Log in again and look again.
+            self.token.login(pins, label)
+            pooled, (found,) = self.token.find([template], pins)
+        out = []
+        for obj in found:
+            raw = _attribute_of(self.token, pooled, obj, carrier.holds)
+            if raw is None:
+                continue  # destroyed since it was found
+            record = carrier.record(application, raw)
+            if record is not None:  # else another application's record, or not csp11's
+                out.append((obj, record))
         return pooled, out
 
     def _markers(self, cname: ContainerName, pins: PinSources) -> tuple[Any, list[_Found]]:
@@ -441,14 +483,9 @@ class Containers:
     def names(self, scope: str | None, pins: PinSources) -> list[str]:
         """The names of the containers of ``scope`` on the token (every scope's
         for None), sorted."""
-        template = {Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: _APPLICATION,
-                    Attribute.TOKEN: True}
-        pooled, (markers,) = self.token.find([template], pins)
+        _pooled, markers = self._lookup(_APPLICATION, None, pins)
         names = set()
-        for marker in markers:
-            raw = _value_of(self.token, pooled, marker)
-            if raw is None:
-                continue
+        for _marker, raw in markers:
             try:
                 record = json.loads(raw.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
@@ -648,30 +685,48 @@ class Containers:
 
     def _create_now(self, application: str, label: str, record: dict[str, Any],
                     pins: PinSources) -> None:
+        model = token_model(self.token)
+        name, settled = model.records()
+        value = json.dumps(record, sort_keys=True).encode()
+        refused = self._try_create(CARRIERS[name], application, label, value, pins)
+        if refused is None:
+            if not settled:
+                model.settle_records(name, "the token took a data object")
+            return
+        if not settled:
+            # A token the quirk table does not name, refusing data objects:
+            # records go to secret keys from now on, where every other
+            # process's search finds them (_lookup).
+            _settle_on_keys(model, refused)
+            refused = self._try_create(SECRET_KEYS, application, label, value, pins)
+            if refused is None:
+                return
+            name = SECRET_KEYS.name
+        # The token takes neither carrier: a container cannot exist there,
+        # which is no bad parameter of the caller's.  The first record
+        # written is the lock's claim, so a refusal leaves nothing behind (and
+        # a claim already made is destroyed when the lock is released).
+        raise Fail(
+            winerror.NTE_NOT_SUPPORTED,
+            f"token {self.token.label!r} cannot keep csp11 key containers: it refuses "
+            f"their records, private {name}",
+            ckr=refused,
+        )
+
+    def _try_create(self, carrier: Carrier, application: str, label: str, value: bytes,
+                    pins: PinSources) -> str | None:
+        """Create one record; the CKR name if the token refuses that kind of object."""
         try:
-            self.token.create_object({
-                Attribute.CLASS: ObjectClass.DATA,
-                Attribute.APPLICATION: application,
-                Attribute.LABEL: label,
-                Attribute.TOKEN: True,
-                Attribute.PRIVATE: True,
-                Attribute.VALUE: json.dumps(record, sort_keys=True).encode(),
-            }, pins)
+            self.token.create_object(carrier.template(application, label, value), pins)
         except Fail as exc:
+            if exc.ckr == "CKR_TOKEN_WRITE_PROTECTED":
+                # NSS Generic Crypto Services: CRYPT_DELETEKEYSET takes the
+                # lock (a record) before it can find that there is nothing.
+                raise _write_protected(self.token) from None
             if exc.ckr not in _RECORD_REFUSED:
                 raise
-            # The token does not take this kind of object at all (NSS softokn's
-            # key database keeps only keys, certificates and trust objects): a
-            # container cannot exist there, which is no bad parameter of the
-            # caller's.  The first record written is the lock's claim, so a
-            # refusal leaves nothing behind (and a claim already made is
-            # destroyed when the lock is released).
-            raise Fail(
-                winerror.NTE_NOT_SUPPORTED,
-                f"token {self.token.label!r} cannot keep csp11 key containers: it refuses "
-                "their records, private data objects",
-                ckr=exc.ckr,
-            ) from None
+            return exc.ckr
+        return None
 
     def check_writable(self) -> None:
         """``NTE_NOT_SUPPORTED`` if the token says it is write-protected.
@@ -682,11 +737,7 @@ class Containers:
         failure or a PIN request for a token that has no PIN.
         """
         if self.token.info().flags & CKF_WRITE_PROTECTED:
-            raise Fail(
-                winerror.NTE_NOT_SUPPORTED,
-                f"token {self.token.label!r} cannot keep csp11 key containers: it is "
-                "write-protected and makes no token objects",
-            )
+            raise _write_protected(self.token)
 
     def _destroy(self, pooled: Any, objects: list[Any]) -> None:
         if objects:
@@ -723,9 +774,18 @@ def _attribute_of(token: Token, home: Any, obj: Any, attr: Any) -> bytes | None:
         raise
 
 
-def _value_of(token: Token, home: Any, obj: Any) -> bytes | None:
-    """An object's CKA_VALUE (None: gone)."""
-    return _attribute_of(token, home, obj, Attribute.VALUE)
+def _write_protected(token: Token) -> Fail:
+    return Fail(
+        winerror.NTE_NOT_SUPPORTED,
+        f"token {token.label!r} cannot keep csp11 key containers: it is write-protected and "
+        "makes no token objects",
+    )
+
+
+def _settle_on_keys(model: TokenModel, refused: str) -> None:
+    _log.info("token %r refuses data objects (%s): container records go to secret keys",
+              model.token.label, refused)
+    model.settle_records(RECORDS_IN_KEYS, f"the token refused a data object ({refused})")
 
 
 def _object_id(token: Token, home: Any, obj: Any) -> bytes | None:

@@ -24,7 +24,13 @@ token does not say:
 * whether the token makes session objects and session key pairs (tpm2-pkcs11
   makes neither: ``CKR_ATTRIBUTE_VALUE_INVALID``); without session pairs a
   verify context's pairs are token objects marked ephemeral
-  (:mod:`csp11.ops.keygen`).  Asked only when first needed: it costs a pair.
+  (:mod:`csp11.ops.keygen`).  Asked only when first needed: it costs a pair;
+* which objects carry csp11's container records (:mod:`csp11.core.records`):
+  private data objects, or private secret keys that can do nothing as keys
+  on a token that keeps no token data objects (the quirk
+  ``no_token_data_objects``; on a token the table does not name, learned
+  when the token refuses a data record or one is found in secret keys —
+  never by a probe, which would write to the token).
 """
 
 from __future__ import annotations
@@ -48,7 +54,14 @@ from csp11.token import (
     TokenKey,
 )
 
-__all__ = ["PROBE_LABEL", "Capabilities", "TokenModel", "capabilities", "token_model"]
+__all__ = [
+    "PROBE_LABEL", "RECORDS_IN_DATA", "RECORDS_IN_KEYS", "Capabilities", "TokenModel",
+    "capabilities", "token_model",
+]
+
+# The two carriers of container records (csp11.core.records.CARRIERS).
+RECORDS_IN_DATA = "data objects"
+RECORDS_IN_KEYS = "secret keys"
 
 # What a token answers when it cannot do what a probe asked (as opposed to a
 # failure that says nothing about the ability: a lost session, a PIN).  The
@@ -78,6 +91,12 @@ class TokenModel:
         self.force_cbc_on_ecb = False
         self._session_objects: bool | None = None
         self._session_key_pairs: bool | None = None
+        # The carrier of container records and why; None: data objects, not
+        # yet confirmed by the token (see records()).
+        self._records: tuple[str, str] | None = (
+            (RECORDS_IN_KEYS, f"quirk {token.quirks.name}")
+            if token.quirks.no_token_data_objects else None
+        )
 
     # ---- secret keys ------------------------------------------------------------
     def secret_key(self, alg: Algorithm, bits: int) -> tuple[bool, bool]:
@@ -206,6 +225,25 @@ class TokenModel:
         pair.release()
         return True
 
+    # ---- container records ------------------------------------------------------
+    def records(self) -> tuple[str, bool]:
+        """(carrier of container records, settled).
+
+        Unsettled means "data objects, as far as csp11 knows": the token is
+        not in the quirk table and this process has neither written nor found
+        a record yet.  Until it is settled a search that finds no record in
+        data objects looks in secret keys too (another process may have
+        learned that the token refuses data objects).
+        """
+        found = self._records  # one reference read: no lock needed
+        return (RECORDS_IN_DATA, False) if found is None else (found[0], True)
+
+    def settle_records(self, carrier: str, why: str) -> None:
+        """Record what the token showed about the carrier (the first answer stays)."""
+        with self._lock:
+            if self._records is None:
+                self._records = (carrier, why)
+
     def describe(self, pins: PinSources | None = None) -> dict[str, object]:
         """The model as plain data (``csp11 info``); with ``pins`` it also asks
         the session-pair question (it costs a key pair, and may need a login)."""
@@ -230,7 +268,13 @@ class TokenModel:
             pairs = self._session_key_pairs
         if pins is not None:
             pairs = self.session_key_pairs(pins)
+        records = self._records
         return {
+            "container_records": {
+                "carrier": RECORDS_IN_DATA if records is None else records[0],
+                "why": "default: the token is not known to refuse them" if records is None
+                else records[1],
+            },
             "session_objects": self.session_objects,
             "session_key_pairs": pairs,
             "secret_keygen": keygen,

@@ -67,6 +67,14 @@ class Quirks:
     # CKR_GENERAL_ERROR; TPM 2.0 keys are 1024, 2048 or 3072 bits).  Other
     # lengths → NTE_BAD_FLAGS before any token call.
     rsa_lengths: tuple[int, ...] = ()
+    # The token keeps no token CKO_DATA object, private or public, logged in
+    # or not (NSS softokn 3.87's "NSS Certificate DB", its key database:
+    # CKR_ATTRIBUTE_VALUE_INVALID; session data objects are taken).  csp11
+    # then carries its container records in private secret keys that can do
+    # nothing as keys (csp11.core.records, docs/containers.md).  Declared
+    # rather than found out by writing a token object, so that every process
+    # reads and writes the same carrier from its first call on.
+    no_token_data_objects: bool = False
 
 
 NO_QUIRKS = Quirks()
@@ -86,9 +94,17 @@ _TPM2_PKCS11 = Quirks(
     rsa_lengths=(1024, 2048, 3072),
 )
 
+# NSS softokn: both of its tokens report this manufacturer and model; the
+# quirk is moot on "NSS Generic Crypto Services", which makes no token objects.
+_NSS_SOFTOKN = Quirks(
+    name="nss-softokn",
+    no_token_data_objects=True,
+)
+
 # (manufacturer, model prefix) as the token reports them → quirks.
 _TABLE: tuple[tuple[str, str, Quirks], ...] = (
     ("SoftHSM project", "SoftHSM v2", _SOFTHSM2),
+    ("Mozilla Foundation", "NSS 3", _NSS_SOFTOKN),
     # swtpm's simulated TPM, seen through a proxy that hides the module's name.
     ("IBM", "SW   TPM", _TPM2_PKCS11),
 )
