@@ -405,14 +405,21 @@ def _random(calls: Calls, session: int, out: Any, address: int | None) -> None:
 
 
 def random(ck: _Cryptoki, session: int, length: int) -> bytes:
-    """``C_GenerateRandom`` of ``length`` bytes."""
+    """``C_GenerateRandom`` of ``length`` bytes, on the calling thread, in
+    pieces of at most :data:`PIECE_BYTES` (SoftHSM2 then allocates no
+    MiB-sized temporary: measured, 1 MiB in 256 KiB pieces on the main
+    thread 205-257 µs, in one call on the worker 227-231 µs, in one call on
+    the main thread 1 071-1 089 µs; C 202 µs)."""
     if length < _SMALL:
         buf = ctypes.create_string_buffer(length)
         _random(calls_of(ck), session, buf, None)
         return buf.raw
     out = _fresh(length)
-    calls = calls_of(ck)
-    offload.run(length, lambda: _random(calls, session, out, id(out) + _BYTES_DATA))
+    calls, base = calls_of(ck), id(out) + _BYTES_DATA
+    for at in range(0, length, PIECE_BYTES):
+        rv = calls.random(session, base + at, min(PIECE_BYTES, length - at))
+        if rv != CKR_OK:
+            _raise(rv)
     return out
 
 
