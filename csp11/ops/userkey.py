@@ -157,9 +157,13 @@ def open_stored(ctx: Context, spec: int, *, checked: bool = True) -> Key:
     ctx.login()
     remembered = ctx.found_key(spec)
     if remembered is not None:
-        if not checked or _still_there(remembered.tkey):
-            return Key(ctx, remembered.alg, remembered.bits, remembered.tkey,
-                       permissions=remembered.permissions)
+        try:
+            if not checked or _still_there(remembered.tkey):
+                return Key(ctx, remembered.alg, remembered.bits, remembered.tkey,
+                           permissions=remembered.permissions)
+        except BaseException:
+            remembered.tkey.release()  # the reference found_key gave: no Key holds it
+            raise
         ctx.forget_found(spec, remembered.tkey)
         remembered.tkey.release()
     # Read before the search: a write by this process during it makes the
