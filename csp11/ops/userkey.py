@@ -158,12 +158,13 @@ def open_stored(ctx: Context, spec: int, *, checked: bool = True) -> Key:
     remembered = ctx.found_key(spec)
     if remembered is not None:
         try:
-            if not checked or _still_there(remembered.tkey):
-                return Key(ctx, remembered.alg, remembered.bits, remembered.tkey,
-                           permissions=remembered.permissions)
+            usable = not checked or _still_there(remembered.tkey)
         except BaseException:
-            remembered.tkey.release()  # the reference found_key gave: no Key holds it
+            remembered.tkey.release()  # the reference found_key gave
             raise
+        if usable:  # the Key owns the reference (its finalizer lets it go if need be)
+            return Key(ctx, remembered.alg, remembered.bits, remembered.tkey,
+                       permissions=remembered.permissions)
         ctx.forget_found(spec, remembered.tkey)
         remembered.tkey.release()
     # Read before the search: a write by this process during it makes the
