@@ -348,6 +348,7 @@ def _digest(calls: Calls, session: int, mech: _CK_MECHANISM, data: bytes) -> byt
 
 
 _DigestOut = ctypes.c_char * _DIGEST_ROOM
+_SignOut = ctypes.c_char * _SIGN_ROOM
 
 
 def digest(ck: _Cryptoki, session: int, mechanism: int, data: bytes) -> bytes:
@@ -362,11 +363,10 @@ def digest(ck: _Cryptoki, session: int, mechanism: int, data: bytes) -> bytes:
 def sign(ck: _Cryptoki, session: int, mechanism: int, key: int, data: bytes) -> bytes:
     """``C_SignInit`` + ``C_Sign`` (no context-specific login: see TokenKey.sign)."""
     calls = calls_of(ck)
-    mech = _CK_MECHANISM(mechanism, None, 0)
-    rv = calls.sign_init(session, ctypes.byref(mech), key)
+    rv = calls.sign_init(session, _plain_mechanism(calls, mechanism), key)
     if rv != CKR_OK:
         _raise(rv)
-    out = ctypes.create_string_buffer(_SIGN_ROOM)
+    out = _SignOut()
     size = _ulong(_SIGN_ROOM)
     rv = calls.sign(session, bytes(data), len(data), out, ctypes.byref(size))
     if rv != CKR_OK:
@@ -378,8 +378,7 @@ def verify(ck: _Cryptoki, session: int, mechanism: int, key: int, *, data: bytes
            signature: bytes) -> bool:
     """``C_VerifyInit`` + ``C_Verify``: whether the signature is right."""
     calls = calls_of(ck)
-    mech = _CK_MECHANISM(mechanism, None, 0)
-    rv = calls.verify_init(session, ctypes.byref(mech), key)
+    rv = calls.verify_init(session, _plain_mechanism(calls, mechanism), key)
     if rv != CKR_OK:
         _raise(rv)
     rv = calls.verify(session, bytes(data), len(data), bytes(signature), len(signature))
