@@ -20,14 +20,16 @@ fresh processes and on their main threads (as a user's script would):
 Each figure is the median per-call time in one process; the table shows the
 median over rounds.  Then: cold start (a fresh ``python -c`` from process
 start to its first CryptGenKey, wall time), 2-thread scaling (RSA-1024 key
-pairs with csp11, 2 threads against 1) and, with ``--file-mib``, ``csp11
+pairs with csp11, 2 threads against 1, ``--thread-rounds`` times, each right
+after the same in C with a session per thread: the token's own ceiling on
+this machine) and, with ``--file-mib``, ``csp11
 encrypt``/``decrypt`` of a file against raw multi-part C_EncryptUpdate over
 the same number of bytes (C tuned).  The machine is shared: the load
 (``/proc/loadavg``) is printed with every round.  No figure here is checked
 against a target by any test.
 
     .venv/bin/python benchmarks/bench_vs_c.py [--rounds 5] [--calls 100]
-        [--file-mib 1024] [--no-file] [--before OTHER_CHECKOUT]
+        [--file-mib 1024] [--no-file] [--before OTHER_CHECKOUT] [--thread-rounds 3]
 """
 
 from __future__ import annotations
