@@ -241,3 +241,26 @@ def test_the_token_is_searched_once_per_context(
     # python-pkcs11 asks for the length, then the value).
     assert gets["C_FindObjectsInit"] == one["C_FindObjectsInit"]
     assert gets["C_GetAttributeValue"] - one["C_GetAttributeValue"] == 8
+
+
+def _logout_behind_csp11s_back(ctx: PyCRYPTPROV) -> None:
+    """``C_Logout`` as another component of the process might call it: csp11
+    still believes the token logged in."""
+    token = ctx._state.token
+    pooled = token.acquire()
+    try:
+        token.module.cryptoki.C_Logout(pooled.session.handle)
+    finally:
+        token.release(pooled)
+
+
+def test_signing_after_someone_logged_the_token_out(box: str) -> None:
+    ctx = win32crypt.CryptAcquireContext(box, None, AES, 0)
+    assert ctx is not None
+    with ctx:
+        public = _public(ctx)
+        assert _verifies(public, _sign(ctx))
+        _logout_behind_csp11s_back(ctx)
+        assert _verifies(public, _sign(ctx))  # the token refuses; csp11 logs in again
+        _logout_behind_csp11s_back(ctx)
+        assert _public(ctx) == public
