@@ -35,11 +35,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from csp11 import __version__, filecrypt, keyscli, safefiles, win32crypt, win32cryptcon, winerror
+from csp11.errors import Fail
 from csp11.model.capabilities import token_model
+from csp11.ops.keygen import NO_PIN
 from csp11.pywintypes import error
 from csp11.token import (
     Mechanism,
     PinRequest,
+    PinSources,
+    Token,
     TokenInfo,
     get_pin_prompt,
     load_module,
@@ -206,9 +210,21 @@ def _info(args: argparse.Namespace) -> dict[str, Any]:
             },
             "random_sample": sample.hex(),
             # What csp11 learned beyond the mechanism list (probes + quirk table).
-            "capabilities": token_model(token).describe(state.pins),
+            "capabilities": _model(token, state.pins),
             "mechanisms": mechanisms,
         }
+
+
+def _model(token: Token, pins: PinSources) -> dict[str, object]:
+    """The token model; the session-pair probe needs a login on some tokens
+    (tpm2-pkcs11), and without a PIN at hand that answer is left unknown
+    rather than failing ``info``."""
+    try:
+        return token_model(token).describe(pins)
+    except Fail as exc:
+        if exc.code not in NO_PIN:
+            raise
+        return token_model(token).describe(None)
 
 
 def _provider_type_name(number: int) -> str:
@@ -236,7 +252,8 @@ def _capability_lines(model: dict[str, Any]) -> list[str]:
         f"Model:     quirks {model['quirks']}; session objects {yes(model['session_objects'])}; "
         f"session key pairs {yes(model['session_key_pairs'])}",
         f"           RSA pairs sign and decrypt whatever asked {yes(model['rsa_pairs_dual_use'])}; "
-        f"exportable private keys {yes(model['extractable_private_keys'])}",
+        f"exportable private keys {yes(model['extractable_private_keys'])}; "
+        f"imports private keys {yes(model['imports_private_keys'])}",
         f"           container records in {model['container_records']['carrier']} "
         f"({model['container_records']['why']})",
     ]

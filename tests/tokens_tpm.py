@@ -8,6 +8,47 @@ answers "out of memory for object contexts".
 
 ``python -m tests.tokens_tpm`` brings one up by hand and prints the environment
 and URI (for trying csp11 against it from a shell); Ctrl-C tears it down.
+
+Measured on this fixture (tpm2-pkcs11 1.9.0, Debian 12; source read where
+noted), in the style of notes/TOKEN-FACTS.md:
+
+- Objects of other processes: tpm2-pkcs11 reads the token's objects from its
+  sqlite store once, at ``C_Initialize`` (``db_get_tokens`` → ``init_tobjects``),
+  and ``C_FindObjects`` searches that in-memory list.  Process A loads the
+  module, process B then makes a key pair (or a csp11 container: its data
+  record and pair): A does not find it — not in the session it had, not in a
+  new session, not after closing all sessions and logging in again — while a
+  new process does.  B destroys an object A had loaded: A still finds it,
+  reads its attributes, and signs with the private key (the TPM blob is in A's
+  memory and the primary key persists); A's ``C_DestroyObject`` of it answers
+  CKR_OK.  Every object class (the list is one for all).  Only ``C_Finalize``
+  + ``C_Initialize`` in A shows B's changes (python-pkcs11's
+  ``lib.reinitialize()``: measured, B's new objects appear and the destroyed
+  one is gone).  Through csp11: A gets NTE_BAD_KEYSET for B's new container,
+  and A's ``CRYPT_NEWKEYSET`` of the same name succeeds (two containers of one
+  name; one ``CRYPT_DELETEKEYSET`` in a new process removes both) — unless A
+  holds no context then, when csp11 reinitialises the module first (see
+  test_an_idle_process_sees_other_processes_containers).  C_Finalize +
+  C_Initialize + login takes ~32 ms here.  The store is one SQLite file in
+  rollback-journal mode: its file change counter (header bytes 24-27) grows by
+  one per C_CreateObject or C_DestroyObject; a csp11 container open takes and
+  drops the container lock (two commits).
+- Concurrent writers: while another process creates and deletes containers,
+  this process's container opens fail at the lock's C_CreateObject with
+  CKR_GENERAL_ERROR ("step error: database is locked": SQLite's busy answer,
+  not retried by tpm2-pkcs11) — 17 of 45 opens from 3 threads, with or
+  without csp11's module reloads; none without the other process.  Not
+  handled by csp11 yet.
+- ``C_CreateObject`` (source: ``object_create``) needs a read/write session
+  of the logged-in user (else CKR_SESSION_READ_ONLY, even for CKA_TOKEN false);
+  makes RSA public keys, CKO_DATA (CKA_PRIVATE true only) and certificates,
+  anything else CKR_ATTRIBUTE_VALUE_INVALID; and stores every object it makes
+  in the store, whatever CKA_TOKEN says (a public key created with CKA_TOKEN
+  false reads back CKA_TOKEN false and is listed by the next process).
+- Mechanisms (``pkcs11-tool -M``): RSA 1024..3072, ECDSA, AES ECB/CBC/CBC-PAD/
+  CTR (on keys it made; ``C_GenerateKey`` is CKR_FUNCTION_NOT_SUPPORTED),
+  SHA-1/2 digests and HMACs; no DES/3DES, RC2, RC4 or generic-secret
+  generation: no session cipher at all.
 """
 
 from __future__ import annotations
@@ -26,7 +67,7 @@ from pathlib import Path
 
 from .helpers import installed
 
-__all__ = ["TPM_MODULE", "TpmToken", "missing"]
+__all__ = ["TPM_MODULE", "TpmToken", "missing", "outside_objects"]
 
 
 TPM_MODULE = installed(
@@ -170,6 +211,30 @@ class TpmToken:
                 os.kill(self._dbus_pid, signal.SIGTERM)
             self._dbus_pid = 0
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# pkcs11-tool --list-objects: the first line of each object names its class.
+_CLASSES = {
+    "Public Key Object": "public", "Private Key Object": "private",
+    "Secret Key Object": "secret", "Data object": "data", "Certificate Object": "certificate",
+}
+
+
+def outside_objects(tpm: TpmToken) -> dict[str, int]:
+    """The token's objects by class, as a new OpenSC pkcs11-tool process lists them
+    after logging in (counted from outside csp11, and by a process that loaded
+    tpm2-pkcs11 after every change: see the stale view above)."""
+    done = subprocess.run(
+        ["pkcs11-tool", "--module", str(TPM_MODULE), "--token-label", LABEL, "--login",
+         "--pin", tpm.user_pin, "--list-objects"],
+        env={**os.environ, **tpm.env}, capture_output=True, text=True, timeout=60, check=True,
+    )
+    counts = dict.fromkeys(_CLASSES.values(), 0)
+    for line in done.stdout.splitlines():
+        for prefix, kind in _CLASSES.items():
+            if line.startswith(prefix):
+                counts[kind] += 1
+    return counts
 
 
 def _wait_port(port: int) -> None:

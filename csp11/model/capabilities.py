@@ -72,6 +72,8 @@ _CANNOT = frozenset({
     "CKR_TEMPLATE_INCONSISTENT", "CKR_TEMPLATE_INCOMPLETE", "CKR_ATTRIBUTE_VALUE_INVALID",
     "CKR_ATTRIBUTE_TYPE_INVALID", "CKR_KEY_SIZE_RANGE", "CKR_GENERAL_ERROR",
     "CKR_FUNCTION_FAILED", "CKR_DEVICE_ERROR", "CKR_KEY_TYPE_INCONSISTENT",
+    # tpm2-pkcs11 creates no object at all, session or token, before a login.
+    "CKR_SESSION_READ_ONLY",
 })
 _PROBE_DATA = bytes(32)
 # CKA_LABEL of everything a probe makes (so that a PKCS#11 log tells them apart).
@@ -283,6 +285,8 @@ class TokenModel:
             "extractable_private_keys": not quirks.no_extractable_private_keys,
             "rsa_lengths": list(quirks.rsa_lengths) or "any in range",
             "handle_anchor": quirks.handle_anchor,
+            "imports_private_keys": not quirks.creates_public_keys_only,
+            "objects_read_at_load": quirks.objects_read_at_load,
         }
 
 

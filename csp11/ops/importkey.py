@@ -8,7 +8,8 @@ one step per key: nothing half-made stays on the token when an import fails.
 =====================  =====================================================
 BLOB                   how
 =====================  =====================================================
-PUBLICKEYBLOB          ``C_CreateObject`` of a public key (session object)
+PUBLICKEYBLOB          ``C_CreateObject`` of a public key (session object;
+                       on a token that makes none, an ephemeral token object)
 PRIVATEKEYBLOB         ``C_CreateObject`` of the private and public key; in
                        a named container as token objects, replacing the
                        container's key of the kind ``aiKeyAlg`` names
@@ -23,6 +24,15 @@ makes them ``CKA_EXTRACTABLE`` (and gives ``KP_PERMISSIONS`` 0x3f instead
 of 0x3b).  Keys created from components are never "never-extractable" in
 PKCS#11's sense (``CKA_LOCAL`` is false): their material existed outside the
 token once.
+
+On a token that makes no session objects (tpm2-pkcs11 stores every object it
+creates, whatever ``CKA_TOKEN`` says, and only for its logged-in user) an
+imported public key is an ephemeral token object, as a verify context's key
+pairs are there (:func:`csp11.ops.keygen.ephemeral_objects`): the import logs
+in, and the object is destroyed with the key's last handle, at exit, or by the
+next process after a crash.  A token that imports no private or secret keys
+from their components (the quirk ``creates_public_keys_only``) refuses those
+BLOBs with the Windows code before any token call.
 """
 
 from __future__ import annotations
@@ -60,12 +70,13 @@ from csp11.formats.blobs import (
     rsa_public_from_blob,
 )
 from csp11.model.algorithms import ALGORITHMS, Algorithm, Family
+from csp11.model.capabilities import token_model
 from csp11.model.hashes import hmac_material
 from csp11.model.mechanisms import SYMMETRIC_WRAP, oaep
 from csp11.ops.agreement import agree
 from csp11.ops.cipher import decrypt
 from csp11.ops.exportkey import AES_ALGIDS
-from csp11.ops.keygen import resolve_algid
+from csp11.ops.keygen import ephemeral_objects, resolve_algid
 from csp11.ops.userkey import container_spec, fill_verify_slot, store_pair
 from csp11.token import Attribute, KeyType, ObjectClass, TokenKey
 
@@ -276,7 +287,12 @@ def _import_public(
             "with PubKey (or use the version 3 layout, which carries P and G)",
         )
     _, public = _pair_templates(alg, _pair_numbers(blob), 0)
-    tkey = ctx.token.create_key(public, pins=ctx.pins)
+    if token_model(ctx.token).session_objects:
+        tkey = ctx.token.create_key(public, pins=ctx.pins)
+    else:
+        names = ephemeral_objects(ctx, "an imported public key")
+        tkey = ctx.token.create_key({**public, **names}, pins=ctx.pins)
+        tkey.token_object = False  # destroyed with its last handle, like a session object
     # KP_PERMISSIONS as Windows reports it (0x3b); the PUBLICKEYBLOB itself
     # exports regardless.
     key = Key(ctx, alg, _bits_of(blob), tkey, permissions=permissions_for(flag_bits))
@@ -296,13 +312,28 @@ def _import_private(
     # An RSA BLOB that names a DSS algorithm (or the like) would make objects
     # whose attributes do not fit their key type: NTE_BAD_ALGID before that.
     alg = _algorithm(ctx, blob.aiKeyAlg, (_pair_family(blob),))
+    quirks = ctx.token.quirks
+    if flag_bits & con.CRYPT_EXPORTABLE and quirks.no_extractable_private_keys:
+        raise Fail(
+            winerror.NTE_BAD_FLAGS,
+            f"token {ctx.token.label!r} keeps no exportable private keys (CRYPT_EXPORTABLE)",
+        )
+    spec = container_spec(ctx.personality, alg.algid) if ctx.container is not None else None
+    # A slot of the token's own keys answers NTE_PERM first (store_pair), as
+    # on every token: that is the rule the caller meets, whatever the token.
+    found_slot = spec is not None and ctx.container is not None and ctx.container.found
+    if quirks.creates_public_keys_only and not found_slot:
+        raise Fail(
+            winerror.NTE_NOT_SUPPORTED,
+            f"token {ctx.token.label!r} imports no private keys (it makes its own key pairs: "
+            "use CryptGenKey, or the token's own import tool)",
+        )
     if flag_bits & _PROTECTION and alg.family is Family.DH:
         raise Fail(
             winerror.NTE_BAD_FLAGS,
             "Diffie-Hellman keys cannot be user-protected here (no per-use PIN for them)",
         )
     private, public = _pair_templates(alg, _pair_numbers(blob), flag_bits)
-    spec = container_spec(ctx.personality, alg.algid) if ctx.container is not None else None
     if flag_bits & _PROTECTION or spec is not None:
         ctx.login()
     if spec is None:
@@ -376,6 +407,12 @@ def _import_hmac_key(ctx: Context, blob: PlaintextKeyBlob, flag_bits: int) -> Ke
     Shorter than 64 bytes, it is stored zero-padded (see
     :func:`csp11.model.hashes.hmac_material`); KP_KEYLEN and PLAINTEXTKEYBLOB give
     the key as imported."""
+    if ctx.token.quirks.creates_public_keys_only:
+        raise Fail(
+            winerror.NTE_BAD_ALGID,
+            f"token {ctx.token.label!r} imports no secret keys, so no HMAC key "
+            "(CRYPT_IPSEC_HMAC_KEY)",
+        )
     protected = bool(flag_bits & _PROTECTION)
     template: _Attrs = {
         Attribute.CLASS: ObjectClass.SECRET_KEY,

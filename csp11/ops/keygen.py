@@ -39,7 +39,10 @@ from csp11.model.providers import Offer
 from csp11.ops.userkey import container_spec, fill_verify_slot, store_pair
 from csp11.token import OBJECT_GONE, Attribute, ChildSafeLock, ObjectClass, Token, TokenKey
 
-__all__ = ["GENKEY_FLAGS", "finish_pregen", "generate", "key_length", "resolve_algid"]
+__all__ = [
+    "EPHEMERAL_ID", "GENKEY_FLAGS", "NO_PIN", "ephemeral_objects", "finish_pregen", "generate",
+    "key_length", "resolve_algid", "sweep_ephemeral",
+]
 
 # Every flag of the seed's table; CRYPT_RECIPIENT == CRYPT_NO_SALT and
 # CRYPT_INITIATOR == CRYPT_PREGEN share bits.  The "not used" ones are
@@ -246,16 +249,25 @@ def _key_pair(
     return _stored_pair(ctx, alg, bits, low, spec, public=public, private=private)
 
 
-# ---- ephemeral pairs on tokens without session key pairs -------------------------------
+# ---- ephemeral objects on tokens without session objects -----------------------------
 # A verify context's pair (or any pair that is no container's) on a token that
-# makes no session key pairs (tpm2-pkcs11): private token objects with this
-# CKA_ID, labelled with their owner process.  They are destroyed with their
-# last handle (CryptReleaseContext at the latest); a process that died before
-# that leaves them behind, and the next process that makes one destroys them.
+# makes no session key pairs, and a public key imported on a token that makes
+# no session objects (tpm2-pkcs11: C_CreateObject stores every object it makes,
+# whatever CKA_TOKEN says, and only for a logged-in user): token objects with
+# this CKA_ID, labelled with their owner process.  They are destroyed with
+# their last handle (CryptDestroyKey, CryptReleaseContext at the latest, or at
+# exit); a process that died before that leaves them behind, and the next
+# process that makes one destroys them.
 EPHEMERAL_ID = b"csp11-ephemeral"
 _EPHEMERAL_LABEL = "csp11-ephemeral "
 _swept: set[Token] = set()
 _swept_lock = ChildSafeLock(_swept.clear)
+# What a login without a usable PIN source answers (pins.PinSources, the
+# default prompt): no PIN stored, a silent context, a cancelled prompt.
+NO_PIN = frozenset({
+    winerror.SCARD_W_CARD_NOT_AUTHENTICATED, winerror.NTE_SILENT_CONTEXT,
+    winerror.SCARD_W_CANCELLED_BY_USER,
+})
 
 
 @atexit.register
@@ -270,17 +282,36 @@ def _drain_ephemeral() -> None:
             continue
 
 
-def _ephemeral_pair(
-    ctx: Context, alg: Algorithm, bits: int, *,
-    public: dict[Any, object], private: dict[Any, object],
-) -> TokenKey:
-    ctx.login()  # token objects: a verify context logs in with the URI's PIN
+def ephemeral_objects(ctx: Context, what: str) -> dict[Any, object]:
+    """Log in (the token makes token objects only for its user), sweep dead
+    processes' ephemeral objects, and return the attributes that make a new
+    object ephemeral; ``what`` names it for the message when no PIN is at hand.
+    The caller sets ``TokenKey.token_object = False`` on what it makes."""
+    try:
+        ctx.login()
+    except Fail as exc:
+        if exc.code not in NO_PIN:
+            raise
+        raise Fail(
+            exc.code,
+            f"token {ctx.token.label!r} makes no session objects, so {what} is kept as a "
+            "temporary token object (destroyed with its handle), which needs the token's "
+            f"PIN even in a CRYPT_VERIFYCONTEXT context: {exc.message}",
+            ckr=exc.ckr,
+        ) from None
     sweep_ephemeral(ctx)
-    names = {
+    return {
         Attribute.TOKEN: True,
         Attribute.ID: EPHEMERAL_ID,
         Attribute.LABEL: _EPHEMERAL_LABEL + json.dumps(Owner.me().to_json(), sort_keys=True),
     }
+
+
+def _ephemeral_pair(
+    ctx: Context, alg: Algorithm, bits: int, *,
+    public: dict[Any, object], private: dict[Any, object],
+) -> TokenKey:
+    names = ephemeral_objects(ctx, "a key pair")
     public.update(names)
     private.update({**names, Attribute.PRIVATE: True})
     tkey = ctx.token.generate_key_pair(

@@ -10,6 +10,7 @@ in :mod:`csp11.win32crypt`.  ``CryptGetProvParam`` is a table,
 from __future__ import annotations
 
 import getpass
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -24,7 +25,17 @@ from csp11.errors import Fail
 from csp11.model.algorithms import ALGORITHMS
 from csp11.model.capabilities import capabilities
 from csp11.model.providers import choose
-from csp11.token import CKF_HW_SLOT, CKF_REMOVABLE_DEVICE, PinSources, choose_token
+from csp11.token import (
+    CKF_HW_SLOT,
+    CKF_REMOVABLE_DEVICE,
+    ChildSafeLock,
+    ChosenToken,
+    Module,
+    PinSources,
+    choose_token,
+    reload_module,
+    view_is_current,
+)
 
 __all__ = [
     "ACQUIRE_FLAGS", "PROV_ENUMALGS", "PROV_ENUMALGS_EX", "RANDOM_CHUNK", "acquire", "gen_random",
@@ -42,6 +53,13 @@ ACQUIRE_FLAGS = (
     | con.CRYPT_SILENT
     | con.CRYPT_DEFAULT_CONTAINER_OPTIONAL
 )
+
+
+# Contexts not yet released, to tell whether this process still uses a module;
+# _acquiring covers choosing a token up to registering the new context, so
+# that no thread holds a module's token unregistered while it is reloaded.
+_live: weakref.WeakSet[Context] = weakref.WeakSet()
+_acquiring = ChildSafeLock(_live.clear)
 
 
 class PROV_ENUMALGS(NamedTuple):
@@ -90,18 +108,22 @@ def acquire(
     elif name is None:
         # Windows' default container is named after the user.
         name = getpass.getuser()
-    chosen = choose_token(token_uri)
-    pins = PinSources(
-        uri_pin=chosen.pin_value,
-        uri_pin_source=chosen.pin_source,
-        silent=bool(flag_bits & con.CRYPT_SILENT),
-    )
     scope = "machine" if flag_bits & con.CRYPT_MACHINE_KEYSET else "user"
     cname = ContainerName(scope, name) if name is not None else None
-    ctx = Context(
-        personality, chosen.token, pins,
-        container=cname, flags=flag_bits, token_description=chosen.description,
-    )
+    with _acquiring:
+        chosen = choose_token(token_uri)
+        if cname is not None and chosen.token.quirks.objects_read_at_load:
+            chosen = _fresh(chosen, token_uri)
+        pins = PinSources(
+            uri_pin=chosen.pin_value,
+            uri_pin_source=chosen.pin_source,
+            silent=bool(flag_bits & con.CRYPT_SILENT),
+        )
+        ctx = Context(
+            personality, chosen.token, pins,
+            container=cname, flags=flag_bits, token_description=chosen.description,
+        )
+        _live.add(ctx)
     if cname is None:
         return ctx
     try:
@@ -117,6 +139,25 @@ def acquire(
         ctx.release_ref()
         return None
     return ctx
+
+
+def _fresh(chosen: ChosenToken, token_uri: str | None) -> ChosenToken:
+    """The token with the module's view of the token's objects made current,
+    where that is safe: on a token whose module reads its objects only at
+    ``C_Initialize`` (tpm2-pkcs11), before a named container is opened, made
+    or deleted, when a process (this one too) has written the token's store
+    since the module was initialised, and only when this process holds no
+    other context on the module — finalising it would end their sessions,
+    logins and key handles.
+    With another context live the view stays as it is (docs/differences.md)."""
+    module = chosen.token.module
+    assert isinstance(module, Module)
+    if view_is_current(module):
+        return chosen  # nobody wrote the store since: nothing to see
+    if any(ctx.refs > 0 and ctx.token.module is module for ctx in list(_live)):
+        return chosen
+    reload_module(module)
+    return choose_token(token_uri)
 
 
 def _open_container(ctx: Context, cname: ContainerName, flag_bits: int) -> ContainerName:
@@ -156,7 +197,15 @@ def _open_container(ctx: Context, cname: ContainerName, flag_bits: int) -> Conta
         return cname
     if found_container(ctx.token, pins, cname.name) is not None:
         return ContainerName(cname.scope, cname.name, found=True)
-    raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist")
+    stale = (
+        f" (as far as this process can tell: token {ctx.token.label!r} shows a process only "
+        "the objects that existed when it loaded the token's module, and csp11 reloads it "
+        "only when the process holds no other context on it; a container another process "
+        "made since is found once this process has released its contexts, or by a new "
+        "process)"
+        if ctx.token.quirks.objects_read_at_load else ""
+    )
+    raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist{stale}")
 
 
 def gen_random(ctx: Context, length: int, seed: bytes | None) -> bytes:

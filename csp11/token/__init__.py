@@ -73,7 +73,7 @@ from csp11.token.embedded import (
 )
 from csp11.token.forkgate import ChildSafeLock, on_child
 from csp11.token.keyobject import TokenKey
-from csp11.token.module import Module, load_module
+from csp11.token.module import Module, load_module, reload_module, view_is_current
 from csp11.token.operation import Operation
 from csp11.token.pins import (
     PinRequest,
@@ -149,5 +149,7 @@ __all__ = [
     "parse_uri",
     "quirks_for",
     "read_pin_source",
+    "reload_module",
     "set_pin_prompt",
+    "view_is_current",
 ]

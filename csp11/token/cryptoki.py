@@ -307,3 +307,7 @@ class Library:
         # unloading a PKCS#11 module while sessions may still be in use is
         # never safe.  One extra reference makes the object live for good.
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(self.lib))
+
+    def wrote_store(self) -> None:
+        """This process just created or destroyed one token object (see
+        :meth:`csp11.token.module.Module.wrote_store`)."""

@@ -9,6 +9,7 @@ import ctypes
 import os
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pkcs11.exceptions
@@ -37,9 +38,26 @@ class Module(Library):
         super().__init__(path, env, init_reserved)
         self._tokens: dict[tuple[str, str], Token] = {}
         self._lock = threading.Lock()
+        # The tpm2-pkcs11 store as it was just before C_Initialize (see
+        # view_is_current); None where there is none.
+        self.view_stamp: tuple[int, ...] | None = None
 
     def __repr__(self) -> str:
         return f"<csp11 Module {self.path!r}>"
+
+    def wrote_store(self) -> None:
+        """This process's own write keeps its view current: where the store
+        moved on by exactly one commit from the view (tpm2-pkcs11 commits once
+        per C_CreateObject or C_DestroyObject), that commit was this one.  Any
+        other step (another process wrote too, or a call that commits twice)
+        leaves the view marked old, and the next reload that is safe happens."""
+        with self._lock:
+            view = self.view_stamp
+            if view is None:
+                return
+            now = _store_stamp(self.env)
+            if now is not None and now[:2] == view[:2] and now[-1] == view[-1] + 1:
+                self.view_stamp = now
 
     def slots(self) -> list[Any]:
         """The slots with a token present."""
@@ -150,6 +168,70 @@ def _forget_parent() -> None:
 _modules_lock = ChildSafeLock(_forget_parent)
 
 
+# tpm2-pkcs11's store: the first of these that exists (its db.c: the variable
+# TPM2_PKCS11_STORE, the built-in /etc/tpm2_pkcs11, ~/.tpm2_pkcs11, the
+# working directory).
+_TPM2_DB = "tpm2_pkcs11.sqlite3"
+
+
+def _tpm2_store(env: Mapping[str, str]) -> Path | None:
+    merged = {**os.environ, **env}
+    dirs = [merged.get("TPM2_PKCS11_STORE"), "/etc/tpm2_pkcs11"]
+    if merged.get("HOME"):
+        dirs.append(str(Path(merged["HOME"]) / ".tpm2_pkcs11"))
+    dirs.append(os.getcwd())
+    for directory in dirs:
+        if directory and (Path(directory) / _TPM2_DB).is_file():
+            return Path(directory) / _TPM2_DB
+    return None
+
+
+def _store_stamp(env: Mapping[str, str]) -> tuple[int, ...] | None:
+    """What changes whenever the tpm2-pkcs11 store is written: the file's
+    identity, size and time, and SQLite's file change counter (header bytes
+    24-27, bumped by every commit in rollback-journal mode, which the store
+    uses), which catches writes within one tick of the file's clock."""
+    path = _tpm2_store(env)
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as db:
+            header = db.read(28)
+            st = os.fstat(db.fileno())
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, int.from_bytes(header[24:28], "big"))
+
+
+def view_is_current(module: Module) -> bool:
+    """Whether no other process has written the tpm2-pkcs11 store since
+    ``module`` was initialised (False when that cannot be told)."""
+    return module.view_stamp is not None and _store_stamp(module.env) == module.view_stamp
+
+
+def reload_module(module: Module) -> None:
+    """Finalise ``module`` and forget it: the next :func:`load_module` of its
+    path initialises the library afresh.
+
+    For tokens whose module reads the token's objects only at
+    ``C_Initialize`` (quirk ``objects_read_at_load``): that is the only way
+    such a process sees what other processes made or destroyed since.  The
+    caller guarantees that nothing of this process uses the module's tokens,
+    sessions or objects any more (every later call through them fails);
+    keys dropped earlier and waiting for a token call are released first.
+    """
+    with _modules_lock:
+        if _modules.get(module.path) is not module:
+            return  # already reloaded by another thread
+        del _modules[module.path]
+        with module._lock:
+            tokens = list(module._tokens.values())
+        for token in tokens:
+            token.drain()
+        with library_call():
+            module.cryptoki.C_Finalize(None)
+
+
 def load_module(
     path: str, env: Mapping[str, str] | None = None, init_reserved: str | None = None
 ) -> Module:
@@ -182,11 +264,13 @@ def load_module(
             # The parent's copy in this child: end it, so that the library
             # (which keeps its state per process image) starts afresh.
             old.cryptoki.C_Finalize(None)
+        stamp = _store_stamp(env)  # before C_Initialize: a write meanwhile counts as new
         try:
             module = Module(real, env, init_reserved)
         except OSError as exc:
             raise Fail(
                 winerror.NTE_PROVIDER_DLL_FAIL, f"cannot load PKCS#11 module {path}: {exc}"
             ) from None
+        module.view_stamp = stamp
         _modules[real] = module
         return module

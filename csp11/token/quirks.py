@@ -50,6 +50,24 @@ class Quirks:
     # mark object both extractable AND sensitive" → CKR_ATTRIBUTE_VALUE_INVALID).
     # CRYPT_EXPORTABLE / CRYPT_ARCHIVABLE on a key pair → NTE_BAD_FLAGS first.
     no_extractable_private_keys: bool = False
+    # C_CreateObject makes RSA public keys, data objects and certificates only
+    # (tpm2-pkcs11 1.9's object_create: "Can only create RSA Public key objects
+    # or data objects" → CKR_ATTRIBUTE_VALUE_INVALID): no private or secret key
+    # is imported from its components.  A PRIVATEKEYBLOB → NTE_NOT_SUPPORTED,
+    # a CRYPT_IPSEC_HMAC_KEY PLAINTEXTKEYBLOB → NTE_BAD_ALGID, before any
+    # token call.
+    creates_public_keys_only: bool = False
+    # The module reads the token's objects once, at C_Initialize, and never
+    # again (tpm2-pkcs11 1.9: db_get_tokens → init_tobjects; measured, see
+    # tests/tokens_tpm.py): objects another process makes later are not found,
+    # in any session, old or new, nor after a new login; objects another
+    # process destroys are still found and still usable (a deleted key still
+    # signs).  Only C_Finalize + C_Initialize refreshes, which ends every
+    # session, login and handle of the process: csp11 does it before a named
+    # container's CryptAcquireContext only when the store changed and the
+    # process holds no other context on the module (ops.provider._fresh), and
+    # says why when a container is not found.
+    objects_read_at_load: bool = False
     # After the object with the lowest handle is destroyed, new objects get
     # handles that existing objects still have (tpm2-pkcs11 1.9, upstream
     # issue #931: the in-memory handle allocator; measured: a claim object
@@ -90,6 +108,8 @@ _TPM2_PKCS11 = Quirks(
     name="tpm2-pkcs11",
     rsa_pairs_dual_use=True,
     no_extractable_private_keys=True,
+    creates_public_keys_only=True,
+    objects_read_at_load=True,
     handle_anchor=True,
     rsa_lengths=(1024, 2048, 3072),
 )

@@ -719,8 +719,10 @@ class Token(SessionPool):
                 first.destroy()
                 raise
 
-        pooled, (obj, pub) = self.run_keep("C_CreateObject", make, pins)
         stored = bool(template.get(Attribute.TOKEN))
+        if stored:
+            self._anchor(pins)
+        pooled, (obj, pub) = self.run_keep("C_CreateObject", make, pins)
         if stored:
             self.wrote_token_objects()
         if template.get(Attribute.CLASS) == ObjectClass.PUBLIC_KEY:
@@ -736,6 +738,7 @@ class Token(SessionPool):
         self.object_writes += 1
         if self._generations:
             touch_generations(self._generations)
+        self.module.wrote_store()
 
     def bury(self, key: TokenKey) -> None:
         """Release ``key`` at the next token call (for finalizers)."""
