@@ -40,10 +40,12 @@ def _cbc(material: bytes, data: bytes, *, encrypt: bool) -> bytes:
     return ctx.update(data) + ctx.finalize()
 
 
-@pytest.mark.parametrize("size", [16, 4096, fastpath.OFFLOAD_BYTES - 16,
-                                  fastpath.OFFLOAD_BYTES, 3 * _MIB])
+@pytest.mark.parametrize("size", [16, 4096, fastpath.PIECE_BYTES, fastpath.PIECE_BYTES + 16,
+                                  fastpath.OFFLOAD_BYTES - 16, fastpath.OFFLOAD_BYTES,
+                                  3 * _MIB])
 def test_encrypt_and_decrypt_match_cryptography(prov: PyCRYPTPROV, size: int) -> None:
-    # Below and above the worker-thread threshold: the same bytes either way.
+    # Below and above the worker-thread threshold and the piece size: the same
+    # bytes either way.
     key = prov.CryptGenKey(con.CALG_AES_256, con.CRYPT_EXPORTABLE)
     data = os.urandom(size)
     sealed = key.CryptEncrypt(False, data)
@@ -65,26 +67,48 @@ def test_the_result_is_a_fresh_bytes_object_each_time(prov: PyCRYPTPROV) -> None
     assert hash(first) == hash(kept)
 
 
-def test_large_main_thread_calls_run_on_the_worker(prov: PyCRYPTPROV) -> None:
+def test_large_calls_go_in_pieces_and_decryption_on_the_worker(prov: PyCRYPTPROV) -> None:
     key = prov.CryptGenKey(con.CALG_AES_256, 0)
-    seen: list[str] = []
-    original = fastpath._crypt
+    seen: list[tuple[str, str]] = []
+    originals = fastpath._crypt, fastpath._crypt_pieces
 
-    def spy(*args: object, **kwargs: object) -> bytes:
-        seen.append(threading.current_thread().name)
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+    def spying(name: str, original: Any) -> Any:
+        def spy(*args: object, **kwargs: object) -> bytes:
+            seen.append((name, threading.current_thread().name))
+            result: bytes = original(*args, **kwargs)
+            return result
+        return spy
 
-    fastpath._crypt = spy
+    fastpath._crypt = spying("one call", originals[0])
+    fastpath._crypt_pieces = spying("pieces", originals[1])
     try:
         key.CryptEncrypt(False, bytes(fastpath.OFFLOAD_BYTES))
+        key.CryptDecrypt(False, bytes(fastpath.OFFLOAD_BYTES))
         key.CryptEncrypt(False, bytes(64))
-        other = threading.Thread(target=key.CryptEncrypt, args=(False, bytes(_MIB)),
+        key.CryptDecrypt(False, bytes(fastpath.PIECE_BYTES))
+        other = threading.Thread(target=key.CryptDecrypt, args=(False, bytes(_MIB)),
                                  name="not-main")
         other.start()
         other.join()
     finally:
-        fastpath._crypt = original
-    assert seen == ["csp11-bulk", threading.main_thread().name, "not-main"]
+        fastpath._crypt, fastpath._crypt_pieces = originals
+    main = threading.main_thread().name
+    assert seen == [("pieces", main), ("pieces", "csp11-bulk"), ("one call", main),
+                    ("one call", main), ("pieces", "not-main")]
+
+
+@pytest.mark.parametrize("algid", [con.CALG_AES_128, con.CALG_3DES])
+def test_pieces_chain_like_one_call(prov: PyCRYPTPROV, algid: int) -> None:
+    # Encrypted in pieces (one large call), decrypted in small calls that the
+    # key's chaining value links: the same plaintext only if every piece
+    # continued the chain of the one before.
+    key = prov.CryptGenKey(algid, 0)
+    twin = key.CryptDuplicateKey()
+    data = os.urandom(2 * fastpath.PIECE_BYTES + 48)
+    sealed = key.CryptEncrypt(False, data)
+    step = 4096
+    assert b"".join(twin.CryptDecrypt(False, sealed[i:i + step])
+                    for i in range(0, len(sealed), step)) == data
 
 
 def test_digest_and_random_through_the_lean_path(prov: PyCRYPTPROV) -> None:
@@ -207,3 +231,43 @@ def test_destroy_does_not_wait_for_a_busy_home_session(prov: PyCRYPTPROV) -> Non
             fastpath.destroy(ck, pooled.session.handle, [handle])  # already gone
     finally:
         token.release(pooled)
+
+
+def test_a_busy_home_session_does_not_hold_up_the_key(prov: PyCRYPTPROV) -> None:
+    # Another thread busy in a key's home session (a pool session too) does not
+    # make this thread wait to encrypt, decrypt, sign or verify with the key:
+    # those calls need only handles and run in a free session meanwhile.
+    aes = prov.CryptGenKey(con.CALG_AES_128, 0)
+    twin = aes.CryptDuplicateKey()
+    pair = prov.CryptGenKey(con.AT_SIGNATURE, 1024 << 16)
+    public = pair.CryptExportKey(None, con.PUBLICKEYBLOB)
+    homes = {aes._state.usable().home, pair._state.usable().home}
+    results: dict[str, object] = {}
+    # The first signature reads CKA_ALWAYS_AUTHENTICATE (python-pkcs11, in the
+    # home session); later ones need only handles.
+    first = prov.CryptCreateHash(con.CALG_SHA_256)
+    first.CryptSignHash(con.AT_SIGNATURE)
+
+    def use() -> None:
+        sealed = aes.CryptEncrypt(True, b"secret")
+        results["decrypted"] = twin.CryptDecrypt(True, sealed)
+        h = prov.CryptCreateHash(con.CALG_SHA_256)
+        h.CryptHashData(b"signed while the home session is busy")
+        signature = h.CryptSignHash(con.AT_SIGNATURE)
+        v = prov.CryptCreateHash(con.CALG_SHA_256)
+        v.CryptHashData(b"signed while the home session is busy")
+        v.CryptVerifySignature(signature, prov.CryptImportKey(public))
+        results["verified"] = True
+
+    for home in homes:
+        home.lock.acquire()
+    try:
+        worker = threading.Thread(target=use)
+        worker.start()
+        worker.join(20)
+        assert not worker.is_alive(), "the key waited for its busy home session"
+    finally:
+        for home in homes:
+            home.lock.release()
+    worker.join()
+    assert results == {"decrypted": b"secret", "verified": True}

@@ -10,12 +10,15 @@
  *       key container's)
  *       bulk:MIB:CHUNK_KIB   (multi-part AES-CBC over MIB MiB; prints MiB/s)
  *       chain:MIB:CHUNK_KIB  (one-shot AES-CBC per chunk, chained; prints MiB/s)
+ *       threads:T:SECONDS    (RSA-1024 key pairs made and destroyed by T threads, each
+ *                             on a session of its own, for SECONDS; prints pairs/s)
  *
  * The PIN comes on the command line only because this is a benchmark on a
  * throw-away token made for the run.  No PKCS#11 header is needed: the few
  * types and constants used are spelled out below (PKCS #11 v2.40).
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +129,17 @@ static void keypair_on(CK_ULONG *bits, unsigned char *token, CK_ULONG *pub, CK_U
           "C_GenerateKeyPair");
 }
 
+/* The same on a given session (threads:). */
+static void keypair_in(CK_ULONG on, CK_ULONG *bits, CK_ULONG *pub, CK_ULONG *priv) {
+    CK_MECHANISM m = {0, NULL, 0};
+    CK_ATTRIBUTE pt[] = {{0x001, &FALSE_, 1}, {0x10A, &TRUE_, 1}, {0x121, bits, sizeof *bits},
+                         {0x122, F4, 3}};
+    CK_ATTRIBUTE vt[] = {{0x001, &FALSE_, 1}, {0x002, &TRUE_, 1}, {0x103, &TRUE_, 1},
+                         {0x108, &TRUE_, 1}, {0x162, &FALSE_, 1}};
+    check(CALL(F_GENERATE_KEY_PAIR, fn_genpair)(on, &m, pt, 4, vt, 5, pub, priv),
+          "C_GenerateKeyPair");
+}
+
 static void keypair(CK_ULONG *bits, CK_ULONG *pub, CK_ULONG *priv) {
     keypair_on(bits, &FALSE_, pub, priv);
 }
@@ -221,6 +235,45 @@ static void chain(const char *spec) {
     free(dst);
 }
 
+/* threads: each thread opens a session of its own and makes RSA-1024 pairs until
+ * the deadline; the token's own scaling ceiling on this machine. */
+static CK_ULONG the_slot;
+static double deadline;
+struct worker { pthread_t id; unsigned long pairs; };
+
+static void *pair_loop(void *arg) {
+    struct worker *w = arg;
+    CK_ULONG own;
+    check(CALL(F_OPEN_SESSION, fn_open)(the_slot, 6, NULL, NULL, &own), "C_OpenSession");
+    while (now_us() < deadline) {
+        CK_ULONG pub, priv;
+        keypair_in(own, &BITS1024, &pub, &priv);
+        CALL(F_DESTROY_OBJECT, fn_destroy)(own, pub);
+        CALL(F_DESTROY_OBJECT, fn_destroy)(own, priv);
+        w->pairs++;
+    }
+    return NULL;
+}
+
+static void threads(const char *spec) {
+    unsigned long count = 0;
+    double secs = 0;
+    if (sscanf(spec, "threads:%lu:%lf", &count, &secs) != 2 || !count || count > 64 || secs <= 0) {
+        fprintf(stderr, "p11bench: bad %s\n", spec);
+        exit(2);
+    }
+    struct worker w[64] = {{0}};
+    double start = now_us();
+    deadline = start + secs * 1e6;
+    for (unsigned long i = 0; i < count; i++) pthread_create(&w[i].id, NULL, pair_loop, &w[i]);
+    unsigned long total = 0;
+    for (unsigned long i = 0; i < count; i++) {
+        pthread_join(w[i].id, NULL);
+        total += w[i].pairs;
+    }
+    printf("%s %.1f pairs/s\n", spec, total / ((now_us() - start) / 1e6));
+}
+
 int main(int argc, char **argv) {
     if (argc < 6) {
         fprintf(stderr, "usage: p11bench MODULE LABEL PIN N OP...\n");
@@ -245,6 +298,7 @@ int main(int argc, char **argv) {
         }
     }
     if (slot == (CK_ULONG)-1) { fprintf(stderr, "p11bench: no token %s\n", argv[2]); return 2; }
+    the_slot = slot;
     check(CALL(F_OPEN_SESSION, fn_open)(slot, 6, NULL, NULL, &session), "C_OpenSession");
     CK_RV rv = CALL(F_LOGIN, fn_login)(session, 1, (const unsigned char *)argv[3], strlen(argv[3]));
     if (rv && rv != 0x100 /* CKR_USER_ALREADY_LOGGED_IN */) check(rv, "C_Login");
@@ -284,6 +338,7 @@ int main(int argc, char **argv) {
             CALL(F_DESTROY_OBJECT, fn_destroy)(session, priv);
         } else if (!strncmp(op, "bulk:", 5)) bulk(op);
         else if (!strncmp(op, "chain:", 6)) chain(op);
+        else if (!strncmp(op, "threads:", 8)) threads(op);
         else { fprintf(stderr, "p11bench: unknown operation %s\n", op); return 2; }
     }
     fflush(stdout);

@@ -51,12 +51,25 @@ class UserKey:
     tkey: TokenKey
 
 
-def _releaser(slots: dict[int, UserKey]) -> Callable[[], None]:
-    """What lets a dropped context's ephemeral key pairs go (their session objects)."""
+@dataclass(frozen=True)
+class _Found:
+    """A named container's pair as the context last found it (see
+    :meth:`Context.found_key`); ``writes`` is the token's count of this
+    process's token-object writes at the time it was looked up."""
+
+    user_key: UserKey
+    writes: int
+
+
+def _releaser(slots: dict[int, UserKey], found: dict[int, _Found]) -> Callable[[], None]:
+    """What lets a dropped context's key pairs go: its ephemeral pairs (session
+    objects) and its references to its container's pairs."""
     def release() -> None:
         failure: Fail | None = None
+        held = [found.popitem()[1].user_key for _ in range(len(found))]
         while slots:
-            _, user_key = slots.popitem()
+            held.append(slots.popitem()[1])
+        for user_key in held:
             try:
                 user_key.tkey.release()
             except Fail as exc:  # every other pair must still go
@@ -91,6 +104,9 @@ class Context:
         # Live key and hash states: released with the context, as Windows
         # frees a context's keys with it.
         self._owned: weakref.WeakSet[Owned] = weakref.WeakSet()
+        # CryptGenKey of session keys: (ALG_ID, flags, KeyLen) → the algorithm,
+        # bits, flags and permissions the checks gave (csp11.ops.keygen).
+        self.session_key_plans: dict[tuple[int, int, int], tuple[Algorithm, int, int, int]] = {}
         self.enum_index = -1  # PP_ENUMALGS(_EX) position
         self.enum_containers: list[str] = []  # PP_ENUMCONTAINERS snapshot
         self.enum_index_containers = -1
@@ -99,7 +115,12 @@ class Context:
         # is released.  Dropped without release, its pairs go at the token's
         # next call (finalizers only queue).
         self._user_keys: dict[int, UserKey] = {}
-        self._finalizer = weakref.finalize(self, token.later, _releaser(self._user_keys))
+        # A named container's pairs as this context found them on the token,
+        # so that CryptSignHash and CryptGetUserKey do not search the token at
+        # every call (rsaenh, too, keeps the keys a context loaded).
+        self._found: dict[int, _Found] = {}
+        self._finalizer = weakref.finalize(self, token.later,
+                                           _releaser(self._user_keys, self._found))
 
     def __repr__(self) -> str:
         state = "released" if self.refs == 0 else f"refs={self.refs}"
@@ -166,6 +187,51 @@ class Context:
         if old is not None:
             old.tkey.release()
 
+    def found_key(self, spec: int) -> UserKey | None:
+        """A new reference to the named container's ``spec`` pair as this
+        context last found it, or None: never found, or this process has
+        written token objects since (a pair it destroyed may have left its
+        handles to new objects: tpm2-pkcs11 reuses handles), or the pair's
+        session was lost.  Another process's change is not seen here: the
+        caller checks the objects (CryptGetUserKey) or looks again when the
+        token says they are gone (CryptSignHash)."""
+        with self.lock:
+            entry = self._found.get(spec)
+            if entry is None:
+                return None
+            tkey = entry.user_key.tkey
+            if entry.writes == self.token.object_writes and tkey.home.alive:
+                shared = tkey.share()
+                return UserKey(entry.user_key.alg, entry.user_key.bits,
+                               entry.user_key.permissions, shared)
+            del self._found[spec]
+        tkey.release()
+        return None
+
+    def keep_found(self, spec: int, user_key: UserKey, writes: int) -> None:
+        """Remember the container's ``spec`` pair (``user_key.tkey`` is a
+        reference handed to the context), found when the token's write count
+        was ``writes``."""
+        with self.lock:
+            if self.refs == 0:
+                old: UserKey | None = user_key  # released meanwhile: keep nothing
+            else:
+                entry = self._found.get(spec)
+                old = entry.user_key if entry is not None else None
+                self._found[spec] = _Found(user_key, writes)
+        if old is not None:
+            old.tkey.release()
+
+    def forget_found(self, spec: int, tkey: TokenKey) -> None:
+        """Forget the remembered ``spec`` pair if it is still ``tkey`` (the token
+        said its objects are gone)."""
+        with self.lock:
+            entry = self._found.get(spec)
+            if entry is None or entry.user_key.tkey is not tkey:
+                return
+            del self._found[spec]
+        tkey.release()
+
     def add_ref(self) -> None:
         """One more reference (``CryptContextAddRef``)."""
         with self.lock:
@@ -198,7 +264,7 @@ class Context:
             except Fail as exc:  # keep going: every other key must still go
                 failures.append(exc)
         try:
-            _releaser(self._user_keys)()
+            _releaser(self._user_keys, self._found)()
         except Fail as exc:
             failures.append(exc)
         if failures:

@@ -55,11 +55,18 @@ GENKEY_FLAGS = (
     | con.CRYPT_VOLATILE
 )
 _RSA_EXPONENT = b"\x01\x00\x01"  # 65537, as Microsoft's providers use
+_PLANS = 64  # session-key plans kept per context (see generate)
 
 
 def generate(ctx: Context, algid: int, requested_flags: int, keylen: int) -> Key:
     """CryptGenKey (see the module docstring for the rules); arguments normalised."""
     ctx.check_live()
+    # A session key asked for the same way before in this context passed the
+    # same checks then: they depend only on the arguments, the context's
+    # provider and flags and the token's (fixed) capabilities.
+    plan = ctx.session_key_plans.get((algid, requested_flags, keylen))
+    if plan is not None:
+        return _session_key(ctx, *plan)
     low, field = requested_flags & 0xFFFF, requested_flags >> 16
     if low & ~GENKEY_FLAGS:
         raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{low & ~GENKEY_FLAGS:X}")
@@ -96,7 +103,10 @@ def generate(ctx: Context, algid: int, requested_flags: int, keylen: int) -> Key
             "this token makes no exportable private keys (CRYPT_EXPORTABLE, CRYPT_ARCHIVABLE)",
         )
     if alg.family is Family.SESSION:
-        return _session_key(ctx, alg, bits, low, permissions)
+        key = _session_key(ctx, alg, bits, low, permissions)
+        if len(ctx.session_key_plans) < _PLANS:
+            ctx.session_key_plans[(algid, requested_flags, keylen)] = (alg, bits, low, permissions)
+        return key
     if alg.family in (Family.DSA, Family.DH) and low & con.CRYPT_PREGEN:
         key = Key(ctx, alg, bits, None, permissions=permissions, pregen=True)
         key.gen_flags = low

@@ -21,7 +21,7 @@ from csp11.errors import Fail
 from csp11.model.algorithms import Family
 from csp11.model.hashes import HASHES
 from csp11.model.mechanisms import DSS_SIGN, RSA_SIGN
-from csp11.ops.userkey import open_stored
+from csp11.ops.userkey import use_stored
 
 __all__ = ["sign_hash", "verify_signature"]
 
@@ -49,11 +49,9 @@ def sign_hash(hash_: Hash, key_spec: int, flag_bits: int) -> bytes:
             winerror.NTE_BAD_ALGID,
             f"KeySpec {key_spec} is neither AT_KEYEXCHANGE nor AT_SIGNATURE",
         )
-    key = open_stored(hash_.ctx, key_spec)
-    try:
-        return _sign_with(key, hash_, flag_bits)
-    finally:
-        key.close()
+    # The context's pair as it last found it; looked up again if the token
+    # says it is gone (replaced or deleted by another process).
+    return use_stored(hash_.ctx, key_spec, lambda key: _sign_with(key, hash_, flag_bits))
 
 
 def _sign_with(key: Key, hash_: Hash, flag_bits: int) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
 
@@ -24,13 +24,18 @@ from csp11.core.store import step as _step
 from csp11.errors import Fail
 from csp11.model.algorithms import ALGORITHMS, Family
 from csp11.model.providers import Personality
-from csp11.token import OBJECT_GONE, Attribute, KeyType, ObjectClass, TokenKey
+from csp11.token import OBJECT_GONE, SESSION_LOST, Attribute, KeyType, ObjectClass, TokenKey
 
 _log = logging.getLogger("csp11")
+_T = TypeVar("_T")
+# What the token answers when a remembered pair's objects can no longer be
+# used as they are: destroyed (replaced or deleted by another process), in
+# a session the token lost, or invisible after someone logged the token out.
+_STALE = OBJECT_GONE | SESSION_LOST | {"CKR_USER_NOT_LOGGED_IN"}
 
 __all__ = [
     "container_spec", "fill_verify_slot", "get_user_key", "open_stored", "public_key_of",
-    "store_pair",
+    "store_pair", "use_stored",
 ]
 
 
@@ -128,8 +133,16 @@ def fill_verify_slot(key: Key) -> None:
     ctx.fill(spec, UserKey(key.alg, key.bits, permissions, key.tkey.share()))
 
 
-def open_stored(ctx: Context, spec: int) -> Key:
-    """CryptGetUserKey: a new state for the container's pair of ``spec``."""
+def open_stored(ctx: Context, spec: int, *, checked: bool = True) -> Key:
+    """CryptGetUserKey: a new state for the container's pair of ``spec``.
+
+    A named container's pair is looked up on the token once per context and
+    remembered (:meth:`Context.found_key`).  ``checked``: the remembered
+    objects are first asked whether they still exist, and are still the pair
+    that was found (its ``CKA_ID``) — another process may have replaced or
+    deleted the pair meanwhile, and then it is looked up again.  Unchecked
+    (:func:`use_stored`), the caller's own token call finds that out.
+    """
     cname = ctx.container
     if cname is None:
         user_key = ctx.user_key(spec)
@@ -142,8 +155,77 @@ def open_stored(ctx: Context, spec: int) -> Key:
         return Key(ctx, user_key.alg, user_key.bits, user_key.tkey.share(),
                    permissions=user_key.permissions)
     ctx.login()
-    if cname.found:
-        return _open_found(ctx, spec)
+    remembered = ctx.found_key(spec)
+    if remembered is not None:
+        try:
+            usable = not checked or _still_there(remembered.tkey)
+        except BaseException:
+            remembered.tkey.release()  # the reference found_key gave
+            raise
+        if usable:  # the Key owns the reference (its finalizer lets it go if need be)
+            return Key(ctx, remembered.alg, remembered.bits, remembered.tkey,
+                       permissions=remembered.permissions)
+        ctx.forget_found(spec, remembered.tkey)
+        remembered.tkey.release()
+    # Read before the search: a write by this process during it makes the
+    # result count as old at once.
+    writes = ctx.token.object_writes
+    key = _open_found(ctx, spec) if cname.found else _look_up(ctx, cname, spec)
+    assert key.tkey is not None
+    # Not remembered: on a token known to hand a destroyed object's handle to
+    # a new object (tpm2-pkcs11), a remembered handle could name another
+    # process's new object; and a found pair whose public half is made from
+    # its certificate for each handle (a session object) is promised to go
+    # with the last handle (docs/mapping.md), not with the context.
+    if not ctx.token.quirks.handle_anchor and not key.tkey.transient:
+        ctx.keep_found(spec, UserKey(key.alg, key.bits, key.permissions, key.tkey.share()),
+                       writes)
+    return key
+
+
+def use_stored(ctx: Context, spec: int, use: Callable[[Key], _T]) -> _T:
+    """``use(key)`` with the container's ``spec`` pair, closing the key after.
+
+    The remembered pair is used without asking the token first; if the token
+    answers that its objects are gone (replaced or deleted by another
+    process, its session lost, the token logged out), the pair is looked up
+    again and ``use`` runs once more with what is found now.
+    """
+    key = open_stored(ctx, spec, checked=False)
+    tkey = key.tkey
+    try:
+        return use(key)
+    except Fail as exc:
+        if ctx.container is None or exc.ckr not in _STALE:
+            raise
+    finally:
+        key.close()
+    assert tkey is not None
+    ctx.forget_found(spec, tkey)
+    key = open_stored(ctx, spec)
+    try:
+        return use(key)
+    finally:
+        key.close()
+
+
+def _still_there(tkey: TokenKey) -> bool:
+    """Whether a remembered pair's objects are still on the token, as found:
+    one ``C_GetAttributeValue(CKA_ID)``, compared with the ``CKA_ID`` it was
+    found by."""
+    assert tkey.stored_as is not None
+    try:
+        ident = bytes(tkey.attribute(Attribute.ID))
+    except Fail as exc:
+        if exc.ckr in _STALE:
+            return False
+        raise
+    return ident == tkey.stored_as[1]
+
+
+def _look_up(ctx: Context, cname: ContainerName, spec: int) -> Key:
+    """The container's ``spec`` pair as the token has it now (the marker, then
+    the pair of the generation it names)."""
     for _ in range(READ_TRIES):
         tkey = containers_of(ctx.token).find_pair(cname, spec, ctx.pins)
         if tkey is None:

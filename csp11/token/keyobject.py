@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
-import pkcs11.exceptions
 from cryptography.hazmat.primitives import keywrap
 
 from csp11 import winerror
@@ -144,31 +143,20 @@ class TokenKey:
             objects = list(self.transient)
         else:
             objects = [o for o in (self.obj, self.public, self.certificate) if o is not None]
-        if not objects:
+        if not objects or not self.home.alive:
             return
-
-        def destroy(session: Any) -> None:
-            failed: pkcs11.exceptions.PKCS11Error | None = None
-            for obj in objects:  # each one, even when another fails
-                try:
-                    obj.destroy()
-                except pkcs11.exceptions.PKCS11Error as exc:
-                    failed = failed or exc
-            if failed is not None:
-                raise failed
-
-        if not self.home.alive:
-            return
+        # Straight on the function list (each one, even when another fails).
+        ck = self.token.module.cryptoki
+        handles = [o.handle for o in objects]
         if self.home.lock.locked():
             # The home session is busy with another thread's work (it is a
             # pool session too: a 2048-bit key pair takes 0.1 s).  Session
             # objects are visible to every session of the process, so any
             # free session destroys them, and this thread does not wait.
-            ck = self.token.module.cryptoki
-            handles = [o.handle for o in objects]
             self.token.run("C_DestroyObject", lambda s: fastpath.destroy(ck, s.handle, handles))
             return
-        self.token.run_on(self.home, "C_DestroyObject", destroy)
+        self.token.run_on(self.home, "C_DestroyObject",
+                          lambda s: fastpath.destroy(ck, s.handle, handles))
 
     def attribute(self, attr: Any, obj: Any | None = None) -> Any:
         """``C_GetAttributeValue`` of one attribute (of the secret/private key by default)."""
@@ -271,8 +259,8 @@ class TokenKey:
         if self.public is None and (param is None or isinstance(param, bytes)):
             # A secret key: straight on the function list (csp11.token.fastpath).
             ck = self.token.module.cryptoki
-            lean: bytes = self.token.run_on(
-                self.home, "C_Encrypt",
+            lean: bytes = self._run_lean(
+                "C_Encrypt",
                 lambda s: fastpath.crypt(ck, s.handle, target.handle, encrypting=True,
                                          mechanism=int(mechanism), param=param, data=data),
             )
@@ -294,6 +282,7 @@ class TokenKey:
                 "decrypt",
                 lambda s: fastpath.crypt(ck, s.handle, target.handle, encrypting=False,
                                          mechanism=int(mechanism), param=param, data=data),
+                lean=True,
             )
         return self._private_operation(
             "decrypt",
@@ -317,17 +306,20 @@ class TokenKey:
         if pin is None:
             ck = self.token.module.cryptoki
             return self._private_operation(
-                "sign", lambda s: fastpath.sign(ck, s.handle, int(mechanism), target.handle, data)
+                "sign", lambda s: fastpath.sign(ck, s.handle, int(mechanism), target.handle, data),
+                lean=True,
             )
         # A context-specific login sits between C_SignInit and C_Sign.
         return self._private_operation(
             "sign", lambda s: target.sign(data, mechanism=mechanism, pin=pin)
         )
 
-    def _private_operation(self, kind: str, call: Callable[[Any], bytes]) -> bytes:
-        """Run a one-shot sign or decrypt in the key's session; on any failure
-        end what the token may have left active (SoftHSM2 keeps the operation
-        after a wrong context-specific PIN), so the session stays usable."""
+    def _private_operation(self, kind: str, call: Callable[[Any], bytes], *,
+                           lean: bool = False) -> bytes:
+        """Run a one-shot sign or decrypt in the key's session (``lean``: a call
+        on handles only, see :meth:`_run_lean`); on any failure end what the
+        token may have left active (SoftHSM2 keeps the operation after a wrong
+        context-specific PIN), so the session stays usable."""
         def run(s: Any) -> bytes:
             try:
                 return call(s)
@@ -335,7 +327,20 @@ class TokenKey:
                 self.token.module.cryptoki.end_operation(s.handle, kind)
                 raise
 
+        if lean:
+            return self._run_lean(f"C_{kind.title()}", run)
         return self.token.run_on(self.home, f"C_{kind.title()}", run)
+
+    def _run_lean(self, doing: str, fn: Callable[[Any], _T]) -> _T:
+        """Run a call that needs only the objects' handles (straight on the
+        function list) in the home session, or in any free session while
+        another thread is busy in the home session (it is a pool session too:
+        a 2048-bit key pair takes 0.1 s there).  A process's objects are
+        visible to all its sessions; python-pkcs11's objects, bound to their
+        session, stay in the home session."""
+        if self.home.alive and self.home.lock.locked():
+            return self.token.run(doing, fn)
+        return self.token.run_on(self.home, doing, fn)
 
     def verify(self, data: bytes, signature: bytes, mechanism: Any) -> bool:
         """``C_Verify`` with the public key: whether ``signature`` is right.
@@ -351,7 +356,7 @@ class TokenKey:
             return fastpath.verify(ck, s.handle, int(mechanism), target.handle, data=data,
                                    signature=signature)
 
-        return bool(self.token.run_on(self.home, "C_Verify", check))
+        return bool(self._run_lean("C_Verify", check))
 
     def wrap(self, target: TokenKey, mechanism: Any, param: Any = None, obj: Any = None) -> bytes:
         """``C_WrapKey`` of ``target``'s secret/private key (or ``obj``) with this key.
@@ -467,3 +472,5 @@ class TokenKey:
             target[attr] = value
 
         self.token.run_on(self.home, "C_SetAttributeValue", assign)
+        if self.token_object:  # a changed token object: what contexts remember is read again
+            self.token.wrote_token_objects()

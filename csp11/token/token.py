@@ -176,6 +176,8 @@ class Token(SessionPool):
         # The store's generation files, bumped after csp11's token-object
         # writes where the token loses other processes' objects otherwise
         # (quirk generation_lost_update, csp11.token.softhsm).
+        # How many times this process created or destroyed token objects.
+        self.object_writes = 0
         self._generations = (
             generation_files(module.env) if self.quirks.generation_lost_update else []
         )
@@ -731,6 +733,9 @@ class Token(SessionPool):
         """After creating or destroying token objects: make sure every process,
         this one included, sees the change at its next search (a no-op except
         on tokens with the ``generation_lost_update`` quirk)."""
+        # Counted: a context's remembered container keys are looked up again
+        # after this process changed token objects (Context.found_key).
+        self.object_writes += 1
         if self._generations:
             touch_generations(self._generations)
         self.module.wrote_store()
