@@ -537,3 +537,93 @@ def test_an_idle_process_sees_other_processes_containers(tpm_token: TpmToken) ->
     assert result["busy"] == {"made": winerror.NTE_BAD_KEYSET, "deleted": 128}
     assert result["idle"] == {"made": 128, "deleted": winerror.NTE_BAD_KEYSET}
     _run_args(_CONTAINER, tpm_token, "delete", "made-later")
+
+
+_BUSY_WRITER = textwrap.dedent(
+    """
+    import json, sys, time
+    from collections import Counter
+    from csp11 import pywintypes, win32crypt, win32cryptcon as c
+    uri, seconds = sys.argv[1], float(sys.argv[2])
+    print("ready", flush=True)
+    outcomes, n, end = Counter(), 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        for flags in (c.CRYPT_NEWKEYSET, c.CRYPT_DELETEKEYSET):
+            try:
+                ctx = win32crypt.CryptAcquireContext(f"busy-{n % 3}", None, c.PROV_RSA_AES,
+                                                     flags, Token=uri)
+                if ctx is not None:
+                    ctx.CryptReleaseContext()
+                outcomes["ok"] += 1
+            except pywintypes.error as e:
+                outcomes[f"{e.winerror & 0xFFFFFFFF:#x} {e.strerror}"] += 1
+        n += 1
+    print(json.dumps(outcomes), flush=True)
+    """
+)
+
+_BUSY_READER = textwrap.dedent(
+    """
+    import json, sys, threading
+    from collections import Counter
+    from csp11 import pywintypes, win32crypt, win32cryptcon as c
+    uri = sys.argv[1]
+    outcomes, lock = Counter(), threading.Lock()
+
+    def use():
+        for _ in range(5):
+            try:
+                ctx = win32crypt.CryptAcquireContext("busy-shared", None, c.PROV_RSA_AES, 0,
+                                                     Token=uri)
+                h = ctx.CryptCreateHash(c.CALG_SHA_256)
+                h.CryptHashData(b"while another process writes")
+                outcome = "ok" if len(h.CryptSignHash(c.AT_SIGNATURE)) == 128 else "short"
+                ctx.CryptReleaseContext()
+            except pywintypes.error as e:
+                outcome = f"{e.winerror & 0xFFFFFFFF:#x} {e.strerror}"
+            with lock:
+                outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=use) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(json.dumps(outcomes), flush=True)
+    """
+)
+
+
+def test_processes_sharing_the_store_wait_for_each_other(tpm_token: TpmToken) -> None:
+    """tpm2-pkcs11 answers CKR_GENERAL_ERROR when another process holds its
+    SQLite store ("database is locked"), at C_Initialize and at every write,
+    and a C_Initialize during another's write may list part of the store
+    (quirk store_busy_fails; measured: 17 of 45 opens failed).  csp11 tries
+    those again: while one process makes and deletes containers as fast as it
+    can, two new processes (C_Initialize under contention), three threads each,
+    open a container and sign 30 times without a failure, and the writer's
+    own calls all succeed."""
+    _run_args(_CONTAINER.replace("2048 << 16", "1024 << 16"), tpm_token, "make", "busy-shared")
+    env = {**os.environ, "PYTHONPATH": str(REPO), **tpm_token.env}
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _BUSY_WRITER, tpm_token.uri, "8"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "ready"
+        readers = [
+            subprocess.Popen([sys.executable, "-c", _BUSY_READER, tpm_token.uri], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            for _ in range(2)
+        ]
+        read = [json.loads(r.communicate(timeout=120)[0].strip().splitlines()[-1])
+                for r in readers]
+        written = json.loads(writer.communicate(timeout=120)[0].strip().splitlines()[-1])
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    assert read == [{"ok": 15}, {"ok": 15}]
+    assert set(written) == {"ok"} and written["ok"] > 20
+    _run_args(_CONTAINER, tpm_token, "delete", "busy-shared")

@@ -36,9 +36,15 @@ noted), in the style of notes/TOKEN-FACTS.md:
 - Concurrent writers: while another process creates and deletes containers,
   this process's container opens fail at the lock's C_CreateObject with
   CKR_GENERAL_ERROR ("step error: database is locked": SQLite's busy answer,
-  not retried by tpm2-pkcs11) — 17 of 45 opens from 3 threads, with or
-  without csp11's module reloads; none without the other process.  Not
-  handled by csp11 yet.
+  not retried by tpm2-pkcs11) — 17 of 45 opens from 3 threads; none without
+  the other process.  C_Initialize fails the same way ("db creation failed:
+  database is locked"; 177 of 200 in a loop against a writer making and
+  deleting containers as fast as it can), and one C_Initialize of 200
+  returned CKR_OK listing one slot of two (the token missing) for the life
+  of the module.  csp11 tries such calls again after pauses (quirk
+  store_busy_fails; C_Initialize, and a view that lacks the token while the
+  store changed, wherever a module is (re)loaded: csp11.token.module,
+  csp11.token.choice); test_processes_sharing_the_store_wait_for_each_other.
 - ``C_CreateObject`` (source: ``object_create``) needs a read/write session
   of the logged-in user (else CKR_SESSION_READ_ONLY, even for CKA_TOKEN false);
   makes RSA public keys, CKO_DATA (CKA_PRIVATE true only) and certificates,

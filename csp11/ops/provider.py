@@ -111,7 +111,7 @@ def acquire(
     scope = "machine" if flag_bits & con.CRYPT_MACHINE_KEYSET else "user"
     cname = ContainerName(scope, name) if name is not None else None
     with _acquiring:
-        chosen = choose_token(token_uri)
+        chosen = choose_token(token_uri, _unused)
         if cname is not None and chosen.token.quirks.objects_read_at_load:
             chosen = _fresh(chosen, token_uri)
         pins = PinSources(
@@ -154,10 +154,16 @@ def _fresh(chosen: ChosenToken, token_uri: str | None) -> ChosenToken:
     assert isinstance(module, Module)
     if view_is_current(module):
         return chosen  # nobody wrote the store since: nothing to see
-    if any(ctx.refs > 0 and ctx.token.module is module for ctx in list(_live)):
+    if not _unused(module):
         return chosen
     reload_module(module)
-    return choose_token(token_uri)
+    return choose_token(token_uri, _unused)
+
+
+def _unused(module: Module) -> bool:
+    """Whether this process holds no context on ``module`` (held under
+    ``_acquiring``): only then may it be finalised and initialised again."""
+    return not any(ctx.refs > 0 and ctx.token.module is module for ctx in list(_live))
 
 
 def _open_container(ctx: Context, cname: ContainerName, flag_bits: int) -> ContainerName:

@@ -14,13 +14,15 @@ looked up in the usual PKCS#11 module directories.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from csp11 import winerror
 from csp11.errors import Fail
 from csp11.token.embedded import find_softhsm2, open_embedded
-from csp11.token.module import load_module
+from csp11.token.module import Module, load_module, reload_module, view_is_current
+from csp11.token.session import BUSY_PAUSES, busy_pause
 from csp11.token.token import Token
 from csp11.token.uri import Pkcs11Uri, parse_uri
 
@@ -81,8 +83,22 @@ def _token_filter(uri: Pkcs11Uri) -> dict[str, object]:
     return want
 
 
-def choose_token(token_uri: str | None) -> ChosenToken:
-    """Resolve ``Token=``/``CSP11_TOKEN``/the embedded token to a :class:`ChosenToken`."""
+def _never(_module: Module) -> bool:
+    return False
+
+
+def choose_token(
+    token_uri: str | None, may_reload: Callable[[Module], bool] = _never
+) -> ChosenToken:
+    """Resolve ``Token=``/``CSP11_TOKEN``/the embedded token to a :class:`ChosenToken`.
+
+    A module that read a tpm2-pkcs11 store while another process wrote it
+    may have read part of it (measured: one token of two listed), and keeps
+    that view until it is initialised again.  When no token matches and the
+    store changed since, the module is initialised again (after the pauses
+    of :data:`BUSY_PAUSES`) if ``may_reload(module)`` says nothing of this
+    process uses it.
+    """
     text = token_uri if token_uri is not None else os.environ.get("CSP11_TOKEN") or None
     if text is None:
         embedded = open_embedded()
@@ -93,9 +109,17 @@ def choose_token(token_uri: str | None) -> ChosenToken:
     uri = parse_uri(text)
     # x-init-reserved: C_Initialize's pReserved, as p11-kit names it (NSS
     # softokn takes its database configuration there).
-    module = load_module(_module_for(uri), init_reserved=uri.vendor.get("x-init-reserved"))
+    path, reserved = _module_for(uri), uri.vendor.get("x-init-reserved")
+    module = load_module(path, init_reserved=reserved)
     want = _token_filter(uri)
     found = module.find_tokens(want)
+    pauses = iter(BUSY_PAUSES)
+    while (not found and module.view_stamp is not None and not view_is_current(module)
+           and may_reload(module) and (pause := next(pauses, None)) is not None):
+        reload_module(module)
+        busy_pause(pause)
+        module = load_module(path, init_reserved=reserved)
+        found = module.find_tokens(want)
     shown = uri.redacted()
     if not found:
         raise Fail(winerror.SCARD_E_NO_SMARTCARD, f"no token matches {shown}")

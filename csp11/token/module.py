@@ -27,6 +27,7 @@ from csp11.token.constants import (
 )
 from csp11.token.cryptoki import Library, _ulong
 from csp11.token.forkgate import ChildSafeLock, library_call
+from csp11.token.session import BUSY_PAUSES, busy_pause
 from csp11.token.softhsm import store_file_lock, store_lock_path
 from csp11.token.token import Token, _token_info_of
 
@@ -264,13 +265,41 @@ def load_module(
             # The parent's copy in this child: end it, so that the library
             # (which keeps its state per process image) starts afresh.
             old.cryptoki.C_Finalize(None)
+        module = _initialised(path, real, env, init_reserved)
+        _modules[real] = module
+        return module
+
+
+def _initialised(path: str, real: str, env: dict[str, str], init_reserved: str | None) -> Module:
+    """A new :class:`Module` for ``real``, initialised.
+
+    Where a tpm2-pkcs11 store is in use (its SQLite file exists), another
+    process writing it makes ``C_Initialize`` fail with ``CKR_GENERAL_ERROR``
+    ("database is locked"), or succeed having read part of it (measured while
+    another process made and deleted containers: 177 of 200 ``C_Initialize``
+    failed, and 1 listed one token of two).  Such a start is tried again
+    after the pauses of :data:`BUSY_PAUSES`: a failed one, and one during
+    which the store changed (then finalised first).  The quirk table cannot
+    say which module this is before a start has succeeded; the store file
+    is what is contended, so its presence is what counts.
+    """
+    pauses = iter(BUSY_PAUSES)
+    while True:
         stamp = _store_stamp(env)  # before C_Initialize: a write meanwhile counts as new
+        pause = next(pauses, None) if stamp is not None else None
         try:
             module = Module(real, env, init_reserved)
         except OSError as exc:
             raise Fail(
                 winerror.NTE_PROVIDER_DLL_FAIL, f"cannot load PKCS#11 module {path}: {exc}"
             ) from None
-        module.view_stamp = stamp
-        _modules[real] = module
-        return module
+        except Fail as exc:
+            if exc.ckr != "CKR_GENERAL_ERROR" or pause is None:
+                raise
+        else:
+            module.view_stamp = stamp
+            if pause is None or _store_stamp(env) == stamp:
+                return module
+            with library_call():
+                module.cryptoki.C_Finalize(None)  # read while being written: read again
+        busy_pause(pause)

@@ -12,8 +12,11 @@ sessions of their own, kept apart so that no key's home is tied up by a hash.
 from __future__ import annotations
 
 import contextlib
+import logging
+import random
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pkcs11.exceptions
@@ -23,6 +26,8 @@ from csp11.errors import Fail, fail_from_ckr
 from csp11.token.ckr import ckr_of
 from csp11.token.cryptoki import Library
 from csp11.token.forkgate import generation, library_call
+
+_log = logging.getLogger("csp11")
 
 _T = TypeVar("_T")
 
@@ -42,6 +47,21 @@ class _Pooled:
         self.alive = True
 
 
+# Pauses (seconds, each varied by ±50% so that waiting processes spread out)
+# before trying again a call that met a store another process holds (quirk
+# store_busy_fails, and C_Initialize in csp11.token.module): about 10 s in all,
+# far beyond the few milliseconds one store write takes.  Measured against a
+# process making and deleting containers in a tight loop (about 200 store
+# writes a second): 3 s was not always enough for a C_Initialize to find the
+# store free.
+BUSY_PAUSES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0)
+
+
+def busy_pause(pause: float) -> None:
+    """Sleep one of :data:`BUSY_PAUSES`, varied by ±50%."""
+    time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - back-off jitter
+
+
 class SessionPool:
     """The session pool of one token (the base of :class:`csp11.token.token.Token`)."""
 
@@ -55,6 +75,9 @@ class SessionPool:
         self._all: list[_Pooled] = []
         self._pool_lock = threading.Lock()
         self._generation = generation()
+        # Pauses before trying a call again on a busy store (waited_for_store);
+        # set by Token for tokens with the quirk store_busy_fails.
+        self.busy_pauses: tuple[float, ...] = ()
 
     def check_generation(self) -> None:
         """Refuse to work in a child process on what was opened before fork()."""
@@ -133,19 +156,42 @@ class SessionPool:
         with self._pool_lock:
             return len(self._all)
 
+    def waited_for_store(self, pauses: Iterator[float], ckr: str, doing: str) -> bool:
+        """Whether a call that failed with ``ckr`` is to be tried again, after
+        the next of ``pauses`` (slept here): ``CKR_GENERAL_ERROR`` on a token
+        whose store another process may hold (quirk ``store_busy_fails``: the
+        call changed nothing).  ``pauses`` is ``iter(self.busy_pauses)``,
+        empty on other tokens."""
+        if ckr != "CKR_GENERAL_ERROR":
+            return False
+        pause = next(pauses, None)
+        if pause is None:
+            return False
+        _log.debug("token %r: store busy at %s; trying again", self._tok.label, doing)
+        busy_pause(pause)
+        return True
+
     def run_on(self, pooled: _Pooled, doing: str, fn: Callable[[Any], _T]) -> _T:
-        """Run ``fn(session)`` on a given session (the one a key lives in)."""
+        """Run ``fn(session)`` on a given session (the one a key lives in).
+
+        ``fn`` may be run again after a busy store (:meth:`waited_for_store`):
+        a function that acts on several objects drops each one done."""
         self.check_generation()
+        busy = iter(self.busy_pauses)
         with pooled.lock:
             if not pooled.alive:
                 raise Fail(winerror.NTE_BAD_KEY, f"{doing}: the key's session was lost")
-            try:
-                with library_call():
-                    return fn(pooled.session)
-            except pkcs11.exceptions.PKCS11Error as exc:
-                ckr = ckr_of(exc)
-                if ckr not in SESSION_LOST:
-                    raise fail_from_ckr(ckr, doing) from None
+            while True:
+                try:
+                    with library_call():
+                        return fn(pooled.session)
+                except pkcs11.exceptions.PKCS11Error as exc:
+                    ckr = ckr_of(exc)
+                    if self.waited_for_store(busy, ckr, doing):
+                        continue
+                    if ckr not in SESSION_LOST:
+                        raise fail_from_ckr(ckr, doing) from None
+                break
             # The token dropped the key's session, and the session objects in
             # it: the call cannot be redone here.  The session leaves the pool
             # (closed, so nothing leaks); a container's key is opened again

@@ -51,7 +51,7 @@ from csp11.token.openssl import _load_openssl_legacy
 from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
 from csp11.token.quirks import Quirks, quirks_for
-from csp11.token.session import SESSION_LOST, SessionPool, _Pooled
+from csp11.token.session import BUSY_PAUSES, SESSION_LOST, SessionPool, _Pooled
 from csp11.token.softhsm import (
     generation_files,
     store_file_lock,
@@ -164,6 +164,8 @@ class Token(SessionPool):
         self._login_lock = threading.Lock()
         self._logged_in = False
         self._anchored = not self.quirks.handle_anchor
+        if self.quirks.store_busy_fails:
+            self.busy_pauses = BUSY_PAUSES
         self._mechanisms: dict[int, MechanismInfo] | None = None
         # Keys whose last CryptoAPI handle was garbage-collected: released at
         # the next token call, never from inside a finalizer (which could run
@@ -269,7 +271,10 @@ class Token(SessionPool):
         ``doing`` names the PKCS#11 call for messages.  A session the token
         lost is replaced and the call retried once; so is a call that met
         ``CKR_USER_NOT_LOGGED_IN`` when ``pins`` can log in (someone logged
-        the token out, or the token wants a login csp11 did not expect).
+        the token out, or the token wants a login csp11 did not expect).  On
+        a token whose store another process may hold (quirk
+        ``store_busy_fails``), ``CKR_GENERAL_ERROR`` is tried again after the
+        pauses of :data:`csp11.token.session.BUSY_PAUSES`.
         """
         return self.run_keep(doing, fn, pins)[1]
 
@@ -285,14 +290,18 @@ class Token(SessionPool):
         self.check_generation()
         self._drain_graveyard()
         pooled: _Pooled | None = self.acquire()
+        busy = iter(self.busy_pauses)
         try:
-            for attempt in (0, 1):
+            attempt = 0
+            while True:
                 assert pooled is not None
                 try:
                     with library_call():
                         return pooled, fn(pooled.session)
                 except pkcs11.exceptions.PKCS11Error as exc:
                     ckr = ckr_of(exc)
+                    if self.waited_for_store(busy, ckr, doing):
+                        continue
                     # Logging in again happens holding no session: login takes
                     # the store lock, which container changes take before a
                     # key's session (one lock order everywhere).
@@ -307,6 +316,7 @@ class Token(SessionPool):
                                 self.login(pins, None)
                         pooled = self._open()
                         pooled.lock.acquire()
+                        attempt += 1
                         continue
                     if attempt == 0 and ckr == "CKR_USER_NOT_LOGGED_IN" and pins is not None:
                         self._logged_in = False
@@ -314,9 +324,9 @@ class Token(SessionPool):
                         pooled = None
                         self.login(pins, None)
                         pooled = self.acquire()
+                        attempt += 1
                         continue
                     raise fail_from_ckr(ckr, doing) from None
-            raise AssertionError("unreachable")  # pragma: no cover
         finally:
             if pooled is not None:
                 self.release(pooled)
