@@ -390,11 +390,17 @@ def verify(ck: _Cryptoki, session: int, mechanism: int, key: int, *, data: bytes
 
 
 def destroy(ck: _Cryptoki, session: int, handles: list[int]) -> None:
-    """``C_DestroyObject`` of each handle (all of them, even when one fails)."""
+    """``C_DestroyObject`` of each handle (all of them, even when one fails).
+
+    Each handle destroyed leaves ``handles``, so that a call tried again
+    (a busy store: SessionPool.waited_for_store) destroys only the rest and
+    never a handle number the token may since have given to a new object."""
     calls = calls_of(ck)
     failed = CKR_OK
-    for handle in handles:
+    for handle in list(handles):
         rv = calls.destroy(session, handle)
+        if rv == CKR_OK:
+            handles.remove(handle)
         failed = failed or rv
     if failed != CKR_OK:
         _raise(failed)

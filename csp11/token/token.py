@@ -683,13 +683,18 @@ class Token(SessionPool):
         """``C_DestroyObject`` of objects found by :meth:`find` in ``pooled``.
 
         An object that is already gone (another thread or process destroyed
-        it since it was found) is not an error.
+        it since it was found) is not an error.  Each one done is dropped
+        before the next, so that a call tried again (a busy store) goes on
+        with the rest only.
         """
+        pending = list(objects)
+
         def destroy(session: Any) -> None:
-            for obj in objects:
+            while pending:
                 with contextlib.suppress(pkcs11.exceptions.ObjectHandleInvalid,
                                          pkcs11.exceptions.KeyHandleInvalid):
-                    obj.destroy()
+                    pending[0].destroy()
+                pending.pop(0)
 
         self.run_on(pooled, "C_DestroyObject", destroy)
         self.wrote_token_objects()
