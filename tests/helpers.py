@@ -45,3 +45,15 @@ def installed(*patterns: str) -> str | None:
         if found:
             return found[0]
     return None
+
+
+def container_names(ctx: PyCRYPTPROV, scope_flag: int = 0) -> list[str]:
+    """Every name ``PP_ENUMCONTAINERS`` gives, to its ``ERROR_NO_MORE_ITEMS``."""
+    names, flags = [], con.CRYPT_FIRST | scope_flag
+    while True:
+        try:
+            names.append(ctx.CryptGetProvParam(con.PP_ENUMCONTAINERS, flags))
+        except pywintypes.error as exc:
+            assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
+            return names
+        flags = con.CRYPT_NEXT | scope_flag

@@ -23,6 +23,7 @@ from csp11 import win32cryptcon as con
 from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import REPO, run_python
+from .helpers import container_names
 from .outside import labelled, objects
 
 AES = con.PROV_RSA_AES
@@ -257,17 +258,6 @@ def test_non_exportable_key_resists_another_process(
     assert private["NEVER_EXTRACTABLE"] is True
 
 
-def _enumerate(ctx: PyCRYPTPROV, scope_flag: int) -> list[str]:
-    names, flags = [], con.CRYPT_FIRST | scope_flag
-    while True:
-        try:
-            names.append(ctx.CryptGetProvParam(con.PP_ENUMCONTAINERS, flags))
-        except pywintypes.error as exc:
-            assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
-            return names
-        flags = con.CRYPT_NEXT | scope_flag
-
-
 def test_enumerate_containers(box: str) -> None:
     second = _name()
     ctx = _acquire(second, con.CRYPT_NEWKEYSET)
@@ -275,11 +265,11 @@ def test_enumerate_containers(box: str) -> None:
     ctx.CryptReleaseContext()
     verify = _acquire(None, con.CRYPT_VERIFYCONTEXT)
     assert verify is not None
-    names = _enumerate(verify, 0)
+    names = container_names(verify, 0)
     assert box in names and second in names
     assert names == sorted(names)
     # The machine scope lists machine containers only.
-    machine = _enumerate(verify, con.CRYPT_MACHINE_KEYSET)
+    machine = container_names(verify, con.CRYPT_MACHINE_KEYSET)
     assert box not in machine and second not in machine
     verify.CryptReleaseContext()
     assert _acquire(second, con.CRYPT_DELETEKEYSET) is None

@@ -40,6 +40,7 @@ from csp11.win32crypt import PyCRYPTPROV
 
 from . import test_container_protocol as protocol
 from .conftest import REPO
+from .helpers import container_names
 from .nss_token import SOFTOKN, init_string, outside, uri
 
 pytestmark = pytest.mark.skipif(SOFTOKN is None, reason="NSS softokn (libnss3) is not installed")
@@ -363,17 +364,6 @@ def _of(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return [r for r in rows if str(r["LABEL"]).startswith(f"csp11 user/{name}")]
 
 
-def _names(ctx: PyCRYPTPROV) -> list[str]:
-    names, flags = [], con.CRYPT_FIRST
-    while True:
-        try:
-            names.append(ctx.CryptGetProvParam(con.PP_ENUMCONTAINERS, flags))
-        except pywintypes.error as exc:
-            assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
-            return names
-        flags = con.CRYPT_NEXT
-
-
 def test_certificate_db_keeps_a_container(nss_init: str) -> None:
     """The container story on NSS Certificate DB: made with both RSA-2048 pairs in
     one process; opened in this one (which had the database open, and had looked
@@ -411,7 +401,7 @@ def test_certificate_db_keeps_a_container(nss_init: str) -> None:
     ctx = win32crypt.CryptAcquireContext("nss-box", None, con.PROV_RSA_AES, 0, Token=uri)
     assert ctx is not None
     with ctx:
-        assert "nss-box" in _names(ctx)
+        assert "nss-box" in container_names(ctx)
         for spec in (con.AT_SIGNATURE, con.AT_KEYEXCHANGE):
             key = ctx.CryptGetUserKey(spec)
             public: Any = interop.key_from_blob(key.CryptExportKey(None, con.PUBLICKEYBLOB))
