@@ -211,6 +211,9 @@ class _Cryptoki:
         some mechanisms (AES_ECB, AES_CBC_PAD, AES_CTR, AES_GCM, DES3_ECB,
         DES3_CBC_PAD) with ``|=``: a buffer holding 0xAAAA0000 comes back
         0xAAAA0300 (measured; tests/test_token.py checks the result).
+        Through p11-kit's RPC no client can help it: ``p11-kit server`` makes
+        the call with an uninitialised structure of its own (SoftHSM2 behind
+        it: 0x302 for AES_ECB and DES3_ECB, 0x300 direct).
         """
         info = _CK_MECHANISM_INFO(0, 0, 0)
         rv = self.C_GetMechanismInfo(slot_id, mechanism, ctypes.byref(info))
