@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from csp11.errors import CKR_NAMES, CKR_VALUES
+from csp11 import winerror
+from csp11.errors import CKR_NAMES, CKR_TO_WINERROR, CKR_VALUES
 
 from .conftest import REPO, run_python
 from .outside import objects
@@ -585,3 +586,41 @@ def test_240_concurrent_process_starts_on_a_shared_token(store: Path, tmp_path: 
          " c.CRYPT_DELETEKEYSET)\n"],
         env=env, capture_output=True, text=True, timeout=120, check=False)
     assert deleted.returncode == 0, deleted.stderr
+
+
+# ---- mechanisms the module cannot describe ---------------------------------------------------
+
+
+def test_a_mechanism_without_info_is_left_out_and_other_failures_reported(
+    shim: Path, store: Path, tmp_path: Path
+) -> None:
+    """p11-kit's RPC lists mechanisms it cannot carry and answers
+    CKR_MECHANISM_INVALID for their C_GetMechanismInfo: csp11 leaves them out.
+    Any other failure there is reported, translated, not taken as "absent"."""
+    out = _scenario(shim, store, tmp_path, f"""
+        inject("fail C_GetMechanismInfo {_rv('CKR_MECHANISM_INVALID')} times=1")
+        prov = verify()
+        token = prov._state.token
+        listed = [int(m) for m in token._slot.get_mechanisms()]
+        mechanisms = token.mechanisms()
+        out["missing"] = [m for m in listed if m not in mechanisms]
+        out["first"] = listed[0]
+        out["listed"] = len(listed)
+        out["faults"] = stats()["faults"]
+        out["random"] = len(prov.CryptGenRandom(8))
+        prov.CryptReleaseContext()
+        # A token object read afresh, the module failing every description.
+        inject("fail C_GetMechanismInfo {_rv('CKR_DEVICE_ERROR')}")
+        token._mechanisms = None
+        try:
+            token.mechanisms()
+            out["failed"] = None
+        except csp11.errors.Fail as exc:
+            out["failed"] = [exc.code, exc.ckr]
+    """)
+    assert out["listed"] > 10 and out["faults"] == 1
+    assert out["missing"] == [out["first"]]
+    assert out["random"] == 8
+    # Not in the table: NTE_FAIL, the return code kept for the message.
+    assert "CKR_DEVICE_ERROR" not in CKR_TO_WINERROR
+    assert out["failed"] == [winerror.NTE_FAIL, "CKR_DEVICE_ERROR"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -181,3 +184,73 @@ def test_threads_share_a_context_safely(run: int, embedded_pin: str) -> None:
     counts = eval(result.stdout.split("counts", 1)[1].split("sessions")[0])
     assert len(counts) == 6
     assert all(c > 0 for c in counts)
+
+
+# The mechanisms as csp11 reads them, in a process of its own.
+_CSP11_MECHANISMS = """
+import json
+from csp11 import win32crypt, win32cryptcon
+ctx = win32crypt.CryptAcquireContext(
+    None, None, win32cryptcon.PROV_RSA_AES, win32cryptcon.CRYPT_VERIFYCONTEXT)
+token = ctx._state.token
+print(json.dumps({"slot": token.slot_id, "mechanisms": {
+    str(m): [i.min_key_size, i.max_key_size, i.flags] for m, i in token.mechanisms().items()}}))
+"""
+
+# The same read without csp11 or python-pkcs11: the module itself through
+# ctypes, every CK_MECHANISM_INFO zeroed first; and once more with the flags
+# pre-filled, which shows whether the module sets them or ORs into them.
+_ZEROED_MECHANISMS = """
+import ctypes, json, sys
+U = ctypes.c_ulong
+class Info(ctypes.Structure):
+    _fields_ = (("low", U), ("high", U), ("flags", U))
+lib = ctypes.CDLL(sys.argv[1])
+slot = int(sys.argv[2])
+assert lib.C_Initialize(None) == 0
+n = U(0)
+assert lib.C_GetMechanismList(U(slot), None, ctypes.byref(n)) == 0
+listed = (U * n.value)()
+assert lib.C_GetMechanismList(U(slot), listed, ctypes.byref(n)) == 0
+zeroed, ored = {}, []
+for m in listed[:n.value]:
+    info = Info(0, 0, 0)
+    assert lib.C_GetMechanismInfo(U(slot), U(m), ctypes.byref(info)) == 0
+    zeroed[str(m)] = [info.low, info.high, info.flags]
+    dirty = Info(0, 0, 0xAAAA0000)
+    assert lib.C_GetMechanismInfo(U(slot), U(m), ctypes.byref(dirty)) == 0
+    if dirty.flags != info.flags:
+        ored.append(m)
+print(json.dumps({"mechanisms": zeroed, "ored": ored}))
+"""
+
+
+def test_mechanism_flags_are_the_tokens_not_leftover_memory(
+    embedded_pin: str, softhsm2_module: str, csp11_home: Path
+) -> None:
+    """SoftHSM2 2.6 ORs the flags of some mechanisms into the caller's
+    CK_MECHANISM_INFO; csp11 must read them into a zeroed one.  Two csp11
+    processes and an independent ctypes reader must agree exactly."""
+    seen = []
+    for _ in range(2):
+        out = run_python(_CSP11_MECHANISMS)
+        assert out.returncode == 0, out.stderr
+        seen.append(json.loads(out.stdout))
+    first, second = seen
+    assert first["slot"] == second["slot"]
+    env = dict(os.environ, SOFTHSM2_CONF=str(csp11_home / "softhsm2.conf"))
+    ref = subprocess.run(
+        [sys.executable, "-c", _ZEROED_MECHANISMS, softhsm2_module, str(first["slot"])],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert ref.returncode == 0, ref.stderr
+    expected = json.loads(ref.stdout)
+    want = expected["mechanisms"]
+    assert len(want) > 10
+    # Where this module ORs (SoftHSM2 2.6: six mechanisms), garbage shows.
+    note = f"mechanisms whose flags the module ORs in: {expected['ored']}"
+    for got in (first["mechanisms"], second["mechanisms"]):
+        assert got.keys() == want.keys()
+        wrong = {m: (got[m], want[m]) for m in want if got[m] != want[m]}
+        assert wrong == {}, note

@@ -230,19 +230,19 @@ class Token(SessionPool):
             except pkcs11.exceptions.PKCS11Error as exc:
                 raise fail_from_ckr(ckr_of(exc), "C_GetMechanismList") from None
             for mech in listed:
-                try:
-                    with library_call():
-                        info = self._slot.get_mechanism_info(mech)
-                except pkcs11.exceptions.PKCS11Error as exc:
+                # csp11's own binding, not python-pkcs11's get_mechanism_info:
+                # that passes an uninitialised CK_MECHANISM_INFO, and SoftHSM2
+                # ORs some flags into it (see _Cryptoki.mechanism_info).
+                rv, (low, high, flags) = self.module.cryptoki.mechanism_info(
+                    self.slot_id, int(mech)
+                )
+                if rv != CKR_OK:
                     # p11-kit's RPC lists mechanisms it cannot carry and then
                     # answers CKR_MECHANISM_INVALID for them: not available here.
-                    if ckr_of(exc) == "CKR_MECHANISM_INVALID":
+                    if _ckr_name(rv) == "CKR_MECHANISM_INVALID":
                         continue
-                    raise fail_from_ckr(ckr_of(exc), "C_GetMechanismInfo") from None
-                found[int(mech)] = MechanismInfo(
-                    int(mech), int(info.min_key_length), int(info.max_key_length),
-                    int(info.flags),
-                )
+                    raise fail_from_ckr(_ckr_name(rv), "C_GetMechanismInfo")
+                found[int(mech)] = MechanismInfo(int(mech), low, high, flags)
             self._mechanisms = found
         return self._mechanisms
 
