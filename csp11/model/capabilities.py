@@ -36,8 +36,10 @@ token does not say:
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
+from csp11 import win32cryptcon as con
 from csp11.errors import Fail
 from csp11.model.algorithms import ALGORITHMS, Algorithm, Family, software_digest_available
 from csp11.model.mechanisms import BLOCK_MECHANISMS
@@ -320,16 +322,64 @@ class Capabilities:
 
     def __init__(self, personality: Personality, token: Token) -> None:
         self.personality = personality
+        # Keyed hashes last: whether one is offered depends on the session
+        # algorithms offered (the keys the token can hold for it).
+        clipped: dict[int, Offer] = {}
+        self._absent: dict[int, str] = {}
+        for offer in personality.offers:
+            alg = ALGORITHMS[offer.algid]
+            if alg.family is not Family.MAC and (found := _clip(offer, alg, token)):
+                clipped[offer.algid] = found
+        for offer in personality.offers:
+            alg = ALGORITHMS[offer.algid]
+            if alg.family is Family.MAC and (found := _clip(offer, alg, token)):
+                missing = _keyed_hash_missing(alg, token, clipped.values())
+                if missing is None:
+                    clipped[offer.algid] = found
+                else:
+                    self._absent[offer.algid] = missing
         self.offers: tuple[Offer, ...] = tuple(
-            clipped
-            for offer in personality.offers
-            if (clipped := _clip(offer, ALGORITHMS[offer.algid], token)) is not None
+            clipped[offer.algid] for offer in personality.offers if offer.algid in clipped
         )
         self._by_algid = {offer.algid: offer for offer in self.offers}
 
     def offer(self, algid: int) -> Offer | None:
         """The (clipped) offer for ``algid``, or ``None`` if not available here."""
         return self._by_algid.get(algid)
+
+    def absent_because(self, algid: int) -> str | None:
+        """Why a keyed hash the token computes is not offered (no key for it can
+        exist on the token), or ``None``."""
+        return self._absent.get(algid)
+
+
+def _keyed_hash_missing(alg: Algorithm, token: Token, offered: Iterable[Offer]) -> str | None:
+    """What the token lacks to hold a key for the keyed hash ``alg`` (``None``:
+    nothing; it is offered).
+
+    A keyed hash the token computes but for which no key can exist there
+    would be enumerated and never work (tpm2-pkcs11 lists CKM_SHA_1_HMAC and
+    makes no secret keys at all).  CALG_MAC runs on a block cipher session
+    key (:class:`csp11.core.engines.CbcMac`), so it needs a block cipher
+    offered.  CALG_HMAC runs on a generic secret session object that csp11
+    creates in every case (:func:`csp11.ops.hashing._hmac_key`: an
+    ``CRYPT_IPSEC_HMAC_KEY`` import, or a copy of an exportable session
+    key, generated or imported), so it needs a token that creates secret
+    keys from their value as session objects; a generated key alone cannot
+    key an HMAC there.
+    """
+    offers = [ALGORITHMS[offer.algid] for offer in offered]
+    if alg.algid == con.CALG_MAC:
+        if not any(a.family is Family.SESSION and a.block_bits for a in offers):
+            return "the token holds no block cipher session key (DES, 3DES, AES, RC2) to MAC with"
+        return None
+    if token.quirks.creates_public_keys_only:
+        return (f"the token creates no secret key from its value (quirk {token.quirks.name}), "
+                "so no HMAC key can exist on it")
+    if not token_model(token).session_objects:
+        return ("the token makes no session objects, so no HMAC key (a session generic "
+                "secret) can exist on it")
+    return None
 
 
 def _clip(offer: Offer, alg: Algorithm, token: Token) -> Offer | None:
@@ -345,9 +395,16 @@ def _clip(offer: Offer, alg: Algorithm, token: Token) -> Offer | None:
         generates, cbc = token_model(token).secret_key(alg, _smallest_bits(alg, token))
         if not generates or not cbc:
             return None
+    if alg.parity_bits:
+        # The DES family's lengths are fixed by the key type; PKCS#11 says the
+        # mechanism's ulMinKeySize/ulMaxKeySize are not used for DES and 3DES
+        # generation (v2.20 §12.13.9).  Tokens fill them as they like:
+        # SoftHSM2 0/0, NSS softokn DES2_KEY_GEN 24/24 (bytes of its own
+        # K1K2K1 storage, not the 16 of a CKK_DES2 value).
+        return offer
     low, high = _token_sizes(alg, token, info.min_key_size, info.max_key_size)
     if high <= 0:
-        # 0/0: the token does not report sizes (SoftHSM2's DES family).
+        # 0/0: the token does not report sizes.
         return offer
     minimum, maximum = max(offer.minimum, low), min(offer.maximum, high)
     if offer.step:
@@ -364,9 +421,6 @@ def _token_sizes(alg: Algorithm, token: Token, low: int, high: int) -> tuple[int
     """The token's key-size range for ``alg`` in the offer's unit (bits, no parity)."""
     if int(alg.gen_mechanism) in _SIZES_IN_BYTES:
         low, high = low * 8, high * 8
-    if alg.parity_bits and high > 0:
-        # Tokens count DES keys with parity; the offer does not.
-        low, high = low - alg.parity_bits, high - alg.parity_bits
     if alg.family is Family.DSA:
         quirks = token.quirks
         if quirks.dsa_min_bits:
