@@ -304,16 +304,10 @@ def _smallest_bits(alg: Algorithm, token: Token) -> int:
     return max(low, 128 if alg.key_type == KeyType.AES else 40)
 
 # C_GetMechanismInfo reports key sizes in bytes for these generation
-# mechanisms, in bits for the others (PKCS#11 v2.40 §2).
+# mechanisms, in bits for the others (PKCS#11 v2.40 §2).  The DES family's
+# sizes are not read at all (_token_sizes).
 _SIZES_IN_BYTES = frozenset(
-    int(m)
-    for m in (
-        Mechanism.AES_KEY_GEN,
-        Mechanism._DES_KEY_GEN,
-        Mechanism.DES2_KEY_GEN,
-        Mechanism.DES3_KEY_GEN,
-        Mechanism.GENERIC_SECRET_KEY_GEN,
-    )
+    int(m) for m in (Mechanism.AES_KEY_GEN, Mechanism.GENERIC_SECRET_KEY_GEN)
 )
 
 
@@ -395,16 +389,9 @@ def _clip(offer: Offer, alg: Algorithm, token: Token) -> Offer | None:
         generates, cbc = token_model(token).secret_key(alg, _smallest_bits(alg, token))
         if not generates or not cbc:
             return None
-    if alg.parity_bits:
-        # The DES family's lengths are fixed by the key type; PKCS#11 says the
-        # mechanism's ulMinKeySize/ulMaxKeySize are not used for DES and 3DES
-        # generation (v2.20 §12.13.9).  Tokens fill them as they like:
-        # SoftHSM2 0/0, NSS softokn DES2_KEY_GEN 24/24 (bytes of its own
-        # K1K2K1 storage, not the 16 of a CKK_DES2 value).
-        return offer
     low, high = _token_sizes(alg, token, info.min_key_size, info.max_key_size)
     if high <= 0:
-        # 0/0: the token does not report sizes.
+        # 0/0: the token does not report sizes (or they mean nothing).
         return offer
     minimum, maximum = max(offer.minimum, low), min(offer.maximum, high)
     if offer.step:
@@ -418,7 +405,16 @@ def _clip(offer: Offer, alg: Algorithm, token: Token) -> Offer | None:
 
 
 def _token_sizes(alg: Algorithm, token: Token, low: int, high: int) -> tuple[int, int]:
-    """The token's key-size range for ``alg`` in the offer's unit (bits, no parity)."""
+    """The token's key-size range for ``alg`` in the offer's unit (bits, no
+    parity); (0, 0) where the token does not say."""
+    if alg.parity_bits:
+        # The DES family's lengths are fixed by the key type: PKCS#11 says a
+        # DES/3DES generation mechanism's ulMinKeySize/ulMaxKeySize are not
+        # used (v2.20 §12.13.9, "General block cipher key generation"), and
+        # tokens fill them as they like: SoftHSM2 0/0; NSS softokn DES 8/8,
+        # DES3 24/24 and DES2_KEY_GEN 24/24 too (a CKK_DES2 value has 16
+        # bytes), which read as a length lost CALG_3DES_112 there.
+        return 0, 0
     if int(alg.gen_mechanism) in _SIZES_IN_BYTES:
         low, high = low * 8, high * 8
     if alg.family is Family.DSA:
