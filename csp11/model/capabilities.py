@@ -324,9 +324,16 @@ class Capabilities:
             alg = ALGORITHMS[offer.algid]
             if alg.family is not Family.MAC and (found := _clip(offer, alg, token)):
                 clipped[offer.algid] = found
+        mechanisms = token.mechanisms()
         for offer in personality.offers:
             alg = ALGORITHMS[offer.algid]
-            if alg.family is Family.MAC and (found := _clip(offer, alg, token)):
+            if alg.family is not Family.MAC:
+                continue
+            if (found := _clip(offer, alg, token)) is None:
+                lacks = ", ".join(f"CKM_{m.name.lstrip('_')}" for m in alg.requires
+                                  if int(m) not in mechanisms)
+                self._absent[offer.algid] = f"the token has no {lacks}"
+            else:
                 missing = _keyed_hash_missing(alg, token, clipped.values())
                 if missing is None:
                     clipped[offer.algid] = found
@@ -342,8 +349,8 @@ class Capabilities:
         return self._by_algid.get(algid)
 
     def absent_because(self, algid: int) -> str | None:
-        """Why a keyed hash the token computes is not offered (no key for it can
-        exist on the token), or ``None``."""
+        """Why a keyed hash the personality has is not offered on this token (a
+        mechanism it lacks, or no key for it can exist there), or ``None``."""
         return self._absent.get(algid)
 
 
