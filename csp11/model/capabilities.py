@@ -2,9 +2,12 @@
 
 A personality's table (:mod:`csp11.model.providers`) is intersected with the
 token's mechanism list, and key lengths are clipped to what
-``C_GetMechanismInfo`` reports and to the token's declared quirks.  The
-result drives CryptGenKey's checks and ``PP_ENUMALGS(_EX)``, so the two
-always agree: an ALG_ID is generatable exactly when it is enumerated.
+``C_GetMechanismInfo`` reports (not for the DES family, whose sizes PKCS#11
+leaves unused) and to the token's declared quirks.  A keyed hash (CALG_MAC,
+CALG_HMAC) is offered only where a key for it can exist on the token.  The
+result drives CryptGenKey's and CryptCreateHash's checks and
+``PP_ENUMALGS(_EX)``, so they always agree: an ALG_ID is usable exactly when
+it is enumerated.
 
 :class:`TokenModel` is what csp11 learns about a token beyond its mechanism
 list, by cheap probes made once per token per process (each cleans up what it
