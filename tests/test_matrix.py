@@ -48,11 +48,16 @@ _BLOCK_CIPHER_TOKENS = ("softhsm2", "p11kit-proxy", "p11kit-rpc")
 _CANDIDATES = (
     0x6610, 0x660E, 0x660F, 0x6603, 0x6609, 0x6601, 0x6602, 0x6801, 0xAA02, 0x2200,
 )
+# Keyed hashes (CALG_HMAC, CALG_MAC): each must be enumerated and give the
+# right value (Python's hmac; cryptography's CBC), or be absent and refused by
+# CryptCreateHash with NTE_BAD_ALGID (a token that can hold no key for it).
+_KEYED_HASHES = (0x8009, 0x8005)
 
-# The user's program; argv: phase, URI, container name, slow ("1"/"0").
+# The user's program; argv: phase, URI, container name, slow ("1"/"0"),
+# candidates and keyed hashes (JSON lists).
 _PROGRAM = textwrap.dedent(
     """
-    import json, os, sys
+    import hashlib, hmac, json, os, struct, sys
     from cryptography.hazmat.primitives import hashes, padding as sympad
     from cryptography.hazmat.primitives.asymmetric import padding
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -85,6 +90,38 @@ _PROGRAM = textwrap.dedent(
 
     def error(exc):
         return {"code": exc.winerror, "message": exc.strerror}
+
+    def keyed_hash(ctx, alg, algs):
+        # None when the keyed hash works and is right; absent ones go straight
+        # to CryptCreateHash (without a key: the refusal comes first).
+        if alg not in algs:
+            ctx.CryptCreateHash(alg, None)
+            return {"code": None, "message": "created though not enumerated"}
+        data = b"the token matrix, keyed"
+        if alg == c.CALG_HMAC:
+            secret = os.urandom(20)
+            blob = struct.pack("<BBHII", c.PLAINTEXTKEYBLOB, 2, 0, c.CALG_RC2, 20) + secret
+            key = ctx.CryptImportKey(blob, None, c.CRYPT_IPSEC_HMAC_KEY)
+            h = ctx.CryptCreateHash(c.CALG_HMAC, key)
+            h.CryptSetHashParam(c.HP_HMAC_INFO, {"HashAlgid": c.CALG_SHA1})
+            expected = hmac.new(secret, data, hashlib.sha1).digest()
+        else:
+            cipher_alg = next(a for a in (c.CALG_3DES, c.CALG_AES_128) if a in algs)
+            secret = os.urandom(24 if cipher_alg == c.CALG_3DES else 16)
+            blob = struct.pack("<BBHII", c.PLAINTEXTKEYBLOB, 2, 0, cipher_alg,
+                               len(secret)) + secret
+            key = ctx.CryptImportKey(blob, None, 0)
+            h = ctx.CryptCreateHash(c.CALG_MAC, key)
+            cipher = (algorithms.TripleDES(secret) if cipher_alg == c.CALG_3DES
+                      else algorithms.AES(secret))
+            padder = sympad.PKCS7(cipher.block_size).padder()
+            enc = Cipher(cipher, modes.CBC(bytes(cipher.block_size // 8))).encryptor()
+            padded = padder.update(data) + padder.finalize()
+            expected = (enc.update(padded) + enc.finalize())[-cipher.block_size // 8:]
+        h.CryptHashData(data)
+        value = h.CryptGetHashParam(c.HP_HASHVAL)
+        key.CryptDestroyKey()
+        return None if value == expected else {"code": None, "message": "wrong value"}
 
     if phase == "make":
         out["objects_before"] = token_objects()
@@ -178,6 +215,11 @@ _PROGRAM = textwrap.dedent(
                 out["gen"][alg] = None
             except pywintypes.error as exc:
                 out["gen"][alg] = error(exc)
+        for alg in json.loads(sys.argv[6]):
+            try:
+                out["gen"][alg] = keyed_hash(probe, alg, out["enum"])
+            except pywintypes.error as exc:
+                out["gen"][alg] = error(exc)
         if slow:
             out["rsa_sizes"] = {}
             for bits in (1024, 1536, 2048, 3072, 4096):
@@ -206,7 +248,7 @@ class MatrixToken:
 def _run(token: MatrixToken, phase: str, name: str, slow: bool) -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, "-c", _PROGRAM, phase, token.uri, name, "1" if slow else "0",
-         json.dumps(_CANDIDATES)],
+         json.dumps(_CANDIDATES), json.dumps(_KEYED_HASHES)],
         env={**os.environ, "PYTHONPATH": str(REPO), **token.env},
         capture_output=True, text=True, timeout=300, check=False,
     )
@@ -338,8 +380,8 @@ def test_verify_context_pairs_work_and_vanish(matrix_token: MatrixToken) -> None
 
 
 def test_unsupported_algorithms_absent_and_refused(matrix_token: MatrixToken) -> None:
-    """An ALG_ID is generatable exactly when PP_ENUMALGS lists it; the others are
-    NTE_BAD_ALGID."""
+    """An ALG_ID is generatable (a keyed hash: computes the right value) exactly
+    when PP_ENUMALGS lists it; the others are NTE_BAD_ALGID."""
     results = matrix_token.results
     enumerated = set(results["enum"])
     refused = 0
@@ -353,6 +395,14 @@ def test_unsupported_algorithms_absent_and_refused(matrix_token: MatrixToken) ->
                 hex(alg), failure)
     if not refused:
         pytest.skip(f"{matrix_token.name}: serves every candidate algorithm")
+
+
+def test_hmac_where_a_key_for_it_can_exist(matrix_token: MatrixToken) -> None:
+    """CALG_HMAC is offered where the token can hold an HMAC key (a generic
+    secret it creates from a value: SoftHSM2 however reached, NSS) and not on
+    the TPM, which creates no secret key at all (its refusal is checked above)."""
+    enumerated = matrix_token.results["enum"]
+    assert (0x8009 in enumerated) == (matrix_token.name != "tpm"), enumerated
 
 
 def test_no_raw_ckr_text(matrix_token: MatrixToken) -> None:

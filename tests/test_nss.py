@@ -212,6 +212,40 @@ def test_dss_512_where_the_token_can(nss_uri: str) -> None:
             assert len(key.CryptGetKeyParam(con.KP_Q)) == 20
 
 
+def test_two_key_3des_whatever_size_the_token_reports(nss_uri: str) -> None:
+    """softokn reports CKM_DES2_KEY_GEN's key sizes as 24..24 (bytes), which
+    PKCS#11 leaves unused for the DES family: CALG_3DES_112 is offered at 112
+    bits all the same, generates and round-trips, and a known key encrypts
+    byte for byte as cryptography's TripleDES with the key K1K2K1."""
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives import padding
+
+    with _ctx(nss_uri, con.MS_ENH_RSA_AES_PROV, con.PROV_RSA_AES) as ctx:
+        rows, flags = [], con.CRYPT_FIRST
+        while True:
+            try:
+                rows.append(ctx.CryptGetProvParam(con.PP_ENUMALGS_EX, flags))
+            except pywintypes.error:
+                break
+            flags = con.CRYPT_NEXT
+        two = [r for r in rows if r.aiAlgid == con.CALG_3DES_112]
+        assert [(r.dwDefaultLen, r.dwMinLen, r.dwMaxLen) for r in two] == [(112, 112, 112)]
+        data = os.urandom(29)
+        with ctx.CryptGenKey(con.CALG_3DES_112, 0) as key:
+            assert key.CryptGetKeyParam(con.KP_BLOCKLEN) == 64
+            out = key.CryptEncrypt(True, data)
+            assert len(out) == 32 and key.CryptDecrypt(True, out) == data
+        material = os.urandom(16)
+        known: Any = _plain_key(ctx, con.CALG_3DES_112, material)
+        iv = os.urandom(8)
+        known.CryptSetKeyParam(con.KP_IV, iv)
+        padder = padding.PKCS7(64).padder()
+        encryptor = Cipher(TripleDES(material + material[:8]), modes.CBC(iv)).encryptor()
+        expected = encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
+        assert known.CryptEncrypt(True, data) == expected
+        known.CryptDestroyKey()
+
+
 def test_two_kinds_of_token_in_one_process(nss_uri: str, prov: PyCRYPTPROV) -> None:
     with _ctx(nss_uri, con.MS_ENHANCED_PROV) as nss:
         assert nss._state.token.label == "NSS Generic Crypto Services"

@@ -81,6 +81,30 @@ def test_aes_is_absent_and_refused(tpm: PyCRYPTPROV) -> None:
         assert "CKR_" not in exc.value.strerror
 
 
+def test_keyed_hashes_are_absent_and_refused_first(tpm: PyCRYPTPROV) -> None:
+    """tpm2-pkcs11 computes SHA-1 HMAC but no HMAC key can exist there (it
+    generates no secret key and creates none from a value), and it holds no
+    block cipher key for CALG_MAC: neither is enumerated, and CryptCreateHash
+    refuses both with NTE_BAD_ALGID, saying why, before looking at the key."""
+    enumerated, flags = [], con.CRYPT_FIRST
+    while True:
+        try:
+            row = tpm.CryptGetProvParam(con.PP_ENUMALGS_EX, flags)
+        except pywintypes.error:
+            break
+        flags = 0
+        enumerated.append(row.aiAlgid)
+    assert con.CALG_SHA1 in enumerated
+    before = _objects(tpm)
+    for algid, why in ((con.CALG_HMAC, "no HMAC key"), (con.CALG_MAC, "the token has no")):
+        assert algid not in enumerated
+        with pytest.raises(pywintypes.error) as exc:
+            tpm.CryptCreateHash(algid, None)  # no key: the algorithm is refused first
+        assert _code(exc) == winerror.NTE_BAD_ALGID, exc.value.strerror
+        assert why in exc.value.strerror and "CKR_" not in exc.value.strerror
+    assert _objects(tpm) == before
+
+
 def test_what_the_tpm_cannot_make_is_refused_first(tpm: PyCRYPTPROV) -> None:
     before = _objects(tpm)
     with pytest.raises(pywintypes.error) as exc:

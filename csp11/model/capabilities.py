@@ -2,9 +2,12 @@
 
 A personality's table (:mod:`csp11.model.providers`) is intersected with the
 token's mechanism list, and key lengths are clipped to what
-``C_GetMechanismInfo`` reports and to the token's declared quirks.  The
-result drives CryptGenKey's checks and ``PP_ENUMALGS(_EX)``, so the two
-always agree: an ALG_ID is generatable exactly when it is enumerated.
+``C_GetMechanismInfo`` reports (not for the DES family, whose sizes PKCS#11
+leaves unused) and to the token's declared quirks.  A keyed hash (CALG_MAC,
+CALG_HMAC) is offered only where a key for it can exist on the token.  The
+result drives CryptGenKey's and CryptCreateHash's checks and
+``PP_ENUMALGS(_EX)``, so they always agree: an ALG_ID is usable exactly when
+it is enumerated.
 
 :class:`TokenModel` is what csp11 learns about a token beyond its mechanism
 list, by cheap probes made once per token per process (each cleans up what it
@@ -36,8 +39,10 @@ token does not say:
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
+from csp11 import win32cryptcon as con
 from csp11.errors import Fail
 from csp11.model.algorithms import ALGORITHMS, Algorithm, Family, software_digest_available
 from csp11.model.mechanisms import BLOCK_MECHANISMS
@@ -302,16 +307,10 @@ def _smallest_bits(alg: Algorithm, token: Token) -> int:
     return max(low, 128 if alg.key_type == KeyType.AES else 40)
 
 # C_GetMechanismInfo reports key sizes in bytes for these generation
-# mechanisms, in bits for the others (PKCS#11 v2.40 §2).
+# mechanisms, in bits for the others (PKCS#11 v2.40 §2).  The DES family's
+# sizes are not read at all (_token_sizes).
 _SIZES_IN_BYTES = frozenset(
-    int(m)
-    for m in (
-        Mechanism.AES_KEY_GEN,
-        Mechanism._DES_KEY_GEN,
-        Mechanism.DES2_KEY_GEN,
-        Mechanism.DES3_KEY_GEN,
-        Mechanism.GENERIC_SECRET_KEY_GEN,
-    )
+    int(m) for m in (Mechanism.AES_KEY_GEN, Mechanism.GENERIC_SECRET_KEY_GEN)
 )
 
 
@@ -320,16 +319,71 @@ class Capabilities:
 
     def __init__(self, personality: Personality, token: Token) -> None:
         self.personality = personality
+        # Keyed hashes last: whether one is offered depends on the session
+        # algorithms offered (the keys the token can hold for it).
+        clipped: dict[int, Offer] = {}
+        self._absent: dict[int, str] = {}
+        for offer in personality.offers:
+            alg = ALGORITHMS[offer.algid]
+            if alg.family is not Family.MAC and (found := _clip(offer, alg, token)):
+                clipped[offer.algid] = found
+        mechanisms = token.mechanisms()
+        for offer in personality.offers:
+            alg = ALGORITHMS[offer.algid]
+            if alg.family is not Family.MAC:
+                continue
+            if (found := _clip(offer, alg, token)) is None:
+                lacks = ", ".join(f"CKM_{m.name.lstrip('_')}" for m in alg.requires
+                                  if int(m) not in mechanisms)
+                self._absent[offer.algid] = f"the token has no {lacks}"
+            else:
+                missing = _keyed_hash_missing(alg, token, clipped.values())
+                if missing is None:
+                    clipped[offer.algid] = found
+                else:
+                    self._absent[offer.algid] = missing
         self.offers: tuple[Offer, ...] = tuple(
-            clipped
-            for offer in personality.offers
-            if (clipped := _clip(offer, ALGORITHMS[offer.algid], token)) is not None
+            clipped[offer.algid] for offer in personality.offers if offer.algid in clipped
         )
         self._by_algid = {offer.algid: offer for offer in self.offers}
 
     def offer(self, algid: int) -> Offer | None:
         """The (clipped) offer for ``algid``, or ``None`` if not available here."""
         return self._by_algid.get(algid)
+
+    def absent_because(self, algid: int) -> str | None:
+        """Why a keyed hash the personality has is not offered on this token (a
+        mechanism it lacks, or no key for it can exist there), or ``None``."""
+        return self._absent.get(algid)
+
+
+def _keyed_hash_missing(alg: Algorithm, token: Token, offered: Iterable[Offer]) -> str | None:
+    """What the token lacks to hold a key for the keyed hash ``alg`` (``None``:
+    nothing; it is offered).
+
+    A keyed hash the token computes but for which no key can exist there
+    would be enumerated and never work (tpm2-pkcs11 lists CKM_SHA_1_HMAC and
+    makes no secret keys at all).  CALG_MAC runs on a block cipher session
+    key (:class:`csp11.core.engines.CbcMac`), so it needs a block cipher
+    offered.  CALG_HMAC runs on a generic secret session object that csp11
+    creates in every case (:func:`csp11.ops.hashing._hmac_key`: an
+    ``CRYPT_IPSEC_HMAC_KEY`` import, or a copy of an exportable session
+    key, generated or imported), so it needs a token that creates secret
+    keys from their value as session objects; a generated key alone cannot
+    key an HMAC there.
+    """
+    offers = [ALGORITHMS[offer.algid] for offer in offered]
+    if alg.algid == con.CALG_MAC:
+        if not any(a.family is Family.SESSION and a.block_bits for a in offers):
+            return "the token holds no block cipher session key (DES, 3DES, AES, RC2) to MAC with"
+        return None
+    if token.quirks.creates_public_keys_only:
+        return (f"the token creates no secret key from its value (quirk {token.quirks.name}), "
+                "so no HMAC key can exist on it")
+    if not token_model(token).session_objects:
+        return ("the token makes no session objects, so no HMAC key (a session generic "
+                "secret) can exist on it")
+    return None
 
 
 def _clip(offer: Offer, alg: Algorithm, token: Token) -> Offer | None:
@@ -347,7 +401,7 @@ def _clip(offer: Offer, alg: Algorithm, token: Token) -> Offer | None:
             return None
     low, high = _token_sizes(alg, token, info.min_key_size, info.max_key_size)
     if high <= 0:
-        # 0/0: the token does not report sizes (SoftHSM2's DES family).
+        # 0/0: the token does not report sizes (or they mean nothing).
         return offer
     minimum, maximum = max(offer.minimum, low), min(offer.maximum, high)
     if offer.step:
@@ -361,12 +415,18 @@ def _clip(offer: Offer, alg: Algorithm, token: Token) -> Offer | None:
 
 
 def _token_sizes(alg: Algorithm, token: Token, low: int, high: int) -> tuple[int, int]:
-    """The token's key-size range for ``alg`` in the offer's unit (bits, no parity)."""
+    """The token's key-size range for ``alg`` in the offer's unit (bits, no
+    parity); (0, 0) where the token does not say."""
+    if alg.parity_bits:
+        # The DES family's lengths are fixed by the key type: PKCS#11 says a
+        # DES/3DES generation mechanism's ulMinKeySize/ulMaxKeySize are not
+        # used (v2.20 §12.13.9, "General block cipher key generation"), and
+        # tokens fill them as they like: SoftHSM2 0/0; NSS softokn DES 8/8,
+        # DES3 24/24 and DES2_KEY_GEN 24/24 too (a CKK_DES2 value has 16
+        # bytes), which read as a length lost CALG_3DES_112 there.
+        return 0, 0
     if int(alg.gen_mechanism) in _SIZES_IN_BYTES:
         low, high = low * 8, high * 8
-    if alg.parity_bits and high > 0:
-        # Tokens count DES keys with parity; the offer does not.
-        low, high = low - alg.parity_bits, high - alg.parity_bits
     if alg.family is Family.DSA:
         quirks = token.quirks
         if quirks.dsa_min_bits:

@@ -219,9 +219,13 @@ def _hmac_key(key: Key) -> TokenKey:
 
 
 def _offered(ctx: Context, alg: Algorithm) -> None:
-    if capabilities(ctx.personality, ctx.token).offer(alg.algid) is None:
+    caps = capabilities(ctx.personality, ctx.token)
+    if caps.offer(alg.algid) is None:
+        why = caps.absent_because(alg.algid)
         raise Fail(
-            winerror.NTE_BAD_ALGID, f"{ctx.personality.name} does not offer {alg.name} here"
+            winerror.NTE_BAD_ALGID,
+            f"{ctx.personality.name} does not offer {alg.name} here"
+            + (f": {why}" if why else ""),
         )
 
 
