@@ -15,11 +15,14 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import sqlite3
 import struct
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -619,6 +622,7 @@ _BUSY_READER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_processes_sharing_the_store_wait_for_each_other(tpm_token: TpmToken) -> None:
     """tpm2-pkcs11 answers CKR_GENERAL_ERROR when another process holds its
     SQLite store ("database is locked"), at C_Initialize and at every write,
@@ -655,6 +659,83 @@ def test_processes_sharing_the_store_wait_for_each_other(tpm_token: TpmToken) ->
         if writer.poll() is None:
             writer.kill()
             writer.wait()
-    assert read == [{"ok": 15}, {"ok": 15}]
-    assert set(written) == {"ok"} and written["ok"] > 20
+    assert read == [{"ok": 15}, {"ok": 15}], read
+    assert set(written) == {"ok"} and written["ok"] > 20, written
     _run_args(_CONTAINER, tpm_token, "delete", "busy-shared")
+
+
+_HELD = textwrap.dedent(
+    """
+    import json, sys, time
+    from csp11 import pywintypes, win32crypt, win32cryptcon as c
+    uri, name = sys.argv[1], sys.argv[2]
+    out = {}
+
+    def sign():
+        ctx = win32crypt.CryptAcquireContext(name, None, c.PROV_RSA_AES, 0, Token=uri)
+        h = ctx.CryptCreateHash(c.CALG_SHA_256)
+        h.CryptHashData(b"x")
+        size = len(h.CryptSignHash(c.AT_SIGNATURE))
+        ctx.CryptReleaseContext()
+        return size
+
+    start = time.monotonic()
+    out["first"] = sign()  # C_Initialize while the store is held
+    out["first_s"] = time.monotonic() - start
+    keep = win32crypt.CryptAcquireContext(None, None, c.PROV_RSA_AES, c.CRYPT_VERIFYCONTEXT,
+                                          Token=uri)
+    print("loaded", flush=True)
+    sys.stdin.readline()  # the store is held again
+    start = time.monotonic()
+    try:
+        win32crypt.CryptAcquireContext(name + "-new", None, c.PROV_RSA_AES, c.CRYPT_NEWKEYSET,
+                                       Token=uri).CryptReleaseContext()
+        out["made"] = "ok"
+    except pywintypes.error as e:
+        out["made"] = [e.winerror, e.strerror]
+    out["made_s"] = time.monotonic() - start
+    win32crypt.CryptAcquireContext(name + "-new", None, c.PROV_RSA_AES, c.CRYPT_DELETEKEYSET,
+                                   Token=uri)
+    keep.CryptReleaseContext()
+    print(json.dumps(out), flush=True)
+    """
+)
+
+
+def test_a_store_held_by_another_process_is_waited_for(tpm_token: TpmToken) -> None:
+    """tpm2-pkcs11 answers CKR_GENERAL_ERROR while another process holds its
+    SQLite store, at C_Initialize and at C_CreateObject (quirk
+    store_busy_fails).  Holding the store with an exclusive SQLite transaction
+    for a second: a new process's first container open (C_Initialize under the
+    lock) and a running process's CRYPT_NEWKEYSET (C_CreateObject under it)
+    both wait and succeed.  (The long run against a real writer:
+    test_processes_sharing_the_store_wait_for_each_other, -m slow.)"""
+    _run_args(_CONTAINER.replace("2048 << 16", "1024 << 16"), tpm_token, "make", "held")
+    store = sqlite3.connect(Path(tpm_token.env["TPM2_PKCS11_STORE"]) / "tpm2_pkcs11.sqlite3",
+                            isolation_level=None, timeout=30)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HELD, tpm_token.uri, "held"],
+        env={**os.environ, "PYTHONPATH": str(REPO), **tpm_token.env},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        store.execute("BEGIN EXCLUSIVE")
+        time.sleep(1.0)
+        store.execute("COMMIT")
+        assert process.stdout.readline().strip() == "loaded"
+        store.execute("BEGIN EXCLUSIVE")
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        time.sleep(1.0)
+        store.execute("COMMIT")
+        out, _ = process.communicate(timeout=60)
+    finally:
+        store.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["first"] == 128 and result["made"] == "ok", result
+    assert result["made_s"] > 0.5, result  # it did meet the held store, and waited
+    _run_args(_CONTAINER, tpm_token, "delete", "held")
