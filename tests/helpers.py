@@ -47,13 +47,19 @@ def installed(*patterns: str) -> str | None:
     return None
 
 
-def container_names(ctx: PyCRYPTPROV, scope_flag: int = 0) -> list[str]:
-    """Every name ``PP_ENUMCONTAINERS`` gives, to its ``ERROR_NO_MORE_ITEMS``."""
-    names, flags = [], con.CRYPT_FIRST | scope_flag
+def enumerated(ctx: PyCRYPTPROV, param: int, scope_flag: int = 0) -> list[Any]:
+    """Every item an enumerating ``CryptGetProvParam`` (``PP_ENUMALGS_EX``,
+    ``PP_ENUMCONTAINERS``, ...) gives, to its ``ERROR_NO_MORE_ITEMS``."""
+    items, flags = [], con.CRYPT_FIRST | scope_flag
     while True:
         try:
-            names.append(ctx.CryptGetProvParam(con.PP_ENUMCONTAINERS, flags))
+            items.append(ctx.CryptGetProvParam(param, flags))
         except pywintypes.error as exc:
             assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
-            return names
+            return items
         flags = con.CRYPT_NEXT | scope_flag
+
+
+def container_names(ctx: PyCRYPTPROV, scope_flag: int = 0) -> list[str]:
+    """Every name ``PP_ENUMCONTAINERS`` gives."""
+    return enumerated(ctx, con.PP_ENUMCONTAINERS, scope_flag)

@@ -40,7 +40,7 @@ from csp11.win32crypt import PyCRYPTPROV
 
 from . import test_container_protocol as protocol
 from .conftest import REPO
-from .helpers import container_names
+from .helpers import container_names, enumerated
 from .nss_token import SOFTOKN, init_string, outside, uri
 
 pytestmark = pytest.mark.skipif(SOFTOKN is None, reason="NSS softokn (libnss3) is not installed")
@@ -198,13 +198,7 @@ def test_rc_lengths(enhanced: PyCRYPTPROV) -> None:
 def test_dss_512_where_the_token_can(nss_uri: str) -> None:
     """NSS makes 512-bit DSA keys (SoftHSM2 cannot): the range is not clipped."""
     with _ctx(nss_uri, con.MS_DEF_DSS_PROV, con.PROV_DSS) as ctx:
-        rows, flags = [], con.CRYPT_FIRST
-        while True:
-            try:
-                rows.append(ctx.CryptGetProvParam(con.PP_ENUMALGS_EX, flags))
-            except pywintypes.error:
-                break
-            flags = con.CRYPT_NEXT
+        rows = enumerated(ctx, con.PP_ENUMALGS_EX)
         dss = next(r for r in rows if r.aiAlgid == con.CALG_DSS_SIGN)
         assert (dss.dwMinLen, dss.dwMaxLen) == (512, 1024)
         with ctx.CryptGenKey(con.AT_SIGNATURE, 512 << 16) as key:
@@ -221,13 +215,7 @@ def test_two_key_3des_whatever_size_the_token_reports(nss_uri: str) -> None:
     from cryptography.hazmat.primitives import padding
 
     with _ctx(nss_uri, con.MS_ENH_RSA_AES_PROV, con.PROV_RSA_AES) as ctx:
-        rows, flags = [], con.CRYPT_FIRST
-        while True:
-            try:
-                rows.append(ctx.CryptGetProvParam(con.PP_ENUMALGS_EX, flags))
-            except pywintypes.error:
-                break
-            flags = con.CRYPT_NEXT
+        rows = enumerated(ctx, con.PP_ENUMALGS_EX)
         two = [r for r in rows if r.aiAlgid == con.CALG_3DES_112]
         assert [(r.dwDefaultLen, r.dwMinLen, r.dwMaxLen) for r in two] == [(112, 112, 112)]
         data = os.urandom(29)
