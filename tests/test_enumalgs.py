@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from csp11 import pywintypes, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.win32crypt import PROV_ENUMALGS, PROV_ENUMALGS_EX, PyCRYPTPROV
 
-
-def _all(ctx: PyCRYPTPROV, param: int) -> list[Any]:
-    rows: list[Any] = []
-    flags = con.CRYPT_FIRST
-    while True:
-        try:
-            rows.append(ctx.CryptGetProvParam(param, flags))
-        except pywintypes.error as exc:
-            assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
-            return rows
-        flags = con.CRYPT_NEXT
+from .helpers import enumerated
 
 
 def _ctx(provider: str, prov_type: int) -> PyCRYPTPROV:
@@ -31,7 +19,7 @@ def _ctx(provider: str, prov_type: int) -> PyCRYPTPROV:
 
 def test_aes_provider_on_softhsm2() -> None:
     with _ctx(con.MS_ENH_RSA_AES_PROV, con.PROV_RSA_AES) as ctx:
-        rows = _all(ctx, con.PP_ENUMALGS_EX)
+        rows = enumerated(ctx, con.PP_ENUMALGS_EX)
         assert all(isinstance(r, PROV_ENUMALGS_EX) for r in rows)
         by_id = {r.aiAlgid: r for r in rows}
         # SoftHSM2 has no RC2/RC4; MD2 and MD4 are computed in software, as every
@@ -56,8 +44,8 @@ def test_enumerations_share_the_cursor_and_restart() -> None:
         assert second.aiAlgid != first.aiAlgid
         again = ctx.CryptGetProvParam(con.PP_ENUMALGS, con.CRYPT_FIRST)
         assert again == first
-        plain = _all(ctx, con.PP_ENUMALGS)
-        ex = _all(ctx, con.PP_ENUMALGS_EX)
+        plain = enumerated(ctx, con.PP_ENUMALGS)
+        ex = enumerated(ctx, con.PP_ENUMALGS_EX)
         assert [(p.aiAlgid, p.dwBitLen, p.szName) for p in plain] == [
             (e.aiAlgid, e.dwDefaultLen, e.szName) for e in ex
         ]
@@ -78,7 +66,7 @@ def test_enumerations_share_the_cursor_and_restart() -> None:
 def test_enumerated_lengths_are_generatable(provider: str, prov_type: int, algid: int) -> None:
     """What PP_ENUMALGS_EX promises, CryptGenKey delivers (min, default; max if quick)."""
     with _ctx(provider, prov_type) as ctx:
-        row = next(r for r in _all(ctx, con.PP_ENUMALGS_EX) if r.aiAlgid == algid)
+        row = next(r for r in enumerated(ctx, con.PP_ENUMALGS_EX) if r.aiAlgid == algid)
         for bits in {row.dwMinLen, row.dwDefaultLen}:
             with ctx.CryptGenKey(algid, bits << 16) as key:
                 assert key.CryptGetKeyParam(con.KP_KEYLEN) == bits
@@ -90,7 +78,7 @@ def test_enumerated_lengths_are_generatable(provider: str, prov_type: int, algid
 
 def test_dss_is_clipped_to_what_softhsm2_can_make() -> None:
     with _ctx(con.MS_DEF_DSS_PROV, con.PROV_DSS) as ctx:
-        row = next(r for r in _all(ctx, con.PP_ENUMALGS_EX) if r.aiAlgid == con.CALG_DSS_SIGN)
+        row = next(r for r in enumerated(ctx, con.PP_ENUMALGS_EX) if r.aiAlgid == con.CALG_DSS_SIGN)
         assert (row.dwDefaultLen, row.dwMinLen, row.dwMaxLen) == (1024, 1024, 1024)
 
 

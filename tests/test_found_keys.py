@@ -35,13 +35,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 import csp11
-from csp11 import cli, filecrypt, interop, keyscli, pywintypes, win32crypt, winerror
+from csp11 import cli, filecrypt, interop, keyscli, pywintypes, win32crypt
 from csp11 import win32cryptcon as con
 from csp11.token import PinRequest, load_module
 from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import run_python
-from .helpers import code_name, token_objects
+from .helpers import code_name, container_names, token_objects
 from .spy import find_spy, parse
 from .tokens_tpm import TPM_MODULE, TpmToken
 
@@ -399,16 +399,8 @@ def _sender(token: FoundToken) -> PyCRYPTPROV:
 
 
 def _names(token: FoundToken, flags: int = 0) -> list[str]:
-    names = []
     with _acquire(token, None, con.CRYPT_VERIFYCONTEXT) as prov:
-        step = con.CRYPT_FIRST
-        while True:
-            try:
-                names.append(prov.CryptGetProvParam(con.PP_ENUMCONTAINERS, step | flags))
-            except pywintypes.error as exc:
-                assert exc.winerror == winerror.ERROR_NO_MORE_ITEMS
-                return names
-            step = con.CRYPT_NEXT
+        return container_names(prov, flags)
 
 
 def _public_numbers(key: Any) -> Any:

@@ -22,13 +22,14 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csp11 import pywintypes, winerror
+from csp11 import pywintypes
 from csp11 import win32cryptcon as con
 from csp11.formats.blobs import PlaintextKeyBlob, parse_key_blob
 from csp11.win32crypt import PyCRYPTHASH, PyCRYPTKEY, PyCRYPTPROV
 
 from .conftest import REPO, run_python
 from .helpers import code_name as _code
+from .helpers import enumerated
 from .helpers import token_objects as _objects
 from .helpers import verify_context as _ctx
 
@@ -302,16 +303,7 @@ def test_duplicate_with_flags_is_refused(prov: PyCRYPTPROV) -> None:
 
 # ---- software digests ---------------------------------------------------------------------------
 def _offered(prov: PyCRYPTPROV, algid: int) -> bool:
-    flag = con.CRYPT_FIRST
-    while True:
-        try:
-            row = prov.CryptGetProvParam(con.PP_ENUMALGS, flag)
-        except pywintypes.error as exc:
-            assert winerror.name_of(exc.winerror) == "ERROR_NO_MORE_ITEMS"
-            return False
-        if row.aiAlgid == algid:
-            return True
-        flag = con.CRYPT_NEXT
+    return any(row.aiAlgid == algid for row in enumerated(prov, con.PP_ENUMALGS))
 
 
 def _hashlib_has(name: str) -> bool:

@@ -34,6 +34,7 @@ from csp11.token import Attribute
 from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import REPO
+from .helpers import enumerated
 from .tokens_tpm import TpmToken, outside_objects
 
 
@@ -66,18 +67,10 @@ def _code(exc: pytest.ExceptionInfo[pywintypes.error]) -> int:
 
 def test_aes_is_absent_and_refused(tpm: PyCRYPTPROV) -> None:
     """tpm2-pkcs11 lists CKM_AES_KEY_GEN but C_GenerateKey is not supported."""
-    enumerated = []
-    flags = con.CRYPT_FIRST
-    while True:
-        try:
-            row = tpm.CryptGetProvParam(con.PP_ENUMALGS, flags)
-        except pywintypes.error:
-            break
-        flags = 0
-        enumerated.append(row[0] if isinstance(row, tuple) else row["aiAlgid"])
-    assert con.CALG_RSA_SIGN in enumerated and con.CALG_RSA_KEYX in enumerated
+    offered = [row.aiAlgid for row in enumerated(tpm, con.PP_ENUMALGS)]
+    assert con.CALG_RSA_SIGN in offered and con.CALG_RSA_KEYX in offered
     for algid in (con.CALG_AES_128, con.CALG_AES_192, con.CALG_AES_256):
-        assert algid not in enumerated
+        assert algid not in offered
         with pytest.raises(pywintypes.error) as exc:
             tpm.CryptGenKey(algid, 0)
         assert _code(exc) == winerror.NTE_BAD_ALGID
@@ -89,18 +82,11 @@ def test_keyed_hashes_are_absent_and_refused_first(tpm: PyCRYPTPROV) -> None:
     generates no secret key and creates none from a value), and it holds no
     block cipher key for CALG_MAC: neither is enumerated, and CryptCreateHash
     refuses both with NTE_BAD_ALGID, saying why, before looking at the key."""
-    enumerated, flags = [], con.CRYPT_FIRST
-    while True:
-        try:
-            row = tpm.CryptGetProvParam(con.PP_ENUMALGS_EX, flags)
-        except pywintypes.error:
-            break
-        flags = 0
-        enumerated.append(row.aiAlgid)
-    assert con.CALG_SHA1 in enumerated
+    offered = [row.aiAlgid for row in enumerated(tpm, con.PP_ENUMALGS_EX)]
+    assert con.CALG_SHA1 in offered
     before = _objects(tpm)
     for algid, why in ((con.CALG_HMAC, "no HMAC key"), (con.CALG_MAC, "the token has no")):
-        assert algid not in enumerated
+        assert algid not in offered
         with pytest.raises(pywintypes.error) as exc:
             tpm.CryptCreateHash(algid, None)  # no key: the algorithm is refused first
         assert _code(exc) == winerror.NTE_BAD_ALGID, exc.value.strerror
