@@ -259,7 +259,8 @@ class TokenModel:
         for alg in ALGORITHMS.values():
             if alg.family is not Family.SESSION or int(alg.gen_mechanism) not in mechanisms:
                 continue
-            name = f"{alg.gen_mechanism.name}"
+            # python-pkcs11 spells CKM_DES_KEY_GEN "_DES_KEY_GEN"; users read PKCS #11's name.
+            name = alg.gen_mechanism.name.lstrip("_")
             if name in keygen:
                 continue
             generates, cbc, ecb = self._secret(alg, _smallest_bits(alg, self.token))
