@@ -99,6 +99,8 @@ class Context:
         self.flags = flags
         self.token_description = token_description
         self.refs = 1
+        # Set once close() has made its last token call.
+        self.closed = False
         self.lock = threading.Lock()
         self.handle = next(_handles)
         # Live key and hash states: released with the context, as Windows
@@ -267,5 +269,9 @@ class Context:
             _releaser(self._user_keys, self._found)()
         except Fail as exc:
             failures.append(exc)
+        finally:
+            # Only now has the context made its last token call: until then
+            # its module must not be finalised (ops.provider reloads one).
+            self.closed = True
         if failures:
             raise failures[0]

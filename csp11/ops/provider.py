@@ -163,7 +163,7 @@ def _fresh(chosen: ChosenToken, token_uri: str | None) -> ChosenToken:
 def _unused(module: Module) -> bool:
     """Whether this process holds no context on ``module`` (held under
     ``_acquiring``): only then may it be finalised and initialised again."""
-    return not any(ctx.refs > 0 and ctx.token.module is module for ctx in list(_live))
+    return not any(not ctx.closed and ctx.token.module is module for ctx in list(_live))
 
 
 def _open_container(ctx: Context, cname: ContainerName, flag_bits: int) -> ContainerName:
