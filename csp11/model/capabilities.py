@@ -336,7 +336,8 @@ class Capabilities:
             if (found := _clip(offer, alg, token)) is None:
                 lacks = ", ".join(f"CKM_{m.name.lstrip('_')}" for m in alg.requires
                                   if int(m) not in mechanisms)
-                self._absent[offer.algid] = f"the token has no {lacks}"
+                self._absent[offer.algid] = (f"the token has no {lacks}" if lacks
+                                             else "the token cannot compute it")
             else:
                 missing = _keyed_hash_missing(alg, token, clipped.values())
                 if missing is None:
