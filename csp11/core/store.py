@@ -64,6 +64,7 @@ from csp11.token import (
     PinSources,
     Token,
     TokenKey,
+    on_token_unloaded,
 )
 
 __all__ = [
@@ -795,6 +796,12 @@ def _object_id(token: Token, home: Any, obj: Any) -> bytes | None:
 
 _registry: dict[Token, Containers] = {}
 _registry_lock = ChildSafeLock(_registry.clear)  # a child forgets the parent's tokens
+
+
+@on_token_unloaded
+def _forget(token: Token) -> None:
+    with _registry_lock:
+        _registry.pop(token, None)
 
 
 def containers_of(token: Token) -> Containers:

@@ -57,6 +57,7 @@ from csp11.token import (
     PinSources,
     Token,
     TokenKey,
+    on_token_unloaded,
 )
 
 __all__ = [
@@ -442,6 +443,15 @@ _cache: dict[tuple[str, Token], Capabilities] = {}
 _cache_lock = ChildSafeLock(_cache.clear)  # a child forgets the parent's tokens
 _models: dict[Token, TokenModel] = {}
 _models_lock = ChildSafeLock(_models.clear)
+
+
+@on_token_unloaded
+def _forget(token: Token) -> None:
+    with _models_lock:
+        _models.pop(token, None)
+    with _cache_lock:
+        for key in [key for key in _cache if key[1] is token]:
+            del _cache[key]
 
 
 def token_model(token: Token) -> TokenModel:

@@ -37,7 +37,15 @@ from csp11.model.algorithms import ALGORITHMS, Algorithm, Family
 from csp11.model.capabilities import capabilities, token_model
 from csp11.model.providers import Offer
 from csp11.ops.userkey import container_spec, fill_verify_slot, store_pair
-from csp11.token import OBJECT_GONE, Attribute, ChildSafeLock, ObjectClass, Token, TokenKey
+from csp11.token import (
+    OBJECT_GONE,
+    Attribute,
+    ChildSafeLock,
+    ObjectClass,
+    Token,
+    TokenKey,
+    on_token_unloaded,
+)
 
 __all__ = [
     "EPHEMERAL_ID", "GENKEY_FLAGS", "NO_PIN", "ephemeral_objects", "finish_pregen", "generate",
@@ -262,6 +270,13 @@ EPHEMERAL_ID = b"csp11-ephemeral"
 _EPHEMERAL_LABEL = "csp11-ephemeral "
 _swept: set[Token] = set()
 _swept_lock = ChildSafeLock(_swept.clear)
+
+
+@on_token_unloaded
+def _forget(token: Token) -> None:
+    # The reload drained the token; a new Token stands for it and is swept anew.
+    with _swept_lock:
+        _swept.discard(token)
 # What a login without a usable PIN source answers (pins.PinSources, the
 # default prompt): no PIN stored, a silent context, a cancelled prompt.
 NO_PIN = frozenset({

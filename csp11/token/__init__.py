@@ -73,7 +73,13 @@ from csp11.token.embedded import (
 )
 from csp11.token.forkgate import ChildSafeLock, on_child
 from csp11.token.keyobject import TokenKey
-from csp11.token.module import Module, load_module, reload_module, view_is_current
+from csp11.token.module import (
+    Module,
+    load_module,
+    on_token_unloaded,
+    reload_module,
+    view_is_current,
+)
 from csp11.token.operation import Operation
 from csp11.token.pins import (
     PinRequest,
@@ -145,6 +151,7 @@ __all__ = [
     "get_pin_prompt",
     "load_module",
     "on_child",
+    "on_token_unloaded",
     "open_embedded",
     "parse_uri",
     "quirks_for",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +210,20 @@ def view_is_current(module: Module) -> bool:
     return module.view_stamp is not None and _store_stamp(module.env) == module.view_stamp
 
 
+# What layers above keep per Token (models, container registries, sweeps):
+# told when a reload ends a token, so that each reload does not keep the old
+# Token, its Module and what hangs off them alive for good.
+_unloaded_listeners: list[Callable[[Token], None]] = []
+
+
+def on_token_unloaded(forget: Callable[[Token], None]) -> Callable[[Token], None]:
+    """Call ``forget(token)`` for every token of a module that
+    :func:`reload_module` ends (the Token is never used again: a new one
+    stands for the token after the reload); returns ``forget`` (a decorator)."""
+    _unloaded_listeners.append(forget)
+    return forget
+
+
 def reload_module(module: Module) -> None:
     """Finalise ``module`` and forget it: the next :func:`load_module` of its
     path initialises the library afresh.
@@ -231,6 +245,9 @@ def reload_module(module: Module) -> None:
             token.drain()
         with library_call():
             module.cryptoki.C_Finalize(None)
+    for token in tokens:
+        for forget in _unloaded_listeners:
+            forget(token)
 
 
 def load_module(
