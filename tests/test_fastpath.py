@@ -271,3 +271,44 @@ def test_a_busy_home_session_does_not_hold_up_the_key(prov: PyCRYPTPROV) -> None
             home.lock.release()
     worker.join()
     assert results == {"decrypted": b"secret", "verified": True}
+
+
+def test_a_key_destroyed_unused_is_gone_without_its_object_ever_made(
+        prov: PyCRYPTPROV) -> None:
+    # CryptGenKey keeps only the new key's handle; python-pkcs11's object is
+    # made when something first needs it.  A key destroyed before that must
+    # still leave the token, and one used later must get the right object.
+    prov.CryptGenKey(con.CALG_AES_128, 0).CryptDestroyKey()  # the maker has learnt
+    key = prov.CryptGenKey(con.CALG_AES_256, 0)
+    tkey = key._state.usable()
+    unmade = tkey._unmade
+    assert unmade is not None and tkey._obj is None
+    handle = unmade[0]
+    token = prov._state.token
+    ck = token.module.cryptoki
+    pooled = token.acquire()
+    try:
+        # python-pkcs11's own search finds the key by its handle (the
+        # fallback of the object maker).
+        found = fastpath.find_secret(pooled.session, handle)
+        assert found[Attribute.VALUE_LEN] == 32
+        with pytest.raises(pkcs11.exceptions.ObjectHandleInvalid):
+            fastpath.find_secret(pooled.session, handle + 10**6)
+    finally:
+        token.release(pooled)
+    key.CryptDestroyKey()
+    pooled = token.acquire()
+    try:
+        with pytest.raises((pkcs11.exceptions.ObjectHandleInvalid,
+                            pkcs11.exceptions.KeyHandleInvalid)):
+            fastpath.destroy(ck, pooled.session.handle, [handle])  # already gone
+    finally:
+        token.release(pooled)
+    # Made on first use: the same handle, once, and the key works.
+    used = prov.CryptGenKey(con.CALG_AES_256, 0)
+    tkey = used._state.usable()
+    first: Any = tkey.obj
+    assert first.key_type == KeyType.AES and first[Attribute.VALUE_LEN] == 32
+    assert tkey._unmade is None and tkey.obj is first
+    assert used.CryptDecrypt(True, used.CryptEncrypt(True, b"data")) == b"data"
+    used.CryptDestroyKey()

@@ -41,7 +41,14 @@ from pkcs11.attributes import AttributeMapper
 
 from csp11.errors import CKR_NAMES
 from csp11.token.ckr import _EXCEPTION_CKR
-from csp11.token.constants import _NO_CAPABILITIES, CKR_OK, DEFAULT, Attribute, KeyType
+from csp11.token.constants import (
+    _NO_CAPABILITIES,
+    CKR_OK,
+    DEFAULT,
+    Attribute,
+    KeyType,
+    ObjectClass,
+)
 from csp11.token.cryptoki import _CK_MECHANISM, _Cryptoki, _ulong
 from csp11.token.forkgate import on_child
 
@@ -593,6 +600,40 @@ _incref = ctypes.PYFUNCTYPE(None, ctypes.py_object)(("Py_IncRef", ctypes.pythona
 _decref = ctypes.PYFUNCTYPE(None, ctypes.py_object)(("Py_DecRef", ctypes.pythonapi))
 _maker = _ObjectMaker()
 _maker_lock = threading.Lock()
+
+
+def generate_handle(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *,
+                    mechanism: Any, template: Mapping[Any, object]) -> Any:
+    """``C_GenerateKey`` of a session's secret key: its ``(handle, capabilities)``,
+    for :func:`object_for` to make python-pkcs11's object when something
+    needs one (a key generated and destroyed unused never does: ~2 µs less);
+    or python-pkcs11's object itself until the object maker has learnt."""
+    if _maker.offsets is None:
+        return generate_key(ck, session, key_type, key_bits, mechanism=mechanism,
+                            template=template)
+    calls = calls_of(ck)
+    packed = _packed(calls, session, key_type, key_bits, template)
+    handle = _ulong()
+    rv = calls.generate_key(session.handle, _plain_mechanism(calls, int(mechanism)),
+                            packed.array, packed.count, ctypes.byref(handle))
+    if rv != CKR_OK:
+        _raise(rv)
+    return handle.value, packed.capabilities
+
+
+def object_for(session: Any, handle: int, capabilities: tuple[bool, ...]) -> Any | None:
+    """python-pkcs11's object for a secret key :func:`generate_handle` made
+    (no token call), or None: then :func:`find_secret` (cannot happen once
+    the maker has learnt: it checks its work on every object)."""
+    return _maker.make(session, handle, capabilities)
+
+
+def find_secret(session: Any, handle: int) -> Any:
+    """python-pkcs11's own object for a secret key's handle, found by a search."""
+    for found in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}):
+        if found.handle == handle:
+            return found
+    raise pkcs11.exceptions.ObjectHandleInvalid()
 
 
 def generate_key(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *,

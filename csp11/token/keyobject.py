@@ -95,8 +95,8 @@ class TokenKey:
     """
 
     __slots__ = (
-        "_lock", "_protected", "_refs", "certificate", "home", "obj", "public", "stored_as",
-        "token", "token_object", "transient",
+        "_lock", "_obj", "_protected", "_refs", "_unmade", "certificate", "home", "public",
+        "stored_as", "token", "token_object", "transient",
     )
 
     def __init__(
@@ -105,7 +105,13 @@ class TokenKey:
     ) -> None:
         self.token = token
         self.home = home
-        self.obj = obj          # secret key, or private key of a pair; None: a lone public key
+        # A secret key fastpath.generate_handle made comes as (handle,
+        # capabilities): its python-pkcs11 object is made at the first use
+        # of .obj, so a key destroyed unused never needs one.
+        self._unmade: tuple[int, tuple[bool, ...]] | None = None
+        if isinstance(obj, tuple):
+            self._unmade, obj = obj, None
+        self._obj = obj         # secret key, or private key of a pair; None: a lone public key
         self.public = public    # public key of a pair, else None
         self.token_object = token_object  # persistent (container) objects are never destroyed
         self.certificate: Any | None = None  # KP_CERTIFICATE's object, beside a key pair
@@ -120,8 +126,32 @@ class TokenKey:
         self._protected: bool | None = None  # CKA_ALWAYS_AUTHENTICATE, read once
 
     def __repr__(self) -> str:
-        main: Any = self.obj if self.obj is not None else self.public
-        return f"<csp11 TokenKey handle={main.handle} token={self.token.label!r}>"
+        unmade = self._unmade
+        main: Any = self._obj if self._obj is not None else self.public
+        handle = unmade[0] if unmade is not None else main.handle
+        return f"<csp11 TokenKey handle={handle} token={self.token.label!r}>"
+
+    @property
+    def obj(self) -> Any | None:
+        """The secret key, or the private key of a pair (python-pkcs11's
+        object); None for a lone public key."""
+        found = self._obj
+        if found is None and self._unmade is not None:
+            found = self._make_obj()
+        return found
+
+    def _make_obj(self) -> Any:
+        with self._lock:
+            unmade = self._unmade
+            if unmade is None:  # another thread made it meanwhile
+                return self._obj
+            handle, capabilities = unmade
+            made = fastpath.object_for(self.home.session, handle, capabilities)
+            if made is None:
+                made = self.token.run_on(self.home, "C_FindObjects",
+                                         lambda s: fastpath.find_secret(s, handle))
+            self._obj, self._unmade = made, None
+            return made
 
     def share(self) -> TokenKey:
         """One more CryptoAPI handle uses these objects (``ERROR_INVALID_HANDLE``
@@ -136,18 +166,20 @@ class TokenKey:
         """A handle lets go; the last one destroys session objects."""
         with self._lock:
             self._refs -= 1
-            last = self._refs == 0
-        if not last:
-            return
+            if self._refs:
+                return
+            # Read under the lock: _make_obj turns _unmade into _obj under it.
+            obj, unmade = self._obj, self._unmade
         if self.token_object:
-            objects = list(self.transient)
+            handles = [o.handle for o in self.transient]
         else:
-            objects = [o for o in (self.obj, self.public, self.certificate) if o is not None]
-        if not objects or not self.home.alive:
+            handles = [o.handle for o in (obj, self.public, self.certificate) if o is not None]
+            if unmade is not None:
+                handles.append(unmade[0])
+        if not handles or not self.home.alive:
             return
         # Straight on the function list (each one, even when another fails).
         ck = self.token.module.cryptoki
-        handles = [o.handle for o in objects]
         if self.home.lock.locked():
             # The home session is busy with another thread's work (it is a
             # pool session too: a 2048-bit key pair takes 0.1 s).  Session

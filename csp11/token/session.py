@@ -176,8 +176,9 @@ class SessionPool:
 
         ``fn`` may be run again after a busy store (:meth:`waited_for_store`):
         a function that acts on several objects drops each one done."""
-        self.check_generation()
-        busy = iter(self.busy_pauses)
+        if self._generation != generation():
+            self.check_generation()
+        busy: Iterator[float] | None = None  # made on the first failure only (hot path)
         with pooled.lock:
             if not pooled.alive:
                 raise Fail(winerror.NTE_BAD_KEY, f"{doing}: the key's session was lost")
@@ -187,6 +188,8 @@ class SessionPool:
                         return fn(pooled.session)
                 except pkcs11.exceptions.PKCS11Error as exc:
                     ckr = ckr_of(exc)
+                    if busy is None:
+                        busy = iter(self.busy_pauses)
                     if self.waited_for_store(busy, ckr, doing):
                         continue
                     if ckr not in SESSION_LOST:

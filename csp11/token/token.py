@@ -288,9 +288,10 @@ class Token(SessionPool):
         their home session and use it through :meth:`run_on`.
         """
         self.check_generation()
-        self._drain_graveyard()
+        if self._graveyard:
+            self._drain_graveyard()
         pooled: _Pooled | None = self.acquire()
-        busy = iter(self.busy_pauses)
+        busy: Iterator[float] | None = None  # made on the first failure only (hot path)
         try:
             attempt = 0
             while True:
@@ -300,6 +301,8 @@ class Token(SessionPool):
                         return pooled, fn(pooled.session)
                 except pkcs11.exceptions.PKCS11Error as exc:
                     ckr = ckr_of(exc)
+                    if busy is None:
+                        busy = iter(self.busy_pauses)
                     if self.waited_for_store(busy, ckr, doing):
                         continue
                     # Logging in again happens holding no session: login takes
@@ -515,7 +518,7 @@ class Token(SessionPool):
             self._anchor(pins)
         pooled, obj = self.run_keep(
             "C_GenerateKey",
-            lambda s: fastpath.generate_key(
+            lambda s: fastpath.generate_handle(
                 self.module.cryptoki, s, key_type, key_bits, mechanism=mechanism,
                 template=template,
             ),
