@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -107,8 +107,11 @@ class Context:
         # frees a context's keys with it.
         self._owned: weakref.WeakSet[Owned] = weakref.WeakSet()
         # CryptGenKey of session keys: (ALG_ID, flags, KeyLen) → the algorithm,
-        # bits, flags and permissions the checks gave (csp11.ops.keygen).
-        self.session_key_plans: dict[tuple[int, int, int], tuple[Algorithm, int, int, int]] = {}
+        # bits, flags and permissions the checks gave, and the key's (shared)
+        # template (csp11.ops.keygen).
+        self.session_key_plans: dict[
+            tuple[int, int, int], tuple[Algorithm, int, int, int, Mapping[object, object]]
+        ] = {}
         self.enum_index = -1  # PP_ENUMALGS(_EX) position
         self.enum_containers: list[str] = []  # PP_ENUMCONTAINERS snapshot
         self.enum_index_containers = -1

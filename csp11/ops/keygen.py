@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from csp11 import win32cryptcon as con
@@ -74,7 +75,7 @@ def generate(ctx: Context, algid: int, requested_flags: int, keylen: int) -> Key
     # provider and flags and the token's (fixed) capabilities.
     plan = ctx.session_key_plans.get((algid, requested_flags, keylen))
     if plan is not None:
-        return _session_key(ctx, *plan)
+        return _session_key(ctx, plan)
     low, field = requested_flags & 0xFFFF, requested_flags >> 16
     if low & ~GENKEY_FLAGS:
         raise Fail(winerror.NTE_BAD_FLAGS, f"invalid flags 0x{low & ~GENKEY_FLAGS:X}")
@@ -111,9 +112,12 @@ def generate(ctx: Context, algid: int, requested_flags: int, keylen: int) -> Key
             "this token makes no exportable private keys (CRYPT_EXPORTABLE, CRYPT_ARCHIVABLE)",
         )
     if alg.family is Family.SESSION:
-        key = _session_key(ctx, alg, bits, low, permissions)
+        # The template depends only on what the plan holds: kept with it.
+        template = session_template(alg, bits, extractable(low), bool(low & PROTECTION))
+        plan = (alg, bits, low, permissions, template)
+        key = _session_key(ctx, plan)
         if len(ctx.session_key_plans) < _PLANS:
-            ctx.session_key_plans[(algid, requested_flags, keylen)] = (alg, bits, low, permissions)
+            ctx.session_key_plans[(algid, requested_flags, keylen)] = plan
         return key
     if alg.family in (Family.DSA, Family.DH) and low & con.CRYPT_PREGEN:
         key = Key(ctx, alg, bits, None, permissions=permissions, pregen=True)
@@ -186,12 +190,11 @@ def key_length(alg: Algorithm, offer: Offer, requested: int) -> int:
 
 
 def _session_key(
-    ctx: Context, alg: Algorithm, bits: int, low: int, permissions: int
+    ctx: Context, plan: tuple[Algorithm, int, int, int, Mapping[Any, object]]
 ) -> Key:
-    protected = bool(low & PROTECTION)
-    if protected:
+    alg, bits, low, permissions, template = plan
+    if low & PROTECTION:
         ctx.login()
-    template = session_template(alg, bits, extractable(low), protected)
     tkey = ctx.token.generate_key(
         alg.key_type, bits + alg.parity_bits,
         mechanism=alg.gen_mechanism, template=template, pins=ctx.pins,
@@ -202,6 +205,8 @@ def _session_key(
 
 
 def _salt(ctx: Context, alg: Algorithm, bits: int, low: int) -> bytes:
+    if not alg.salted:  # salt_for's first rule, without making the closure (hot path)
+        return b""
     def random_salt() -> bytes:
         salt = ctx.token.generate_random(SALT_BYTES)
         while not any(salt):

@@ -514,7 +514,8 @@ class Token(SessionPool):
         otherwise (``DEFAULT`` removes it, as DES key generation needs).
         """
         check_template(template)
-        if template.get(Attribute.TOKEN):
+        stored = bool(template.get(Attribute.TOKEN))
+        if stored:
             self._anchor(pins)
         pooled, obj = self.run_keep(
             "C_GenerateKey",
@@ -524,7 +525,7 @@ class Token(SessionPool):
             ),
             pins,
         )
-        return TokenKey(self, pooled, obj, None, token_object=bool(template.get(Attribute.TOKEN)))
+        return TokenKey(self, pooled, obj, None, token_object=stored)
 
     def generate_key_pair(
         self,
