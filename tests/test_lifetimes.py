@@ -54,3 +54,18 @@ def test_released_context_ends_its_hashes(prov: PyCRYPTPROV) -> None:
         assert exc.winerror == winerror.ERROR_INVALID_HANDLE
     else:
         raise AssertionError("a hash of a released context still hashed")
+
+
+def test_a_key_dropped_inside_a_reference_cycle_is_released(prov: PyCRYPTPROV) -> None:
+    # The handle's watch lives outside the handle (csp11.core.key._watched):
+    # a weak reference held only by garbage in a cycle would be cleared by
+    # the collector without its callback, leaving the key on the token.
+    key = prov.CryptGenKey(con.CALG_AES_128, 0)
+    before = _objects(prov)
+    cycle: list[object] = [key._state]
+    cycle.append(cycle)
+    key._state.loop = cycle  # type: ignore[attr-defined]
+    del key, cycle
+    gc.collect()
+    prov.CryptGenRandom(1)  # a token call drains what the callback queued
+    assert _objects(prov) == before - 1
