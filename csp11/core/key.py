@@ -179,6 +179,8 @@ class Key:
             stream, self.stream = self.stream, None
         if self._finalizer is not None:
             _unwatch(self._finalizer)
+            # Dropped: a weakref that dies before its key never calls back.
+            self._finalizer = None
         if stream is not None:
             stream.abort()
         if tkey is not None:
