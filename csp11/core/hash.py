@@ -8,14 +8,17 @@ value is computed is the engine's business (:mod:`csp11.core.engines`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import weakref
+from typing import Any
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.core.context import Context
 from csp11.core.engines import Engine, Finished, aborter
+from csp11.core.watch import unwatch, watch
 from csp11.errors import Fail
 from csp11.model.algorithms import Algorithm
 from csp11.model.hashes import HASH_SIZES
@@ -46,8 +49,8 @@ class Hash:
         self._destroyed = False
         self.lock = threading.RLock()
         self.handle = next(_handles)
-        self._finalizer = weakref.finalize(
-            self, ctx.token.later, aborter(self._slot, self._hmac_key)
+        self._finalizer: weakref.ref[Any] | None = watch(
+            self, functools.partial(ctx.token.later, aborter(self._slot, self._hmac_key))
         )
         ctx.adopt(self)
 
@@ -130,7 +133,9 @@ class Hash:
             if self._destroyed:
                 return
             self._destroyed = True
-        self._finalizer.detach()
+        if self._finalizer is not None:
+            unwatch(self._finalizer)
+            self._finalizer = None  # dropped: a weakref that dies first never calls back
         aborter(self._slot, self._hmac_key)()
 
     def duplicate(self) -> Hash:

@@ -13,7 +13,7 @@ with it.
 
 from __future__ import annotations
 
-import atexit
+import functools
 import itertools
 import threading
 import weakref
@@ -22,6 +22,7 @@ from typing import Any
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.core.context import Context
+from csp11.core.watch import unwatch, watch
 from csp11.errors import Fail
 from csp11.formats.blobs import DssSeed
 from csp11.formats.byteorder import be_to_le
@@ -32,43 +33,6 @@ __all__ = ["Key"]
 
 _handles = itertools.count(1)
 
-# The watches of live key handles (what weakref.finalize does, at a third of
-# its cost: ~0.4 µs against ~1.2 µs per key made and destroyed, measured):
-# id(weakref) -> the weakref, whose callback buries the handle's token key.
-# Kept here, not on the Key, so that a Key dropped inside a reference cycle
-# still has its callback called.
-_watched: dict[int, weakref.ref[Any]] = {}
-_exit_hooked = False
-
-
-def _watch(key: Key, held: TokenKey) -> weakref.ref[Any]:
-    global _exit_hooked  # noqa: PLW0603 - registered once, at the first key
-    bury = held.token.bury
-
-    def dropped(ref: weakref.ref[Any]) -> None:
-        if _watched.pop(id(ref), None) is not None:
-            bury(held)
-
-    ref = weakref.ref(key, dropped)
-    _watched[id(ref)] = ref
-    if not _exit_hooked:
-        # As weakref.finalize(atexit=True): handles still alive at exit are
-        # buried then, before csp11's own exit hooks (registered earlier, at
-        # import, so run later) release what was buried.
-        _exit_hooked = True
-        atexit.register(_bury_all)
-    return ref
-
-
-def _unwatch(ref: weakref.ref[Any]) -> None:
-    _watched.pop(id(ref), None)
-
-
-def _bury_all() -> None:
-    for ref in list(_watched.values()):
-        callback = ref.__callback__
-        if callback is not None:
-            callback(ref)
 
 
 class Key:
@@ -135,13 +99,13 @@ class Key:
     def attach_finalizer(self) -> None:
         """Release the token objects if the handle is dropped without CryptDestroyKey."""
         if self._finalizer is not None:
-            _unwatch(self._finalizer)
+            unwatch(self._finalizer)
             self._finalizer = None
         held = self.tkey if self.tkey is not None else (
             self.agreement[0] if self.agreement is not None else None
         )
         if held is not None:
-            self._finalizer = _watch(self, held)
+            self._finalizer = watch(self, functools.partial(held.token.bury, held))
 
     def live(self) -> None:
         """Fail unless the handle and its context are usable."""
@@ -178,7 +142,7 @@ class Key:
             agreement, self.agreement = self.agreement, None
             stream, self.stream = self.stream, None
         if self._finalizer is not None:
-            _unwatch(self._finalizer)
+            unwatch(self._finalizer)
             # Dropped: a weakref that dies before its key never calls back.
             self._finalizer = None
         if stream is not None:
