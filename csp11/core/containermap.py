@@ -46,11 +46,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from csp11 import win32cryptcon as con
 from csp11.core.store import containers_of, made_by_csp11
+from csp11.formats.certinfo import rsa_public_numbers
 from csp11.token import Attribute, KeyType, ObjectClass, PinSources, Token
 
 __all__ = [
@@ -175,18 +173,6 @@ def _modulus(attrs: dict[Any, Any]) -> bytes | None:
     return bytes(value).lstrip(b"\0") if value else None
 
 
-def _cert_public(der: bytes) -> tuple[int, int] | None:
-    """The RSA public numbers (n, e) of a DER certificate, None if it has none."""
-    try:
-        public = x509.load_der_x509_certificate(der).public_key()
-    except ValueError:
-        return None
-    if isinstance(public, rsa.RSAPublicKey):
-        numbers = public.public_numbers()
-        return numbers.n, numbers.e
-    return None
-
-
 def _uses(attrs: dict[Any, Any]) -> tuple[bool, bool]:
     """(may decrypt or unwrap, may sign) of a private key csp11 has ALG_IDs for."""
     kind = attrs.get(Attribute.KEY_TYPE)
@@ -224,7 +210,7 @@ def _survey(token: Token, pins: PinSources) -> tuple[Any, list[_Candidate],
     cert_rows = []
     for candidate in _foreign(certs):
         der = candidate.attrs.get(Attribute.VALUE)
-        numbers = _cert_public(bytes(der)) if der else None
+        numbers = rsa_public_numbers(bytes(der)) if der else None
         candidate.value = (numbers[0].to_bytes((numbers[0].bit_length() + 7) // 8, "big")
                            if numbers else None)
         candidate.numbers = numbers
