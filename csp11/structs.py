@@ -38,6 +38,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import FrozenInstanceError
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class Struct:
     SECRET_MEMBERS: ClassVar[tuple[str, ...]] = ()  # left out of repr()
     _DEFAULTS: ClassVar[dict[str, Any]] = {}
     _KW_ONLY: ClassVar[bool] = False
+    _GET: ClassVar[Callable[..., tuple[Any, ...]]] = staticmethod(lambda _: ())
 
     def __init_subclass__(cls, *, kw_only: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,6 +96,9 @@ class Struct:
         cls.MEMBERS = tuple(members)
         cls._DEFAULTS = defaults
         cls._KW_ONLY = kw_only
+        # The members' values as one tuple, read in C (eq and hash use it).
+        get = attrgetter(*members) if members else (lambda _: ())
+        cls._GET = staticmethod(get if len(members) != 1 else lambda s: (get(s),))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
@@ -117,7 +122,7 @@ class Struct:
                             f"{next(iter(kwargs))!r}")
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.MEMBERS)
+        return self._GET(self)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")

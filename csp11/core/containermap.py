@@ -43,12 +43,13 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from csp11 import win32cryptcon as con
 from csp11.core.store import containers_of, made_by_csp11
 from csp11.formats.certinfo import rsa_public_numbers
+from csp11.structs import Struct
 from csp11.token import Attribute, KeyType, ObjectClass, PinSources, Token
 
 __all__ = [
@@ -114,8 +115,7 @@ def permissions_of(private: dict[Any, Any], public: dict[Any, Any] | None) -> in
     return permissions
 
 
-@dataclass(frozen=True)
-class FoundKey:
+class FoundKey(Struct):
     """One key pair of a found container, in one of its slots, as the token has it."""
 
     spec: int
@@ -291,7 +291,7 @@ def _slots(family: _Family) -> dict[int, FoundKey] | None:
         kind = next(c for c, k in family if k is exchangers[0]).attrs[Attribute.KEY_TYPE]
         algid = _ALGIDS[kind][0]
         assert algid is not None  # an exchange key is of a type that has one
-        slots[con.AT_KEYEXCHANGE] = replace(exchangers[0], spec=con.AT_KEYEXCHANGE, algid=algid)
+        slots[con.AT_KEYEXCHANGE] = exchangers[0].replace(spec=con.AT_KEYEXCHANGE, algid=algid)
     signer = None
     if sign_only:
         signer = sign_only[0]
@@ -299,7 +299,7 @@ def _slots(family: _Family) -> dict[int, FoundKey] | None:
         signer = exchangers[0]  # no sign-only key: the exchange key signs too
     if signer is not None:
         kind = next(c for c, k in family if k is signer).attrs[Attribute.KEY_TYPE]
-        slots[con.AT_SIGNATURE] = replace(signer, spec=con.AT_SIGNATURE, algid=_ALGIDS[kind][1])
+        slots[con.AT_SIGNATURE] = signer.replace(spec=con.AT_SIGNATURE, algid=_ALGIDS[kind][1])
     return slots
 
 

@@ -90,13 +90,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 from urllib.parse import unquote_to_bytes
 
 from csp11 import winerror
 from csp11.pywintypes import error
+from csp11.structs import Struct
 
 __all__ = ["Pkcs11Uri", "parse_uri"]
 
@@ -151,8 +151,7 @@ _QUERY_SAFE: Final = frozenset((_UNRESERVED + _RES_AVAIL + "/?|").encode("ascii"
 _NOTHING_SAFE: Final[frozenset[int]] = frozenset()
 
 
-@dataclass(frozen=True, kw_only=True)
-class Pkcs11Uri:
+class Pkcs11Uri(Struct, kw_only=True):
     """A parsed RFC 7512 PKCS#11 URI; ``None`` marks an attribute not given.
 
     Path attributes (select the token, the slot, the library or an object):
@@ -189,13 +188,15 @@ class Pkcs11Uri:
     slot_id: int | None = None
     module_path: str | None = None
     module_name: str | None = None
-    pin_value: str | None = field(default=None, repr=False)
+    pin_value: str | None = None
     pin_source: str | None = None
     object: str | None = None
     object_type: str | None = None
     object_id: bytes | None = None
     vendor_path: tuple[tuple[str, str], ...] = ()
     vendor_query: tuple[tuple[str, str], ...] = ()
+
+    SECRET_MEMBERS: ClassVar[tuple[str, ...]] = ("pin_value",)  # never in repr()
 
     @property
     def vendor(self) -> Mapping[str, str]:
