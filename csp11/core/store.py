@@ -55,6 +55,7 @@ from csp11 import winerror
 from csp11.core.records import CARRIERS, SECRET_KEYS, Carrier
 from csp11.errors import Fail
 from csp11.model.capabilities import RECORDS_IN_KEYS, TokenModel, token_model
+from csp11.structs import Struct
 from csp11.token import (
     CKF_WRITE_PROTECTED,
     OBJECT_GONE,
@@ -124,8 +125,7 @@ def made_by_csp11(label: str, ident: bytes) -> bool:
     return label.startswith(_APPLICATION + " ") or ident.startswith(_APPLICATION.encode())
 
 
-@dataclass(frozen=True)
-class ContainerName:
+class ContainerName(Struct):
     """A container's identity on a token: scope (``user``/``machine``) and name.
 
     ``found`` marks a container over key pairs csp11 did not make
@@ -179,8 +179,7 @@ def _start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[-1].split()[19]
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(Struct):
     """The process behind a claim or intent: boot, pid and start time, wall-clock time."""
 
     boot: str
