@@ -87,7 +87,6 @@ would otherwise end up in a label.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -366,6 +365,10 @@ def _suggestion(name: str) -> str:
         return f' (names are case-sensitive: "{name.lower()}")'
     if name.lower().startswith("x-"):
         return ' (the vendor prefix is lowercase "x-")'
+    # Imported only for this hint: cold start (difflib and heapq, about 1 ms of
+    # every process for a message about a mistyped URI).
+    import difflib  # noqa: PLC0415
+
     close = difflib.get_close_matches(name, sorted(_STANDARD_NAMES), n=1, cutoff=0.75)
     return f' (did you mean "{close[0]}"?)' if close else ""
 
