@@ -43,7 +43,6 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from csp11 import win32cryptcon as con
@@ -135,8 +134,7 @@ class FoundKey(Struct):
     sign: bool = False           # may sign
 
 
-@dataclass
-class FoundContainer:
+class FoundContainer(Struct):
     """A container over key pairs csp11 did not make."""
 
     name: str
@@ -152,12 +150,16 @@ class FoundContainer:
         return list(unique.values())
 
 
-@dataclass
 class _Candidate:
-    obj: Any
-    attrs: dict[Any, Any]
-    value: bytes | None          # the public value it is matched by (RSA modulus)
-    numbers: tuple[int, int] | None = None  # a certificate's RSA (n, e)
+    """A token object being matched (a plain class: its value is filled in late)."""
+
+    __slots__ = ("attrs", "numbers", "obj", "value")
+
+    def __init__(self, obj: Any, attrs: dict[Any, Any], value: bytes | None) -> None:
+        self.obj = obj
+        self.attrs = attrs
+        self.value = value  # the public value it is matched by (RSA modulus)
+        self.numbers: tuple[int, int] | None = None  # a certificate's RSA (n, e)
 
     @property
     def label(self) -> str:
