@@ -93,3 +93,22 @@ def test_replace_copy_and_pickle() -> None:
         p.replace(w=1)
     assert copy.copy(p) == p and copy.deepcopy(p) == p
     assert pickle.loads(pickle.dumps(p)) == p
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def test_every_record_holding_a_pin_keeps_it_out_of_repr() -> None:
+    import csp11.win32crypt  # noqa: F401 - every record of the first-key path
+    records = [cls for cls in _subclasses(Struct) if cls.__module__.startswith("csp11.")]
+    assert len(records) > 20
+    exposed = {cls.__name__: pin for cls in records for pin in cls.MEMBERS
+               if (pin == "pin" or pin.endswith("pin_value")) and pin not in cls.SECRET_MEMBERS}
+    assert exposed == {}
+    # The check sees the records that hold one.
+    assert {"ChosenToken", "Pkcs11Uri"} <= {cls.__name__ for cls in records
+                                            if "pin_value" in cls.MEMBERS}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from csp11 import winerror
 from csp11.errors import Fail
@@ -48,6 +49,8 @@ class ChosenToken(Struct):
     pin_value: str | None
     pin_source: str | None
     description: str  # the URI without its PIN, for messages
+
+    SECRET_MEMBERS: ClassVar[tuple[str, ...]] = ("pin_value",)  # never in repr()
 
 
 def _module_for(uri: Pkcs11Uri) -> str:
