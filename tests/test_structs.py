@@ -95,8 +95,8 @@ def test_replace_copy_and_pickle() -> None:
     assert pickle.loads(pickle.dumps(p)) == p
 
 
-def _subclasses(cls: type) -> list[type]:
-    found = []
+def _subclasses(cls: type[Struct]) -> list[type[Struct]]:
+    found: list[type[Struct]] = []
     for sub in cls.__subclasses__():
         found += [sub, *_subclasses(sub)]
     return found
