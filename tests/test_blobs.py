@@ -318,7 +318,9 @@ def test_blobs_compare_hash_and_print_by_their_members(blob: KeyBlob, data: st.D
     members = blob.MEMBERS
     values = tuple(getattr(blob, name) for name in members)
     reference = dataclasses.make_dataclass(type(blob).__name__, members, frozen=True)(*values)
-    assert repr(blob) == repr(reference)
+    # (Python prints no int of more than 4300 digits: 16384-bit RSA numbers.)
+    if all(not isinstance(v, int) or v.bit_length() < 14000 for v in values):
+        assert repr(blob) == repr(reference)
     assert hash(blob) == hash(reference) == hash(values)
     same = blob.replace()
     assert same == blob and hash(same) == hash(blob) and same is not blob
