@@ -47,7 +47,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from csp11 import win32cryptcon as con
@@ -211,8 +210,7 @@ class Owner(Struct):
         return time.time() - self.time > LEASE_SECONDS
 
 
-@dataclass
-class _Found:
+class _Found(Struct):
     """A csp11 data object found on the token, with its parsed record."""
 
     obj: Any
