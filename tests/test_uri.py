@@ -174,7 +174,7 @@ def test_rfc7512_examples_survive_str(text: str, expected: Pkcs11Uri) -> None:
     if expected.pin_value is None:
         assert again == expected
     else:
-        assert again == dataclasses.replace(expected, pin_value="***")
+        assert again == expected.replace(pin_value="***")
 
 
 def test_rfc_vendor_example_without_prefix_is_refused() -> None:
@@ -631,7 +631,7 @@ def test_round_trip(parts: tuple[str, Pkcs11Uri]) -> None:
     if expected.pin_value is None:
         assert again == uri
     else:
-        assert again == dataclasses.replace(uri, pin_value="***")
+        assert again == uri.replace(pin_value="***")
         assert "pin-value=***" in str(uri)
 
 

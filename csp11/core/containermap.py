@@ -43,14 +43,12 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from typing import Any
-
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from csp11 import win32cryptcon as con
 from csp11.core.store import containers_of, made_by_csp11
+from csp11.formats.certinfo import rsa_public_numbers
+from csp11.structs import Struct
 from csp11.token import Attribute, KeyType, ObjectClass, PinSources, Token
 
 __all__ = [
@@ -116,8 +114,7 @@ def permissions_of(private: dict[Any, Any], public: dict[Any, Any] | None) -> in
     return permissions
 
 
-@dataclass(frozen=True)
-class FoundKey:
+class FoundKey(Struct):
     """One key pair of a found container, in one of its slots, as the token has it."""
 
     spec: int
@@ -137,8 +134,7 @@ class FoundKey:
     sign: bool = False           # may sign
 
 
-@dataclass
-class FoundContainer:
+class FoundContainer(Struct):
     """A container over key pairs csp11 did not make."""
 
     name: str
@@ -154,12 +150,16 @@ class FoundContainer:
         return list(unique.values())
 
 
-@dataclass
 class _Candidate:
-    obj: Any
-    attrs: dict[Any, Any]
-    value: bytes | None          # the public value it is matched by (RSA modulus)
-    numbers: tuple[int, int] | None = None  # a certificate's RSA (n, e)
+    """A token object being matched (a plain class: its value is filled in late)."""
+
+    __slots__ = ("attrs", "numbers", "obj", "value")
+
+    def __init__(self, obj: Any, attrs: dict[Any, Any], value: bytes | None) -> None:
+        self.obj = obj
+        self.attrs = attrs
+        self.value = value  # the public value it is matched by (RSA modulus)
+        self.numbers: tuple[int, int] | None = None  # a certificate's RSA (n, e)
 
     @property
     def label(self) -> str:
@@ -173,18 +173,6 @@ class _Candidate:
 def _modulus(attrs: dict[Any, Any]) -> bytes | None:
     value = attrs.get(Attribute.MODULUS)
     return bytes(value).lstrip(b"\0") if value else None
-
-
-def _cert_public(der: bytes) -> tuple[int, int] | None:
-    """The RSA public numbers (n, e) of a DER certificate, None if it has none."""
-    try:
-        public = x509.load_der_x509_certificate(der).public_key()
-    except ValueError:
-        return None
-    if isinstance(public, rsa.RSAPublicKey):
-        numbers = public.public_numbers()
-        return numbers.n, numbers.e
-    return None
 
 
 def _uses(attrs: dict[Any, Any]) -> tuple[bool, bool]:
@@ -224,7 +212,7 @@ def _survey(token: Token, pins: PinSources) -> tuple[Any, list[_Candidate],
     cert_rows = []
     for candidate in _foreign(certs):
         der = candidate.attrs.get(Attribute.VALUE)
-        numbers = _cert_public(bytes(der)) if der else None
+        numbers = rsa_public_numbers(bytes(der)) if der else None
         candidate.value = (numbers[0].to_bytes((numbers[0].bit_length() + 7) // 8, "big")
                            if numbers else None)
         candidate.numbers = numbers
@@ -305,7 +293,7 @@ def _slots(family: _Family) -> dict[int, FoundKey] | None:
         kind = next(c for c, k in family if k is exchangers[0]).attrs[Attribute.KEY_TYPE]
         algid = _ALGIDS[kind][0]
         assert algid is not None  # an exchange key is of a type that has one
-        slots[con.AT_KEYEXCHANGE] = replace(exchangers[0], spec=con.AT_KEYEXCHANGE, algid=algid)
+        slots[con.AT_KEYEXCHANGE] = exchangers[0].replace(spec=con.AT_KEYEXCHANGE, algid=algid)
     signer = None
     if sign_only:
         signer = sign_only[0]
@@ -313,7 +301,7 @@ def _slots(family: _Family) -> dict[int, FoundKey] | None:
         signer = exchangers[0]  # no sign-only key: the exchange key signs too
     if signer is not None:
         kind = next(c for c, k in family if k is signer).attrs[Attribute.KEY_TYPE]
-        slots[con.AT_SIGNATURE] = replace(signer, spec=con.AT_SIGNATURE, algid=_ALGIDS[kind][1])
+        slots[con.AT_SIGNATURE] = signer.replace(spec=con.AT_SIGNATURE, algid=_ALGIDS[kind][1])
     return slots
 
 

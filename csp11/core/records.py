@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from csp11.model.capabilities import RECORDS_IN_DATA, RECORDS_IN_KEYS
+from csp11.structs import Struct
 from csp11.token import Attribute, KeyType, ObjectClass
 
 __all__ = ["CARRIERS", "DATA_OBJECTS", "SECRET_KEYS", "Carrier"]
@@ -40,8 +40,7 @@ _KEY_VALUE_BYTES = 32
 _SEPARATOR = b"\x00"
 
 
-@dataclass(frozen=True)
-class Carrier:
+class Carrier(Struct):
     """One kind of token object that carries container records."""
 
     name: str

@@ -47,7 +47,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from csp11 import win32cryptcon as con
@@ -55,6 +54,7 @@ from csp11 import winerror
 from csp11.core.records import CARRIERS, SECRET_KEYS, Carrier
 from csp11.errors import Fail
 from csp11.model.capabilities import RECORDS_IN_KEYS, TokenModel, token_model
+from csp11.structs import Struct
 from csp11.token import (
     CKF_WRITE_PROTECTED,
     OBJECT_GONE,
@@ -124,8 +124,7 @@ def made_by_csp11(label: str, ident: bytes) -> bool:
     return label.startswith(_APPLICATION + " ") or ident.startswith(_APPLICATION.encode())
 
 
-@dataclass(frozen=True)
-class ContainerName:
+class ContainerName(Struct):
     """A container's identity on a token: scope (``user``/``machine``) and name.
 
     ``found`` marks a container over key pairs csp11 did not make
@@ -179,8 +178,7 @@ def _start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[-1].split()[19]
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(Struct):
     """The process behind a claim or intent: boot, pid and start time, wall-clock time."""
 
     boot: str
@@ -212,8 +210,7 @@ class Owner:
         return time.time() - self.time > LEASE_SECONDS
 
 
-@dataclass
-class _Found:
+class _Found(Struct):
     """A csp11 data object found on the token, with its parsed record."""
 
     obj: Any

@@ -1,10 +1,10 @@
 """CryptoAPI key BLOBs: declared layouts, a strict parser, encoders, conversions.
 
-Pure code, no token.  Every BLOB type is a frozen dataclass whose byte layout
-is *declared* (``LAYOUT``, after the ``BLOBHEADER`` and the magic DWORD) and
-whose docstring names the Microsoft page the layout comes from.  One generic
-reader and one generic writer walk the declarations, so every type is checked
-the same way:
+Pure code, no token.  Every BLOB type is an immutable structure
+(:class:`csp11.structs.Struct`) whose byte layout is *declared* (``LAYOUT``,
+after the ``BLOBHEADER`` and the magic DWORD) and whose docstring names the
+Microsoft page the layout comes from.  One generic reader and one generic
+writer walk the declarations, so every type is checked the same way:
 
 * integers are little-endian (:mod:`csp11.formats.byteorder`), sized by the bit length
   fields exactly as the pages say (RSA: modulus and private exponent
@@ -59,7 +59,6 @@ Not verified against Windows, and chosen as documented here:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
@@ -68,6 +67,7 @@ from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.errors import Fail
 from csp11.formats.byteorder import be_to_le, int_from_le, int_to_le, le_to_be
+from csp11.structs import Struct
 
 __all__ = [
     "DH_BITS",
@@ -137,8 +137,7 @@ _SEED_SIZE = 20  # DSSSEED.seed[20]
 _DSS_Q_SIZE = 20  # q[20] and x[20] in the version 2 DSS layouts (FIPS 186-2)
 
 
-@dataclass(frozen=True)
-class BitRange:
+class BitRange(Struct):
     """The bit lengths a BLOB may declare for one algorithm, and where they come from."""
 
     low: int
@@ -171,8 +170,7 @@ _SIMPLE_SIZES = (RSA_BITS.low // 8, RSA_BITS.high // 8)
 # The header
 
 
-@dataclass(frozen=True)
-class BlobHeader:
+class BlobHeader(Struct):
     """``BLOBHEADER`` (alias ``PUBLICKEYSTRUC``), the 8 bytes that open every key BLOB.
 
     Layout (Microsoft, "BLOBHEADER structure" / "PUBLICKEYSTRUC structure"):
@@ -217,8 +215,7 @@ class BlobHeader:
         )
 
 
-@dataclass(frozen=True)
-class DssSeed:
+class DssSeed(Struct):
     """``DSSSEED``: the counter and seed that let P and Q be re-verified.
 
     Layout (Microsoft, "DSSSEED structure"): ``DWORD counter; BYTE seed[20];``.
@@ -250,8 +247,7 @@ _Check = Callable[[str, int, _Values], None]
 _Kind = Literal["dword", "int", "bytes", "seed", "rest"]
 
 
-@dataclass(frozen=True)
-class _Field:
+class _Field(Struct):
     """One member of a declared layout.
 
     ``dword``: a DWORD; ``int``: a little-endian unsigned number of ``size``
@@ -259,7 +255,7 @@ class _Field:
     bytes to the end.  ``check`` runs on a DWORD's value (on a ``rest``
     field's length) as soon as it is read or before it is written.
     ``derive``, for a DWORD that only states a size, computes it on writing;
-    it is not a member of the dataclass.
+    it is not a member of the structure.
     """
 
     name: str
@@ -387,7 +383,8 @@ def _read(layout: tuple[_Field, ...], body: bytes, what: str) -> dict[str, Any]:
 
 
 def _write(layout: tuple[_Field, ...], members: _Values, what: str) -> bytes:
-    """The bytes of ``layout`` for the dataclass ``members``; checks as strict as :func:`_read`."""
+    """The bytes of ``layout`` for a structure's ``members``; checks as strict as
+    :func:`_read`."""
     values = dict(members)
     out: list[bytes] = []
     for field in layout:
@@ -421,8 +418,7 @@ def _write(layout: tuple[_Field, ...], members: _Values, what: str) -> bytes:
 _B = TypeVar("_B", bound="_KeyBlob")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class _KeyBlob:
+class _KeyBlob(Struct):
     """What every key BLOB shares: a BLOBHEADER, maybe a magic, then its ``LAYOUT``.
 
     ``aiKeyAlg`` is the header's ALG_ID; ``bType``/``bVersion`` are fixed
@@ -436,26 +432,6 @@ class _KeyBlob:
     VERSION: ClassVar[int] = con.CUR_BLOB_VERSION
     MAGIC: ClassVar[int | None] = None
     LAYOUT: ClassVar[tuple[_Field, ...]] = ()
-
-    # Equality, hash and repr are written once here, over the dataclass fields,
-    # for every BLOB class (``eq=False, repr=False`` in their decorators): they
-    # do what the generated ones do, but dataclasses would compile three
-    # methods per class at import, 16 classes, about 5 ms of every start.
-    def _members(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, _KeyBlob)
-        return self._members() == other._members()
-
-    def __hash__(self) -> int:
-        return hash(self._members())
-
-    def __repr__(self) -> str:
-        members = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
-        return f"{type(self).__qualname__}({members})"
 
     @property
     def header(self) -> BlobHeader:
@@ -505,7 +481,7 @@ class _KeyBlob:
         large, negative, a bit length :meth:`from_bytes` would refuse) or
         ``NTE_BAD_LEN`` (a payload of impossible length).
         """
-        members = {f.name: getattr(self, f.name) for f in fields(self)}
+        members = {name: getattr(self, name) for name in self.MEMBERS}
         magic = b"" if self.MAGIC is None else int_to_le(self.MAGIC, 4)
         return self.header.to_bytes() + magic + _write(self.LAYOUT, members, self.NAME)
 
@@ -514,7 +490,6 @@ class _KeyBlob:
 # RSA
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class RsaPublicBlob(_KeyBlob):
     """RSA PUBLICKEYBLOB.
 
@@ -540,7 +515,6 @@ class RsaPublicBlob(_KeyBlob):
     )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class RsaPrivateBlob(_KeyBlob):
     """RSA PRIVATEKEYBLOB (``n`` is the modulus, ``qinv`` = q⁻¹ mod p).
 
@@ -594,7 +568,6 @@ class RsaPrivateBlob(_KeyBlob):
 # DSS, version 2 and version 3
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class DssPublicBlob(_KeyBlob):
     """DSS PUBLICKEYBLOB, version 2.
 
@@ -630,7 +603,6 @@ class DssPublicBlob(_KeyBlob):
     )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class DssPrivateBlob(_KeyBlob):
     """DSS PRIVATEKEYBLOB, version 2.
 
@@ -699,7 +671,6 @@ def _ver3_layout(limits: BitRange, *, private: bool) -> tuple[_Field, ...]:
     return (*head, *numbers)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class _PublicVer3(_KeyBlob):
     """The version 3 public layout, shared by DSS3 and DH3 (``q``/``j`` 0 when absent)."""
 
@@ -717,7 +688,6 @@ class _PublicVer3(_KeyBlob):
     VERSION: ClassVar[int] = 3
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class _PrivateVer3(_KeyBlob):
     """The version 3 private layout, shared by DSS4 and DH4."""
 
@@ -737,7 +707,6 @@ class _PrivateVer3(_KeyBlob):
     VERSION: ClassVar[int] = 3
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class DssPublicBlobV3(_PublicVer3):
     """DSS PUBLICKEYBLOB, version 3 (``CRYPT_BLOB_VER3``).
 
@@ -759,7 +728,6 @@ class DssPublicBlobV3(_PublicVer3):
     LAYOUT: ClassVar[tuple[_Field, ...]] = _ver3_layout(DSS_BITS, private=False)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class DssPrivateBlobV3(_PrivateVer3):
     """DSS PRIVATEKEYBLOB, version 3 (``CRYPT_BLOB_VER3``).
 
@@ -785,7 +753,6 @@ class DssPrivateBlobV3(_PrivateVer3):
 # Diffie-Hellman, version 2 and version 3
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class DhPublicBlob(_KeyBlob):
     """Diffie-Hellman PUBLICKEYBLOB, version 2.
 
@@ -811,7 +778,6 @@ class DhPublicBlob(_KeyBlob):
     )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class DhPrivateBlob(_KeyBlob):
     """Diffie-Hellman PRIVATEKEYBLOB, version 2.
 
@@ -846,7 +812,6 @@ class DhPrivateBlob(_KeyBlob):
         )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class DhPublicBlobV3(_PublicVer3):
     """Diffie-Hellman PUBLICKEYBLOB, version 3 (``CRYPT_BLOB_VER3``).
 
@@ -860,7 +825,6 @@ class DhPublicBlobV3(_PublicVer3):
     LAYOUT: ClassVar[tuple[_Field, ...]] = _ver3_layout(DH_BITS, private=False)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class DhPrivateBlobV3(_PrivateVer3):
     """Diffie-Hellman PRIVATEKEYBLOB, version 3 (``CRYPT_BLOB_VER3``).
 
@@ -878,7 +842,6 @@ class DhPrivateBlobV3(_PrivateVer3):
 # Session-key BLOBs
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class SimpleBlob(_KeyBlob):
     """SIMPLEBLOB: a session key encrypted to an RSA key exchange key.
 
@@ -917,7 +880,6 @@ class SimpleBlob(_KeyBlob):
         return cls(aiKeyAlg, algid, be_to_le(ciphertext))
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class PlaintextKeyBlob(_KeyBlob):
     """PLAINTEXTKEYBLOB: a session key in the clear.
 
@@ -945,7 +907,6 @@ class PlaintextKeyBlob(_KeyBlob):
         return len(self.key)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class SymmetricWrapKeyBlob(_KeyBlob):
     """SYMMETRICWRAPKEYBLOB: a session key wrapped with another session key.
 

@@ -12,13 +12,12 @@ the hex below is checked, not trusted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from csp11.structs import Struct
 
 __all__ = ["GROUPS", "DhGroup"]
 
 
-@dataclass(frozen=True)
-class DhGroup:
+class DhGroup(Struct):
     """A published finite-field Diffie-Hellman group."""
 
     name: str

@@ -11,11 +11,11 @@ in :mod:`csp11.model.providers`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Any
 
 from csp11 import win32cryptcon as con
 from csp11.formats import legacy_digests
+from csp11.structs import Struct
 from csp11.token import KeyType, Mechanism
 
 __all__ = ["AGREED_KEY", "ALGORITHMS", "Algorithm", "Family", "software_digest_available"]
@@ -32,8 +32,7 @@ class Family(enum.Enum):
     MAC = "mac"          # keyed hash (CALG_MAC, CALG_HMAC)
 
 
-@dataclass(frozen=True)
-class Algorithm:
+class Algorithm(Struct):
     """One ALG_ID on a PKCS#11 token."""
 
     algid: int

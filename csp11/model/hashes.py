@@ -8,17 +8,16 @@ value in (RFC 8017 §9.2, note 1).  Hash *operations* are in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from csp11 import win32cryptcon as con
+from csp11.structs import Struct
 from csp11.token import Mechanism
 
 __all__ = ["HASHES", "HASH_SIZES", "HMAC_BLOCK", "HashRow", "hmac_material"]
 
 
-@dataclass(frozen=True)
-class HashRow:
+class HashRow(Struct):
     """What one hash ALG_ID is on a token."""
 
     size: int

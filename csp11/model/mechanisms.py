@@ -8,9 +8,9 @@ The key types and mechanisms themselves come from :mod:`csp11.token`.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
 from typing import Any
 
+from csp11.structs import Struct
 from csp11.token import MGF, KeyType, Mechanism
 
 __all__ = [
@@ -19,8 +19,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class BlockMechanisms:
+class BlockMechanisms(Struct):
     """The unpadded ECB and CBC mechanisms of a key type."""
 
     ecb: Any

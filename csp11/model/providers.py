@@ -8,17 +8,15 @@ as Windows' registry lookup does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.errors import Fail
+from csp11.structs import Struct
 
 __all__ = ["DEFAULT_FOR_TYPE", "PERSONALITIES", "Offer", "Personality", "choose"]
 
 
-@dataclass(frozen=True)
-class Offer:
+class Offer(Struct):
     """An ALG_ID a provider offers, with its key lengths in bits (PROV_ENUMALGS_EX).
 
     ``step`` is the increment valid lengths move in (RSA 8, DSS/DH 64; 0 for
@@ -33,8 +31,7 @@ class Offer:
     step: int = 0
 
 
-@dataclass(frozen=True)
-class Personality:
+class Personality(Struct):
     """One Microsoft provider csp11 can stand in for."""
 
     name: str

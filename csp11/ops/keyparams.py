@@ -11,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.args import dword
@@ -21,6 +18,7 @@ from csp11.core.key import Key
 from csp11.core.policy import KNOWN_PERMISSIONS
 from csp11.errors import Fail
 from csp11.formats.byteorder import int_from_le
+from csp11.formats.certinfo import decode_cert_info
 from csp11.formats.domain import check_domain_value, parse_pub_params, verify_domain
 from csp11.model.algorithms import Family
 from csp11.ops.agreement import choose_algorithm
@@ -296,8 +294,8 @@ def _set_certificate(key: Key, data: object) -> None:
     if not key.is_pair or tkey.public is None:
         raise Fail(winerror.NTE_BAD_KEY, "only a key pair takes a certificate")
     der = _as_bytes(data, "KP_CERTIFICATE")
-    cert_public, subject, issuer, serial = _parse_certificate(der)
-    if cert_public != public_key_of(key):
+    cert = decode_cert_info(der, "KP_CERTIFICATE")
+    if cert.public_key != public_key_of(key):
         raise Fail(winerror.NTE_BAD_PUBLIC_KEY, "the certificate is for another public key")
     template: dict[Any, object] = {
         Attribute.CLASS: ObjectClass.CERTIFICATE,
@@ -308,9 +306,9 @@ def _set_certificate(key: Key, data: object) -> None:
         Attribute.TOKEN: tkey.stored_as is not None,
         Attribute.PRIVATE: False,
         Attribute.VALUE: der,
-        Attribute.SUBJECT: subject,
-        Attribute.ISSUER: issuer,
-        Attribute.SERIAL_NUMBER: _der_integer(serial),
+        Attribute.SUBJECT: cert.subject,
+        Attribute.ISSUER: cert.issuer,
+        Attribute.SERIAL_NUMBER: _der_integer(cert.serial_number),
     }
     if tkey.stored_as is not None:
         template[Attribute.LABEL], template[Attribute.ID] = tkey.stored_as
@@ -318,23 +316,6 @@ def _set_certificate(key: Key, data: object) -> None:
     old, tkey.certificate = tkey.certificate, new
     if old is not None:
         tkey.destroy_object(old)
-
-
-def _parse_certificate(der: bytes) -> tuple[Any, bytes, bytes, int]:
-    """(public key, subject DER, issuer DER, serial number) of a DER certificate.
-
-    ``cryptography`` parses a certificate's fields lazily, as they are read: a
-    damaged one fails at any of them, and not only with ``ValueError`` (an
-    unknown key algorithm is ``UnsupportedAlgorithm``, a bad version
-    ``InvalidVersion``).  All of them are read here, and any failure is
-    ``NTE_BAD_DATA``.
-    """
-    try:
-        cert = x509.load_der_x509_certificate(der)
-        return (cert.public_key(), cert.subject.public_bytes(), cert.issuer.public_bytes(),
-                cert.serial_number)
-    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion):
-        raise Fail(winerror.NTE_BAD_DATA, "KP_CERTIFICATE is not a DER X.509 certificate") from None
 
 
 def _der_integer(value: int) -> bytes:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from csp11 import winerror
 from csp11.errors import Fail
+from csp11.structs import Struct
 from csp11.token.embedded import find_softhsm2, open_embedded
 from csp11.token.module import Module, load_module, reload_module, view_is_current
 from csp11.token.session import BUSY_PAUSES, busy_pause
@@ -41,14 +42,15 @@ _MODULE_DIRS = (
 )
 
 
-@dataclass(frozen=True)
-class ChosenToken:
+class ChosenToken(Struct):
     """The token of a context and the PIN sources its URI gives."""
 
     token: Token
     pin_value: str | None
     pin_source: str | None
     description: str  # the URI without its PIN, for messages
+
+    SECRET_MEMBERS: ClassVar[tuple[str, ...]] = ("pin_value",)  # never in repr()
 
 
 def _module_for(uri: Pkcs11Uri) -> str:

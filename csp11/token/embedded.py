@@ -26,11 +26,11 @@ import os
 import secrets
 import stat
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from csp11 import winerror
 from csp11.errors import Fail
+from csp11.structs import Struct
 from csp11.token.forkgate import ChildSafeLock
 from csp11.token.module import Module, load_module
 from csp11.token.softhsm import store_file_lock
@@ -78,8 +78,7 @@ def data_home() -> Path:
     return base / "csp11"
 
 
-@dataclass(frozen=True)
-class EmbeddedToken:
+class EmbeddedToken(Struct):
     """The embedded token and where its PIN is kept (a ``pin-source`` path)."""
 
     token: Token

@@ -18,12 +18,12 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from csp11 import winerror
 from csp11.errors import Fail
+from csp11.structs import Struct
 from csp11.token.forkgate import ChildSafeLock
 
 __all__ = [
@@ -38,8 +38,7 @@ __all__ = [
 PinReason = Literal["login", "key-use"]
 
 
-@dataclass(frozen=True)
-class PinRequest:
+class PinRequest(Struct):
     """What the PIN prompt is asked for.
 
     ``token_label`` names the token, ``container`` the key container (``None``

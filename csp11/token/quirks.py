@@ -10,13 +10,12 @@ What a token *does* say is probed instead (:mod:`csp11.model.capabilities`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from csp11.structs import Struct
 
 __all__ = ["NO_QUIRKS", "Quirks", "quirks_for"]
 
 
-@dataclass(frozen=True)
-class Quirks:
+class Quirks(Struct):
     """Known deviations of one kind of token from what it advertises."""
 
     name: str = "none"

@@ -18,13 +18,13 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pkcs11.exceptions
 
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
+from csp11.structs import Struct
 from csp11.token import fastpath
 from csp11.token.ckr import OBJECT_GONE, _ckr_name, ckr_of
 from csp11.token.constants import (
@@ -78,8 +78,7 @@ def _version(value: Any) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-@dataclass(frozen=True)
-class TokenInfo:
+class TokenInfo(Struct):
     """What the token says about itself (``C_GetTokenInfo``/``C_GetSlotInfo``)."""
 
     label: str
@@ -98,8 +97,7 @@ class TokenInfo:
     module_path: str
 
 
-@dataclass(frozen=True)
-class MechanismInfo:
+class MechanismInfo(Struct):
     """``C_GetMechanismInfo``: key sizes (bits or bytes, as the mechanism defines) and flags."""
 
     mechanism: int

@@ -87,16 +87,15 @@ would otherwise end up in a label.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 from urllib.parse import unquote_to_bytes
 
 from csp11 import winerror
 from csp11.pywintypes import error
+from csp11.structs import Struct
 
 __all__ = ["Pkcs11Uri", "parse_uri"]
 
@@ -151,8 +150,7 @@ _QUERY_SAFE: Final = frozenset((_UNRESERVED + _RES_AVAIL + "/?|").encode("ascii"
 _NOTHING_SAFE: Final[frozenset[int]] = frozenset()
 
 
-@dataclass(frozen=True, kw_only=True)
-class Pkcs11Uri:
+class Pkcs11Uri(Struct, kw_only=True):
     """A parsed RFC 7512 PKCS#11 URI; ``None`` marks an attribute not given.
 
     Path attributes (select the token, the slot, the library or an object):
@@ -189,13 +187,15 @@ class Pkcs11Uri:
     slot_id: int | None = None
     module_path: str | None = None
     module_name: str | None = None
-    pin_value: str | None = field(default=None, repr=False)
+    pin_value: str | None = None
     pin_source: str | None = None
     object: str | None = None
     object_type: str | None = None
     object_id: bytes | None = None
     vendor_path: tuple[tuple[str, str], ...] = ()
     vendor_query: tuple[tuple[str, str], ...] = ()
+
+    SECRET_MEMBERS: ClassVar[tuple[str, ...]] = ("pin_value",)  # never in repr()
 
     @property
     def vendor(self) -> Mapping[str, str]:
@@ -365,6 +365,10 @@ def _suggestion(name: str) -> str:
         return f' (names are case-sensitive: "{name.lower()}")'
     if name.lower().startswith("x-"):
         return ' (the vendor prefix is lowercase "x-")'
+    # Imported only for this hint: cold start (difflib and heapq, about 1 ms of
+    # every process for a message about a mistyped URI).
+    import difflib  # noqa: PLC0415
+
     close = difflib.get_close_matches(name, sorted(_STANDARD_NAMES), n=1, cutoff=0.75)
     return f' (did you mean "{close[0]}"?)' if close else ""
 
