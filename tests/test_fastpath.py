@@ -312,3 +312,28 @@ def test_a_key_destroyed_unused_is_gone_without_its_object_ever_made(
     assert tkey._unmade is None and tkey.obj is first
     assert used.CryptDecrypt(True, used.CryptEncrypt(True, b"data")) == b"data"
     used.CryptDestroyKey()
+
+
+def test_threads_reading_a_fresh_key_s_object_get_the_same_one(prov: PyCRYPTPROV) -> None:
+    # The first use of TokenKey.obj makes python-pkcs11's object; threads
+    # racing to it must all see that one object, never None.
+    prov.CryptGenKey(con.CALG_AES_128, 0).CryptDestroyKey()  # the maker has learnt
+    for _ in range(20):
+        key = prov.CryptGenKey(con.CALG_AES_128, 0)
+        tkey = key._state.usable()
+        start = threading.Barrier(4)
+        seen: list[object] = []
+
+        def read(tkey: Any = tkey, start: threading.Barrier = start,
+                 seen: list[object] = seen) -> None:
+            start.wait()
+            seen.append(tkey.obj)
+
+        workers = [threading.Thread(target=read) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert len(seen) == 4 and seen[0] is not None
+        assert all(found is seen[0] for found in seen)
+        key.CryptDestroyKey()

@@ -136,7 +136,11 @@ class TokenKey:
         """The secret key, or the private key of a pair (python-pkcs11's
         object); None for a lone public key."""
         found = self._obj
-        if found is None and self._unmade is not None:
+        if found is None:
+            if self._unmade is None:
+                # A lone public key; or another thread made the object just
+                # now (_make_obj sets _obj before it clears _unmade): read again.
+                return self._obj
             found = self._make_obj()
         return found
 
@@ -150,7 +154,8 @@ class TokenKey:
             if made is None:
                 made = self.token.run_on(self.home, "C_FindObjects",
                                          lambda s: fastpath.find_secret(s, handle))
-            self._obj, self._unmade = made, None
+            self._obj = made
+            self._unmade = None  # after _obj: see obj
             return made
 
     def share(self) -> TokenKey:
