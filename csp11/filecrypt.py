@@ -24,17 +24,31 @@ Integrity
     key signs it (``CryptSignHash(AT_KEYEXCHANGE)``): encrypt, then sign.
     OAEP rather than PKCS #1 v1.5 for the SIMPLEBLOB.
 
-Decrypting, in two passes
+Decrypting
     read and check the header; open the container it names (``container=``
     overrides; never create one); check that its exchange key is the one the
     header names; import the session key (``CryptImportKey(SIMPLEBLOB,
-    exchange key, CRYPT_OAEP)``).  **Pass 1** hashes the ciphertext and checks
-    the signature (``CryptVerifySignature``), decrypting nothing, and keeps a
-    SHA-256 of each piece.  **Pass 2** reads the pieces again, checks each
-    against pass 1 (a file changed between the passes fails), decrypts and
-    writes them.  So no plaintext is written anywhere before the whole file
-    authenticated, and an output that cannot take writes back (standard
-    output, a FIFO) gets only authenticated plaintext.
+    exchange key, CRYPT_OAEP)``).  Then, by what the output is:
+
+    *A regular file* (published by :mod:`csp11.safefiles`: written into an
+    unnamed file, ``O_TMPFILE``, and given its name only when complete), **in
+    one pass**: each piece is read once, hashed on the token on one thread and
+    decrypted on the token on another, and written to the unnamed file; the
+    signature is checked at the end (``CryptVerifySignature``), and only a
+    file that authenticates is given its name.  One that does not is
+    discarded with the unnamed file: no name ever shows unauthenticated
+    plaintext.  (Where the file system cannot make unnamed files, safefiles'
+    private 0600 ``.csp11-*.tmp`` fallback holds it instead, and is removed
+    the same way.)  Each byte is read once, so a file changed meanwhile
+    either was read before the change (and what was decrypted is what was
+    signed) or fails to verify.
+
+    *Standard output, a FIFO, a device* (written as it comes: nothing can be
+    taken back), **in two passes**.  Pass 1 hashes the ciphertext and checks
+    the signature, decrypting nothing, and keeps a SHA-256 of each piece.
+    Pass 2 reads the pieces again, checks each against pass 1 (a file
+    changed between the passes fails), decrypts and writes them.  So such
+    an output gets only authenticated plaintext.
 
     Every way a file can fail to authenticate — a changed byte anywhere, a
     truncation, trailing data, another format, a header naming a container or
@@ -42,8 +56,8 @@ Decrypting, in two passes
     :class:`csp11.pywintypes.error` whose ``strerror`` says which, for
     ``--verbose``); the ``csp11`` command reports them all with one message.
 
-Memory stays constant: one piece of input and one of output at a time, plus
-32 bytes per piece from pass 1.
+Memory stays constant: a few pieces of input and output at a time, plus
+(two passes only) 32 bytes per piece from pass 1.
 
 File format, version 2 (integers little-endian, as CryptoAPI writes them)::
 
@@ -79,9 +93,11 @@ written as :mod:`csp11.safefiles` describes (unnamed until complete).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import queue
+import stat
 import struct
 import threading
 import time
@@ -93,7 +109,7 @@ from typing import BinaryIO, Generic, TypeVar
 from csp11 import safefiles, win32crypt, winerror
 from csp11 import win32cryptcon as con
 from csp11.pywintypes import error
-from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
+from csp11.win32crypt import PyCRYPTHASH, PyCRYPTKEY, PyCRYPTPROV
 
 __all__ = [
     "CHUNK_SIZE",
@@ -431,9 +447,12 @@ def decrypt_file(
 ) -> FileResult:
     """Decrypt ``source`` (made by :func:`encrypt_file`) to ``target`` (default:
     ``source`` without ``.csp11``).  The container is the one the file's
-    header names unless ``container`` is given.  Nothing is written until the
-    whole file authenticated (pass 1, reported to ``verify_progress``);
-    pass 2 decrypts (``progress``)."""
+    header names unless ``container`` is given.  No output shows anything
+    before the whole file authenticated: a regular file is decrypted in one
+    pass into an unnamed file, named only once the signature verifies; an
+    output written as it comes (standard output, a FIFO) is decrypted in two
+    passes, the check first (reported to ``verify_progress``, which one pass
+    does not call).  ``progress`` reports the decryption."""
     start = time.perf_counter()
     src = safefiles.Source(source, stdio=stdio)
     with src.open(buffer_any=stdio) as (reader, file_size), contextlib.ExitStack() as stack:
@@ -451,11 +470,18 @@ def decrypt_file(
         exchange = stack.enter_context(_exchange_for(prov, name, header, chosen, v1_hint))
         session = _import_session_key(prov, exchange, header, name, v1_hint)
         stack.enter_context(session)
-        pieces = _authenticate(prov, session, exchange, header, src=reader,
-                               progress=verify_progress, hint=v1_hint)
-        reader.seek(body_at)
-        with dst.open() as writer:
-            _decrypt_pieces(session, header, pieces, src=reader, dst=writer, progress=progress)
+        if dst.publishes:
+            with dst.open() as writer:
+                _decrypt_in_one_pass(prov, session, exchange, header, src=reader,
+                                     dst=_published_file(writer, dst.name),
+                                     progress=progress, hint=v1_hint)
+        else:
+            pieces = _authenticate(prov, session, exchange, header, src=reader,
+                                   progress=verify_progress, hint=v1_hint)
+            reader.seek(body_at)
+            with dst.open() as writer:
+                _decrypt_pieces(session, header, pieces, src=reader, dst=writer,
+                                progress=progress)
         bits = exchange.CryptGetKeyParam(con.KP_KEYLEN)
     return FileResult(src.name, dst.name, header.size, time.perf_counter() - start, name, bits,
                       False, body_at)
@@ -587,6 +613,83 @@ def _import_session_key(prov: PyCRYPTPROV, exchange: PyCRYPTKEY, header: Header,
     return session
 
 
+def _published_file(writer: BinaryIO, name: str) -> BinaryIO:
+    """``writer``, checked to be a regular file that nobody sees until it is
+    published: an output that turned into a FIFO or device between the
+    choice of one pass and its opening is written as it comes, and must get
+    no unauthenticated plaintext."""
+    if not stat.S_ISREG(os.fstat(writer.fileno()).st_mode):
+        raise OSError(errno.EAGAIN, "the output changed from a regular file while it was "
+                      "being opened; run the command again", name)
+    return writer
+
+
+def _verify(digest: PyCRYPTHASH, exchange: PyCRYPTKEY, signature: bytes,
+            hint: str | None) -> None:
+    try:
+        digest.CryptVerifySignature(signature, exchange)
+    except error as exc:
+        if exc.winerror != winerror.NTE_BAD_SIGNATURE:
+            raise
+        raise _bad(exc.winerror, "its signature does not verify: the file was changed, or "
+                   "encrypted for another key", hint) from None
+
+
+def _decrypt_in_one_pass(prov: PyCRYPTPROV, session: PyCRYPTKEY, exchange: PyCRYPTKEY,
+                         header: Header, *, src: BinaryIO, dst: BinaryIO,
+                         progress: Progress | None, hint: str | None) -> None:
+    """Hash, decrypt and write each piece as it is read, then check the
+    signature; the caller publishes ``dst`` only if this returns."""
+    session.CryptSetKeyParam(con.KP_IV, header.iv)
+    body = header.body_size
+    left, done = body, 0
+    failure: error | None = None
+    with prov.CryptCreateHash(_HASH) as digest:
+        digest.CryptHashSessionKey(session, con.CRYPT_LITTLE_ENDIAN)
+        digest.CryptHashData(header.to_bytes())
+
+        def hash_piece(piece: bytes) -> None:
+            digest.CryptHashData(piece)
+
+        def write(item: tuple[bytes, int]) -> None:
+            plain, upto = item
+            dst.write(plain)
+            if progress is not None:
+                progress(min(upto, header.size), header.size)
+
+        # The token hashes piece N on one thread while it decrypts piece N on
+        # this one (each alone is most of a core on SoftHSM2), and a third
+        # writes piece N-1: the slowest of the three sets the pace.
+        with _Pipeline(write) as behind, _Pipeline(hash_piece) as hasher:
+            while left:
+                piece = _read_up_to(src, min(CHUNK_SIZE, left))
+                if not piece:
+                    raise _bad(winerror.NTE_BAD_DATA,
+                               "the file shrank while it was being read", hint)
+                left -= len(piece)
+                hasher.put(piece)
+                try:
+                    plain = session.CryptDecrypt(left == 0, piece)
+                except error as exc:
+                    # Only the last block can fail (its padding), and a
+                    # changed file must read as changed, not malformed: the
+                    # signature is judged first.
+                    if exc.winerror != winerror.NTE_BAD_DATA or left:
+                        raise
+                    failure = exc
+                    break
+                done += len(plain)
+                behind.put((plain, done))
+        _verify(digest, exchange, _read_up_to(src, header.signature_size), hint)
+    # Signed as it is: made wrong by the encrypting side.
+    if failure is not None:
+        raise _bad(failure.winerror, "the file is malformed: its last block does not "
+                   "decrypt") from None
+    if done != header.size:
+        raise _bad(winerror.NTE_BAD_DATA, "the file is malformed: the plaintext is "
+                   f"{'longer' if done > header.size else 'shorter'} than its header says")
+
+
 def _authenticate(prov: PyCRYPTPROV, session: PyCRYPTKEY, exchange: PyCRYPTKEY, header: Header,
                   *, src: BinaryIO, progress: Progress | None, hint: str | None) -> list[bytes]:
     """Pass 1: hash the session key, the header and the ciphertext, check the
@@ -614,14 +717,7 @@ def _authenticate(prov: PyCRYPTPROV, session: PyCRYPTKEY, exchange: PyCRYPTKEY, 
                 left -= len(piece)
                 digest.CryptHashData(piece)
                 behind.put((piece, header.body_size - left))
-        signature = _read_up_to(src, header.signature_size)
-        try:
-            digest.CryptVerifySignature(signature, exchange)
-        except error as exc:
-            if exc.winerror != winerror.NTE_BAD_SIGNATURE:
-                raise
-            raise _bad(exc.winerror, "its signature does not verify: the file was changed, or "
-                       "encrypted for another key", hint) from None
+        _verify(digest, exchange, _read_up_to(src, header.signature_size), hint)
     return pieces
 
 

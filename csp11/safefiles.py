@@ -346,6 +346,12 @@ class Target:
             return False
         return not stat.S_ISREG(info.st_mode)
 
+    @property
+    def publishes(self) -> bool:
+        """Whether the output is a regular file, written unseen and published
+        when complete (neither standard output nor written in place)."""
+        return not self.stdio and not self.in_place
+
     def check(self) -> None:
         """Fail early (before any work) if the output cannot be written:
         ``FileExistsError``, ``IsADirectoryError``, ``FileNotFoundError`` for a

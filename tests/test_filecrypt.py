@@ -14,6 +14,7 @@ import pty
 import struct
 import subprocess
 import sys
+import threading
 import tracemalloc
 import uuid
 from collections.abc import Iterator
@@ -80,6 +81,15 @@ def _changed(path: Path, offset: int, xor: int = 0x01) -> None:
     data = bytearray(path.read_bytes())
     data[offset] ^= xor
     path.write_bytes(bytes(data))
+
+
+def _flip_in_place(path: Path, offset: int) -> None:
+    """Change one byte without rewriting the file (a reader keeps its place)."""
+    with open(path, "r+b") as f:
+        f.seek(offset, os.SEEK_SET if offset >= 0 else os.SEEK_END)
+        byte = f.read(1)[0]
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte ^ 0x01]))
 
 
 def _decrypt_fails(path: Path, container: str | None) -> pywintypes.error:
@@ -234,26 +244,91 @@ def test_a_changed_size_within_the_padding_fails(tmp_path: Path, container: str)
 @pytest.mark.parametrize("offset", [_BODY, _BODY + MIB + 5, -_SIG - 1])
 def test_a_file_changed_between_the_passes_writes_nothing(tmp_path: Path, container: str,
                                                           offset: int) -> None:
-    """Pass 2 decrypts only what pass 1 authenticated: a byte changed after
+    """An output written as it comes (a FIFO here) is decrypted in two passes,
+    and pass 2 decrypts only what pass 1 authenticated: a byte changed after
     pass 1 (in the first piece, a middle one, the padding of the last) is
-    caught before any of it is written."""
+    caught before any of that piece is written."""
     path = _encrypted(tmp_path, container, 3 * MIB + 1000)
-    target = tmp_path / "restored"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
 
     def change_after_pass_1(done: int, total: int) -> None:
         if done == total:
-            with open(path, "r+b") as f:
-                f.seek(offset, os.SEEK_SET if offset >= 0 else os.SEEK_END)
-                byte = f.read(1)[0]
-                f.seek(-1, os.SEEK_CUR)
-                f.write(bytes([byte ^ 0x01]))
+            _flip_in_place(path, offset)
 
-    with pytest.raises(filecrypt.NotAuthentic) as info:
-        filecrypt.decrypt_file(path, target, container=container,
-                               verify_progress=change_after_pass_1)
+    try:
+        with pytest.raises(filecrypt.NotAuthentic) as info:
+            filecrypt.decrypt_file(path, fifo, container=container,
+                                   verify_progress=change_after_pass_1)
+    finally:
+        if not got and reader.is_alive():  # the FIFO was never opened: let the reader go
+            with open(fifo, "wb"):
+                pass
+        reader.join(10)
     assert info.value.winerror == winerror.NTE_BAD_DATA
     assert "changed between its check and its decryption" in info.value.strerror
-    assert not target.exists()
+    # What came out is the authenticated pieces before the changed one.
+    body = (3 * MIB + 1000) // 16 * 16 + 16
+    changed_piece = (offset - _BODY if offset >= 0 else body + _SIG + offset) // MIB
+    assert got == [(tmp_path / "plain").read_bytes()[: changed_piece * MIB]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "plain", "plain.csp11"]
+
+
+@pytest.mark.parametrize("tmpfile", ["unnamed", "named"])
+def test_one_pass_publishes_only_what_authenticates(tmp_path: Path, container: str,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    tmpfile: str) -> None:
+    """A regular output is decrypted in one pass into a file nobody sees: a
+    byte changed ahead of the reading (the last block, after the first piece
+    was already decrypted and written) fails the signature, and neither the
+    output nor a temporary file is left, with unnamed files or the named
+    fallback.  Untouched, the same run publishes the plaintext."""
+    if tmpfile == "named":
+        monkeypatch.setenv("CSP11_TMPFILE", "named")
+    monkeypatch.setattr(filecrypt, "CHUNK_SIZE", 64)
+    data = _write(tmp_path / "plain", 10_000)
+    path = tmp_path / "plain.csp11"
+    filecrypt.encrypt_file(tmp_path / "plain", path, container=container)
+    target = tmp_path / "restored"
+    seen: list[int] = []
+
+    def change_ahead(done: int, total: int) -> None:
+        seen.append(done)
+        if len(seen) == 1:
+            _flip_in_place(path, -_SIG - 1)
+
+    with pytest.raises(filecrypt.NotAuthentic) as info:
+        filecrypt.decrypt_file(path, target, container=container, progress=change_ahead)
+    assert info.value.winerror == winerror.NTE_BAD_SIGNATURE
+    assert "signature does not verify" in info.value.strerror
+    assert seen[0] == 64  # plaintext had been written, unseen, before the check failed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "plain.csp11"]
+    _changed(path, -_SIG - 1)  # back as it was
+    filecrypt.decrypt_file(path, target, container=container)
+    assert target.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "plain.csp11", "restored"]
+
+
+def test_a_killed_one_pass_decryption_leaves_nothing_named(tmp_path: Path,
+                                                          container: str) -> None:
+    """SIGKILL in the middle of a one-pass decryption: the unnamed output
+    goes with the process; nothing in the directory shows any plaintext."""
+    _write(tmp_path / "plain", 64 * MIB)
+    filecrypt.encrypt_file(tmp_path / "plain", tmp_path / "plain.csp11", container=container)
+    code = f"""
+import os, signal
+from csp11 import filecrypt
+def stop(done, total):
+    if done >= 8 << 20:
+        os.kill(os.getpid(), signal.SIGKILL)
+filecrypt.decrypt_file({str(tmp_path / "plain.csp11")!r}, {str(tmp_path / "out")!r},
+                       container={container!r}, progress=stop)
+"""
+    done = run_python(code)
+    assert done.returncode == -9, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "plain.csp11"]
 
 
