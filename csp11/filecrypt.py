@@ -39,7 +39,8 @@ Decrypting
     discarded with the unnamed file: no name ever shows unauthenticated
     plaintext.  (Where the file system cannot make unnamed files, safefiles'
     private 0600 ``.csp11-*.tmp`` fallback holds it instead, and is removed
-    the same way.)  Each byte is read once, so a file changed meanwhile
+    the same way; one that SIGKILL left is removed by the next run writing
+    into that directory, as safefiles says.)  Each byte is read once, so a file changed meanwhile
     either was read before the change (and what was decrypted is what was
     signed) or fails to verify.
 
@@ -642,7 +643,7 @@ def _decrypt_in_one_pass(prov: PyCRYPTPROV, session: PyCRYPTKEY, exchange: PyCRY
     signature; the caller publishes ``dst`` only if this returns."""
     session.CryptSetKeyParam(con.KP_IV, header.iv)
     body = header.body_size
-    left, done = body, 0
+    done = 0
     failure: error | None = None
     with prov.CryptCreateHash(_HASH) as digest:
         digest.CryptHashSessionKey(session, con.CRYPT_LITTLE_ENDIAN)
@@ -661,12 +662,7 @@ def _decrypt_in_one_pass(prov: PyCRYPTPROV, session: PyCRYPTKEY, exchange: PyCRY
         # this one (each alone is most of a core on SoftHSM2), and a third
         # writes piece N-1: the slowest of the three sets the pace.
         with _Pipeline(write) as behind, _Pipeline(hash_piece) as hasher:
-            while left:
-                piece = _read_up_to(src, min(CHUNK_SIZE, left))
-                if not piece:
-                    raise _bad(winerror.NTE_BAD_DATA,
-                               "the file shrank while it was being read", hint)
-                left -= len(piece)
+            for piece, left in _ciphertext(src, body, hint):
                 hasher.put(piece)
                 try:
                     plain = session.CryptDecrypt(left == 0, piece)
@@ -698,7 +694,6 @@ def _authenticate(prov: PyCRYPTPROV, session: PyCRYPTKEY, exchange: PyCRYPTKEY, 
     with prov.CryptCreateHash(_HASH) as digest:
         digest.CryptHashSessionKey(session, con.CRYPT_LITTLE_ENDIAN)
         digest.CryptHashData(header.to_bytes())
-        left = header.body_size
 
         def fingerprint(item: tuple[bytes, int]) -> None:
             piece, upto = item
@@ -709,12 +704,7 @@ def _authenticate(prov: PyCRYPTPROV, session: PyCRYPTKEY, exchange: PyCRYPTKEY, 
         # The SHA-256 of piece N is taken while piece N+1 is read and hashed
         # on the token.
         with _Pipeline(fingerprint) as behind:
-            while left:
-                piece = _read_up_to(src, min(CHUNK_SIZE, left))
-                if not piece:
-                    raise _bad(winerror.NTE_BAD_DATA,
-                               "the file shrank while it was being read", hint)
-                left -= len(piece)
+            for piece, left in _ciphertext(src, header.body_size, hint):
                 digest.CryptHashData(piece)
                 behind.put((piece, header.body_size - left))
         _verify(digest, exchange, _read_up_to(src, header.signature_size), hint)
@@ -841,6 +831,18 @@ class _Pipeline(Generic[_Item]):
             raise interrupted
         if exc is None and self._failure is not None:
             raise self._failure
+
+
+def _ciphertext(src: BinaryIO, size: int, hint: str | None) -> Iterator[tuple[bytes, int]]:
+    """The file's ``size`` bytes of ciphertext in :data:`CHUNK_SIZE` pieces,
+    each with the bytes left after it."""
+    left = size
+    while left:
+        piece = _read_up_to(src, min(CHUNK_SIZE, left))
+        if not piece:
+            raise _bad(winerror.NTE_BAD_DATA, "the file shrank while it was being read", hint)
+        left -= len(piece)
+        yield piece, left
 
 
 def _bad(code: int, message: str, hint: str | None = None) -> NotAuthentic:

@@ -602,6 +602,19 @@ _maker = _ObjectMaker()
 _maker_lock = threading.Lock()
 
 
+def _generate(calls: Calls, session: Any, key_type: Any, key_bits: int, *, mechanism: Any,
+              template: Mapping[Any, object]) -> tuple[int, tuple[bool, ...]]:
+    """``C_GenerateKey`` with the packed template: the handle and the key's
+    capabilities (as python-pkcs11's object would carry them)."""
+    packed = _packed(calls, session, key_type, key_bits, template)
+    handle = _ulong()
+    rv = calls.generate_key(session.handle, _plain_mechanism(calls, int(mechanism)),
+                            packed.array, packed.count, ctypes.byref(handle))
+    if rv != CKR_OK:
+        _raise(rv)
+    return handle.value, packed.capabilities
+
+
 def generate_handle(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *,
                     mechanism: Any, template: Mapping[Any, object]) -> Any:
     """``C_GenerateKey`` of a session's secret key: its ``(handle, capabilities)``,
@@ -612,13 +625,8 @@ def generate_handle(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *
         return generate_key(ck, session, key_type, key_bits, mechanism=mechanism,
                             template=template)
     calls = calls_of(ck)
-    packed = _packed(calls, session, key_type, key_bits, template)
-    handle = _ulong()
-    rv = calls.generate_key(session.handle, _plain_mechanism(calls, int(mechanism)),
-                            packed.array, packed.count, ctypes.byref(handle))
-    if rv != CKR_OK:
-        _raise(rv)
-    return handle.value, packed.capabilities
+    return _generate(calls, session, key_type, key_bits, mechanism=mechanism,
+                     template=template)
 
 
 def object_for(session: Any, handle: int, capabilities: tuple[bool, ...]) -> Any | None:
@@ -648,15 +656,11 @@ def generate_key(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *,
                     _maker.learn(made)
         return made
     calls = calls_of(ck)
-    packed = _packed(calls, session, key_type, key_bits, template)
-    handle = _ulong()
-    rv = calls.generate_key(session.handle, _plain_mechanism(calls, int(mechanism)),
-                            packed.array, packed.count, ctypes.byref(handle))
-    if rv != CKR_OK:
-        _raise(rv)
-    made = _maker.make(session, handle.value, packed.capabilities)
+    handle, capabilities = _generate(calls, session, key_type, key_bits,
+                                     mechanism=mechanism, template=template)
+    made = _maker.make(session, handle, capabilities)
     if made is None:  # cannot happen once learnt; never leave the key behind
-        calls.destroy(session.handle, handle.value)
+        calls.destroy(session.handle, handle)
         return session.generate_key(key_type, key_bits, mechanism=mechanism, template=template,
                                     capabilities=_NO_CAPABILITIES)
     return made
