@@ -28,6 +28,17 @@ from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 _MIB = 1 << 20
 
 
+def _assert_gone(token: Any, handle: int) -> None:
+    """The token no longer has the object ``handle`` (destroying it fails)."""
+    pooled = token.acquire()
+    try:
+        with pytest.raises((pkcs11.exceptions.ObjectHandleInvalid,
+                            pkcs11.exceptions.KeyHandleInvalid)):
+            fastpath.destroy(token.module.cryptoki, pooled.session.handle, [handle])
+    finally:
+        token.release(pooled)
+
+
 def _material(key: PyCRYPTKEY) -> bytes:
     blob = parse_key_blob(key.CryptExportKey(None, con.PLAINTEXTKEYBLOB))
     assert isinstance(blob, PlaintextKeyBlob)
@@ -43,6 +54,7 @@ def _cbc(material: bytes, data: bytes, *, encrypt: bool) -> bytes:
 @pytest.mark.parametrize("size", [16, 4096, fastpath.PIECE_BYTES, fastpath.PIECE_BYTES + 16,
                                   fastpath.OFFLOAD_BYTES - 16, fastpath.OFFLOAD_BYTES,
                                   3 * _MIB])
+
 def test_encrypt_and_decrypt_match_cryptography(prov: PyCRYPTPROV, size: int) -> None:
     # Below and above the worker-thread threshold and the piece size: the same
     # bytes either way.
@@ -223,14 +235,7 @@ def test_destroy_does_not_wait_for_a_busy_home_session(prov: PyCRYPTPROV) -> Non
         worker.start()
         assert done.wait(10), "CryptDestroyKey waited for the busy home session"
         worker.join()
-    ck = token.module.cryptoki
-    pooled = token.acquire()
-    try:
-        with pytest.raises((pkcs11.exceptions.ObjectHandleInvalid,
-                            pkcs11.exceptions.KeyHandleInvalid)):
-            fastpath.destroy(ck, pooled.session.handle, [handle])  # already gone
-    finally:
-        token.release(pooled)
+    _assert_gone(token, handle)
 
 
 def test_a_busy_home_session_does_not_hold_up_the_key(prov: PyCRYPTPROV) -> None:
@@ -285,7 +290,6 @@ def test_a_key_destroyed_unused_is_gone_without_its_object_ever_made(
     assert unmade is not None and tkey._obj is None
     handle = unmade[0]
     token = prov._state.token
-    ck = token.module.cryptoki
     pooled = token.acquire()
     try:
         # python-pkcs11's own search finds the key by its handle (the
@@ -297,13 +301,7 @@ def test_a_key_destroyed_unused_is_gone_without_its_object_ever_made(
     finally:
         token.release(pooled)
     key.CryptDestroyKey()
-    pooled = token.acquire()
-    try:
-        with pytest.raises((pkcs11.exceptions.ObjectHandleInvalid,
-                            pkcs11.exceptions.KeyHandleInvalid)):
-            fastpath.destroy(ck, pooled.session.handle, [handle])  # already gone
-    finally:
-        token.release(pooled)
+    _assert_gone(token, handle)
     # Made on first use: the same handle, once, and the key works.
     used = prov.CryptGenKey(con.CALG_AES_256, 0)
     tkey = used._state.usable()
