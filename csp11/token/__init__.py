@@ -62,7 +62,6 @@ from csp11.token.constants import (
     KeyType,
     Mechanism,
     ObjectClass,
-    Session,
 )
 from csp11.token.embedded import (
     EMBEDDED_LABEL,
@@ -138,7 +137,6 @@ __all__ = [
     "PinSources",
     "Pkcs11Uri",
     "Quirks",
-    "Session",
     "Token",
     "TokenInfo",
     "TokenKey",

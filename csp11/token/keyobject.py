@@ -9,8 +9,6 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from cryptography.hazmat.primitives import keywrap
-
 from csp11 import winerror
 from csp11.errors import Fail
 from csp11.token import fastpath
@@ -143,6 +141,19 @@ class TokenKey:
                 return self._obj
             found = self._make_obj()
         return found
+
+    @property
+    def key_handle(self) -> int:
+        """The secret or private key's object handle, without making
+        python-pkcs11's object for a generated key (the calls straight on the
+        function list need only the handle)."""
+        unmade = self._unmade
+        if unmade is not None:
+            return unmade[0]
+        obj = self.obj
+        if obj is None:
+            raise Fail(winerror.NTE_BAD_KEY, "a lone public key has no private key")
+        return int(obj.handle)
 
     def _make_obj(self) -> Any:
         with self._lock:
@@ -292,16 +303,17 @@ class TokenKey:
     def encrypt(self, data: bytes, mechanism: Any, param: Any = None) -> bytes:
         """``C_EncryptInit`` + ``C_Encrypt`` with this secret key (or the public key
         of a pair), in one call."""
-        target: Any = self.obj if self.public is None else self.public
         if self.public is None and (param is None or isinstance(param, bytes)):
             # A secret key: straight on the function list (csp11.token.fastpath).
             ck = self.token.module.cryptoki
+            handle = self.key_handle
             lean: bytes = self._run_lean(
                 "C_Encrypt",
-                lambda s: fastpath.crypt(ck, s.handle, target.handle, encrypting=True,
+                lambda s: fastpath.crypt(ck, s.handle, handle, encrypting=True,
                                          mechanism=int(mechanism), param=param, data=data),
             )
             return lean
+        target: Any = self.obj if self.public is None else self.public
         out: bytes = self.token.run_on(
             self.home, "C_Encrypt",
             lambda s: target.encrypt(data, mechanism=mechanism, mechanism_param=param),
@@ -312,15 +324,16 @@ class TokenKey:
                 pin: str | None = None) -> bytes:
         """``C_DecryptInit`` + ``C_Decrypt`` with the secret or private key; ``pin``
         is the key-use PIN of a user-protected key (context-specific login)."""
-        target: Any = self.obj
         if self.public is None and pin is None and (param is None or isinstance(param, bytes)):
             ck = self.token.module.cryptoki
+            handle = self.key_handle
             return self._private_operation(
                 "decrypt",
-                lambda s: fastpath.crypt(ck, s.handle, target.handle, encrypting=False,
+                lambda s: fastpath.crypt(ck, s.handle, handle, encrypting=False,
                                          mechanism=int(mechanism), param=param, data=data),
                 lean=True,
             )
+        target: Any = self.obj
         return self._private_operation(
             "decrypt",
             lambda s: target.decrypt(data, mechanism=mechanism, mechanism_param=param, pin=pin),
@@ -339,13 +352,14 @@ class TokenKey:
 
     def sign(self, data: bytes, mechanism: Any, pin: str | None = None) -> bytes:
         """``C_Sign`` with the private key; ``pin`` as for :meth:`decrypt`."""
-        target: Any = self.obj
         if pin is None:
             ck = self.token.module.cryptoki
+            handle = self.key_handle
             return self._private_operation(
-                "sign", lambda s: fastpath.sign(ck, s.handle, int(mechanism), target.handle, data),
+                "sign", lambda s: fastpath.sign(ck, s.handle, int(mechanism), handle, data),
                 lean=True,
             )
+        target: Any = self.obj
         # A context-specific login sits between C_SignInit and C_Sign.
         return self._private_operation(
             "sign", lambda s: target.sign(data, mechanism=mechanism, pin=pin)
@@ -520,6 +534,10 @@ def _unwrap_padded(kek: bytes, wrapped: bytes) -> bytes:
     """Undo a token's ``CKM_AES_KEY_WRAP_PAD``: RFC 5649 (SoftHSM2), else RFC
     3394 of PKCS #7-padded material (NSS softokn).  Both carry an integrity
     check, so a wrong reading cannot pass for key material."""
+    # Imported here, off the first key's path (cold start): cryptography's
+    # bindings cost about 8 ms, and only a wrapped export comes this way.
+    from cryptography.hazmat.primitives import keywrap  # noqa: PLC0415
+
     try:
         return keywrap.aes_key_unwrap_with_padding(kek, wrapped)
     except keywrap.InvalidUnwrap:
