@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pkcs11
 import pytest
 
 from csp11 import winerror
@@ -31,14 +32,14 @@ def test_pool_reuses_one_session_when_single_threaded(prov: PyCRYPTPROV) -> None
 def test_lost_session_is_reopened_and_the_call_retried(prov: PyCRYPTPROV) -> None:
     token = prov._state.token
     pooled = token.acquire()
-    handle = pooled.session.handle
+    handle = pooled.handle
     token.release(pooled)
     # Close it behind csp11's back, as a token reset or another library would.
     assert token.module.cryptoki.C_CloseSession(handle) == 0
     assert len(prov.CryptGenRandom(32)) == 32
     pooled = token.acquire()
     try:
-        assert pooled.session.handle != handle
+        assert pooled.handle != handle
     finally:
         token.release(pooled)
 
@@ -50,7 +51,7 @@ def test_login_again_after_someone_logged_out(prov: PyCRYPTPROV) -> None:
     # Another component logs the token out (login is token-wide in a process).
     pooled = token.acquire()
     try:
-        token.module.cryptoki.C_Logout(pooled.session.handle)
+        token.module.cryptoki.C_Logout(pooled.handle)
     finally:
         token.release(pooled)
     # A private object needs login: csp11 notices, logs in again, retries once.
@@ -60,7 +61,7 @@ def test_login_again_after_someone_logged_out(prov: PyCRYPTPROV) -> None:
     }
     key = token.run(
         "C_GenerateKey",
-        lambda s: s.generate_key(KeyType.AES, 128, template=template),
+        lambda s: s.generate_key(pkcs11.KeyType.AES, 128, template=template),
         pins=prov._state.pins,
     )
     assert token.is_logged_in()
@@ -72,7 +73,7 @@ def test_without_pins_the_failure_is_translated(prov: PyCRYPTPROV) -> None:
     token.logout()
     template = {Attribute.TOKEN: False, Attribute.PRIVATE: True}
     with pytest.raises(Fail) as info:
-        token.run("C_GenerateKey", lambda s: s.generate_key(KeyType.AES, 128, template=template))
+        token.run("C_GenerateKey", lambda s: s.generate_key(pkcs11.KeyType.AES, 128, template=template))
     assert info.value.code == winerror.SCARD_W_CARD_NOT_AUTHENTICATED
     assert info.value.ckr == "CKR_USER_NOT_LOGGED_IN"
     assert "C_GenerateKey" in info.value.message
@@ -135,7 +136,8 @@ THREAD_SCRIPT = textwrap.dedent(
     """
     import threading, time, sys
     from csp11 import win32crypt, win32cryptcon as con
-    from csp11.token import Attribute, KeyType
+    from csp11.token import Attribute
+    from pkcs11 import KeyType
 
     prov = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT)
     prov._state.login()
@@ -151,7 +153,7 @@ THREAD_SCRIPT = textwrap.dedent(
             while time.monotonic() < stop:
                 assert len(prov.CryptGenRandom(64 + n)) == 64 + n
                 key = token.run("C_GenerateKey",
-                                lambda s: s.generate_key(KeyType.AES, 256, template=TEMPLATE))
+                                lambda s: s.generate_key(pkcs11.KeyType.AES, 256, template=TEMPLATE))
                 token.run("C_DestroyObject", lambda s: key.destroy())
                 if n % 2:
                     pair = token.run("C_GenerateKeyPair",

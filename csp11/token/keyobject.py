@@ -16,6 +16,7 @@ from csp11.token.constants import _NO_CAPABILITIES, Attribute, KeyType, Mechanis
 from csp11.token.cryptoki import Library
 from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
+from csp11.token.pypkcs11 import as_key_type, as_mechanism, as_object_class
 from csp11.token.session import _Pooled
 from csp11.token.template import check_template
 
@@ -316,7 +317,8 @@ class TokenKey:
         target: Any = self.obj if self.public is None else self.public
         out: bytes = self.token.run_on(
             self.home, "C_Encrypt",
-            lambda s: target.encrypt(data, mechanism=mechanism, mechanism_param=param),
+            lambda s: target.encrypt(data, mechanism=as_mechanism(mechanism),
+                                     mechanism_param=param),
         )
         return out
 
@@ -336,7 +338,8 @@ class TokenKey:
         target: Any = self.obj
         return self._private_operation(
             "decrypt",
-            lambda s: target.decrypt(data, mechanism=mechanism, mechanism_param=param, pin=pin),
+            lambda s: target.decrypt(data, mechanism=as_mechanism(mechanism),
+                                     mechanism_param=param, pin=pin),
         )
 
     def crypt_once(self, kind: str, mechanism: Any, param: bytes | None, data: bytes) -> bytes:
@@ -362,7 +365,7 @@ class TokenKey:
         target: Any = self.obj
         # A context-specific login sits between C_SignInit and C_Sign.
         return self._private_operation(
-            "sign", lambda s: target.sign(data, mechanism=mechanism, pin=pin)
+            "sign", lambda s: target.sign(data, mechanism=as_mechanism(mechanism), pin=pin)
         )
 
     def _private_operation(self, kind: str, call: Callable[[Any], bytes], *,
@@ -375,7 +378,9 @@ class TokenKey:
             try:
                 return call(s)
             except BaseException:
-                self.token.module.cryptoki.end_operation(s.handle, kind)
+                # Both sessions: python-pkcs11's calls run in its own.
+                for handle in s.handles():
+                    self.token.module.cryptoki.end_operation(handle, kind)
                 raise
 
         if lean:
@@ -422,7 +427,8 @@ class TokenKey:
         victim = target.obj if obj is None else obj
         wrapped: bytes = self.token.run_on(
             self.home, "C_WrapKey",
-            lambda s: wrapper.wrap_key(victim, mechanism=mechanism, mechanism_param=param),
+            lambda s: wrapper.wrap_key(victim, mechanism=as_mechanism(mechanism),
+                                             mechanism_param=param),
         )
         return wrapped
 
@@ -439,8 +445,10 @@ class TokenKey:
             made = self.token.run_on(
                 self.home, "C_UnwrapKey",
                 lambda s: unwrapper.unwrap_key(
-                    ObjectClass.SECRET_KEY, template[Attribute.KEY_TYPE], data,
-                    mechanism=mechanism, mechanism_param=param, capabilities=_NO_CAPABILITIES,
+                    as_object_class(ObjectClass.SECRET_KEY),
+                    as_key_type(template[Attribute.KEY_TYPE]), data,
+                    mechanism=as_mechanism(mechanism), mechanism_param=param,
+                    capabilities=_NO_CAPABILITIES,
                     template=template,
                 ),
             )
@@ -466,7 +474,8 @@ class TokenKey:
 
         def derive(s: Any) -> bytes:
             secret = base.derive_key(
-                KeyType.GENERIC_SECRET, size * 8, mechanism=Mechanism.DH_PKCS_DERIVE,
+                as_key_type(KeyType.GENERIC_SECRET), size * 8,
+                mechanism=as_mechanism(Mechanism.DH_PKCS_DERIVE),
                 mechanism_param=peer_public, capabilities=_NO_CAPABILITIES, template=template,
             )
             try:
@@ -500,10 +509,10 @@ class TokenKey:
 
         def wrap(s: Any) -> tuple[bytes, bytes]:
             kek = s.generate_key(
-                KeyType.AES, 256, template=_KEK_TEMPLATE, capabilities=_NO_CAPABILITIES
+                as_key_type(KeyType.AES), 256, template=_KEK_TEMPLATE, capabilities=_NO_CAPABILITIES
             )
             try:
-                wrapped = kek.wrap_key(victim, mechanism=_KEK_MECHANISM)
+                wrapped = kek.wrap_key(victim, mechanism=as_mechanism(_KEK_MECHANISM))
                 return bytes(kek[Attribute.VALUE]), wrapped
             finally:
                 kek.destroy()

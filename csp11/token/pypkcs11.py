@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import pkcs11.attributes
     import pkcs11.exceptions
 
-__all__ = ["imported", "pkcs11"]
+__all__ = ["as_key_type", "as_mechanism", "as_object_class", "imported", "pkcs11"]
 
 # The submodules csp11 reads through ``pkcs11.<name>``; the package itself
 # imports exceptions and the enumerations, not these two.
@@ -53,3 +53,22 @@ if not TYPE_CHECKING:
 def imported() -> bool:
     """Whether python-pkcs11 is in the process already (then using it costs nothing more)."""
     return "pkcs11._pkcs11" in sys.modules
+
+
+# python-pkcs11 checks that a mechanism, key type or object class handed to
+# it is an instance of its own enumeration (ArgumentsBad otherwise), so
+# csp11's members (csp11.token.constants: the same numbers) are converted
+# where they are handed over.
+def as_mechanism(value: Any) -> Any:
+    """python-pkcs11's ``Mechanism`` member for a mechanism number (None stays None)."""
+    return None if value is None else pkcs11.Mechanism(int(value))
+
+
+def as_key_type(value: Any) -> Any:
+    """python-pkcs11's ``KeyType`` member for a key type number."""
+    return pkcs11.KeyType(int(value))
+
+
+def as_object_class(value: Any) -> Any:
+    """python-pkcs11's ``ObjectClass`` member for an object class number."""
+    return pkcs11.ObjectClass(int(value))

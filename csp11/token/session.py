@@ -75,6 +75,12 @@ class _Pooled:
                     p11 = self._p11 = self._pool._open_python_pkcs11()
         return p11
 
+    def handles(self) -> tuple[int, ...]:
+        """This session's handle, and python-pkcs11's session's beside it if any."""
+        if self.own_handle and self._p11 is not None:
+            return (self.handle, int(self._p11.handle))
+        return (self.handle,)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.session, name)
 
@@ -225,9 +231,10 @@ class SessionPool:
         pooled.close()
 
     def session_count(self) -> int:
-        """How many sessions csp11 holds open on this token."""
+        """How many sessions csp11 holds open on this token (python-pkcs11's
+        beside csp11's own included)."""
         with self._pool_lock:
-            return len(self._all)
+            return sum(2 if p.own_handle and p._p11 is not None else 1 for p in self._all)
 
     def waited_for_store(self, pauses: Iterator[float], ckr: str, doing: str) -> bool:
         """Whether a call that failed with ``ckr`` is to be tried again, after

@@ -48,7 +48,7 @@ from csp11.token.keyobject import TokenKey
 from csp11.token.openssl import _load_openssl_legacy
 from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
-from csp11.token.pypkcs11 import pkcs11
+from csp11.token.pypkcs11 import as_key_type, as_mechanism, pkcs11
 from csp11.token.quirks import Quirks, quirks_for
 from csp11.token.session import BUSY_PAUSES, SESSION_LOST, SessionPool, _Pooled
 from csp11.token.softhsm import (
@@ -539,15 +539,16 @@ class Token(SessionPool):
             rest = {k: v for k, v in public.items() if k not in names}
 
             def make(s: Any) -> Any:
-                params = s.create_domain_parameters(key_type, domain, local=True)
+                params = s.create_domain_parameters(as_key_type(key_type), domain, local=True)
                 return params.generate_keypair(
-                    mechanism=mechanism, capabilities=_NO_CAPABILITIES,
+                    mechanism=as_mechanism(mechanism), capabilities=_NO_CAPABILITIES,
                     public_template=rest, private_template=private,
                 )
         else:
             def make(s: Any) -> Any:
                 return s.generate_keypair(
-                    key_type, key_bits, mechanism=mechanism, capabilities=_NO_CAPABILITIES,
+                    as_key_type(key_type), key_bits, mechanism=as_mechanism(mechanism),
+                    capabilities=_NO_CAPABILITIES,
                     public_template=public, private_template=private,
                 )
         pooled, (pub, priv) = self.run_keep("C_GenerateKeyPair", make, pins)
@@ -561,7 +562,7 @@ class Token(SessionPool):
         """``C_GenerateKey(CKM_DSA/DH_PKCS_PARAMETER_GEN)``: the prime, subprime, base."""
         def make(s: Any) -> dict[int, bytes]:
             params = s.generate_domain_parameters(
-                key_type, bits, template={Attribute.PRIVATE: False}
+                as_key_type(key_type), bits, template={Attribute.PRIVATE: False}
             )
             try:
                 wanted = [Attribute.PRIME, Attribute.BASE]
