@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from csp11 import pywintypes, winerror
 from csp11 import win32cryptcon as con
 from csp11.formats.blobs import PlaintextKeyBlob, parse_key_blob
-from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, fastpath
+from csp11.token import Attribute, KeyType, Mechanism, fastpath
 from csp11.token.ckr import ckr_of
 from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
@@ -142,10 +142,10 @@ def test_generated_keys_are_python_pkcs11_objects_of_the_right_kind(prov: PyCRYP
         assert isinstance(obj, pkcs11.SecretKey)
         assert isinstance(obj, pkcs11.types.EncryptMixin)
         assert not isinstance(obj, pkcs11.types.SignMixin)  # as the template says
-        assert obj.key_type == KeyType.AES
-        assert obj[Attribute.VALUE_LEN] == 16
+        assert obj.key_type == pkcs11.KeyType.AES
+        assert obj[pkcs11.Attribute.VALUE_LEN] == 16
         assert obj.session is key._state.usable().home.session
-        assert obj[Attribute.CLASS] == ObjectClass.SECRET_KEY  # the handle is the key
+        assert obj[pkcs11.Attribute.CLASS] == pkcs11.ObjectClass.SECRET_KEY  # the handle is the key
     # After the first object (python-pkcs11's own, found by a search) the
     # maker is in use; it must never have given up on this python-pkcs11.
     assert fastpath._maker.offsets is not None and not fastpath._maker.failed

@@ -11,11 +11,20 @@ import textwrap
 from pathlib import Path
 
 import pkcs11
+import pkcs11.attributes
 import pytest
 
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token import Attribute, KeyType, ObjectClass, check_template
+from csp11.token import (
+    Attribute,
+    KeyType,
+    ObjectClass,
+    check_template,
+    constants,
+    fastpath,
+    template,
+)
 from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import run_python
@@ -73,7 +82,8 @@ def test_without_pins_the_failure_is_translated(prov: PyCRYPTPROV) -> None:
     token.logout()
     template = {Attribute.TOKEN: False, Attribute.PRIVATE: True}
     with pytest.raises(Fail) as info:
-        token.run("C_GenerateKey", lambda s: s.generate_key(pkcs11.KeyType.AES, 128, template=template))
+        token.run("C_GenerateKey",
+                  lambda s: s.generate_key(pkcs11.KeyType.AES, 128, template=template))
     assert info.value.code == winerror.SCARD_W_CARD_NOT_AUTHENTICATED
     assert info.value.ckr == "CKR_USER_NOT_LOGGED_IN"
     assert "C_GenerateKey" in info.value.message
@@ -107,6 +117,39 @@ def test_templates_are_checked_before_python_pkcs11(template: dict, fragment: st
     with pytest.raises(Fail) as info:
         check_template(template)
     assert fragment in info.value.message
+
+
+@pytest.mark.parametrize("name", ["ObjectClass", "KeyType", "Attribute", "Mechanism", "MGF"])
+def test_csp11s_enumerations_are_python_pkcs11s_numbers(name: str) -> None:
+    """csp11 names PKCS#11 numbers itself (no python-pkcs11 on the first key's
+    path); each member is python-pkcs11's of the same name and number."""
+    ours = getattr(constants, name)
+    theirs = getattr(pkcs11, name)
+    assert len(ours) > 0
+    for member in ours:
+        assert int(getattr(theirs, member.name)) == int(member), member
+
+
+def test_template_types_and_packing_are_python_pkcs11s() -> None:
+    """The attribute type table and csp11's packer give what python-pkcs11's
+    AttributeMapper gives, for every attribute csp11 uses."""
+    mapper = pkcs11.attributes.AttributeMapper()
+    samples = {bool: True, int: 0x1234, str: "label é", bytes: b"\x00\x01"}
+    for attr in Attribute:
+        expected = template.ATTRIBUTE_PY_TYPE[attr]
+        assert pkcs11.attributes.ATTRIBUTE_TYPES.get(attr) is not None, attr
+        value = samples[expected]
+        assert template.pack_value(attr, value) == mapper.pack_attribute(attr, value), attr
+    for flag in (True, False):
+        assert template.pack_value(Attribute.TOKEN, flag) == mapper.pack_attribute(
+            pkcs11.Attribute.TOKEN, flag)
+
+
+def test_generated_secret_keys_get_python_pkcs11s_defaults() -> None:
+    """fastpath sends the template python-pkcs11's generate_key would send."""
+    expected = pkcs11.attributes.AttributeMapper().secret_key_template(
+        capabilities=pkcs11.MechanismFlag(0), id_=None, label=None, store=False)
+    assert list(fastpath._SECRET_DEFAULTS.items()) == list(expected.items())
 
 
 def test_valid_template_passes() -> None:
@@ -153,7 +196,7 @@ THREAD_SCRIPT = textwrap.dedent(
             while time.monotonic() < stop:
                 assert len(prov.CryptGenRandom(64 + n)) == 64 + n
                 key = token.run("C_GenerateKey",
-                                lambda s: s.generate_key(pkcs11.KeyType.AES, 256, template=TEMPLATE))
+                                lambda s: s.generate_key(KeyType.AES, 256, template=TEMPLATE))
                 token.run("C_DestroyObject", lambda s: key.destroy())
                 if n % 2:
                     pair = token.run("C_GenerateKeyPair",

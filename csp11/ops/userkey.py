@@ -11,8 +11,6 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
-
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.core.containermap import FoundKey, found_container
@@ -302,6 +300,9 @@ def _facts(tkey: TokenKey, spec: int) -> tuple[int, int, bool]:
 
 def public_key_of(key: Key) -> Any:
     """The ``cryptography`` public key object of a key pair, read from the token."""
+    # cryptography's key classes: off the first key's path (cold start).
+    from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa  # noqa: PLC0415
+
     tkey = key.usable()
     public = tkey.public
     if public is None:
