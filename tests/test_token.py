@@ -137,9 +137,10 @@ def test_template_types_and_packing_are_python_pkcs11s() -> None:
     samples = {bool: True, int: 0x1234, str: "label é", bytes: b"\x00\x01"}
     for attr in Attribute:
         expected = template.ATTRIBUTE_PY_TYPE[attr]
-        assert pkcs11.attributes.ATTRIBUTE_TYPES.get(attr) is not None, attr
+        theirs = pkcs11.Attribute(int(attr))
+        assert pkcs11.attributes.ATTRIBUTE_TYPES.get(theirs) is not None, attr
         value = samples[expected]
-        assert template.pack_value(attr, value) == mapper.pack_attribute(attr, value), attr
+        assert template.pack_value(attr, value) == mapper.pack_attribute(theirs, value), attr
     for flag in (True, False):
         assert template.pack_value(Attribute.TOKEN, flag) == mapper.pack_attribute(
             pkcs11.Attribute.TOKEN, flag)
