@@ -39,7 +39,6 @@ csp11's own containers are re-read from their markers.  docs/mapping.md
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -275,6 +274,9 @@ def _pair(private: _Candidate, publics: list[_Candidate],
 def _family_key(private: _Candidate) -> tuple[str, bytes]:
     if private.ident:
         return "id", private.ident
+    # hashlib (~2 ms with OpenSSL's bindings): off the first key's path (cold start).
+    import hashlib  # noqa: PLC0415
+
     return "value", hashlib.sha256(private.value or repr(private.obj).encode()).digest()
 
 
@@ -337,6 +339,9 @@ def _nameable(label: str) -> bool:
 def _id_name(key: FoundKey, value: bytes | None) -> str:
     if key.ident:
         return FOUND_PREFIX + key.ident.hex()
+    # hashlib (~2 ms with OpenSSL's bindings): off the first key's path (cold start).
+    import hashlib  # noqa: PLC0415
+
     return FOUND_PREFIX + hashlib.sha256(value or b"").hexdigest()[:16]
 
 

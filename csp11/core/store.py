@@ -36,13 +36,10 @@ reads and repairs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import random
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -155,6 +152,9 @@ class ContainerName(Struct):
 
     def key_id(self, spec: int, generation: int) -> bytes:
         """The CKA_ID of generation ``generation`` of the key pair of ``spec``."""
+        # hashlib (~2 ms with OpenSSL's bindings): off the first key's path (cold start).
+        import hashlib  # noqa: PLC0415
+
         digest = hashlib.sha256(f"{self.scope}/{self.name}".encode()).digest()[:12]
         return b"csp11" + digest + bytes([spec]) + generation.to_bytes(4, "big")
 
@@ -165,6 +165,9 @@ def _boot_id() -> str:
         with open("/proc/sys/kernel/random/boot_id") as handle:
             return handle.read().strip()
     except OSError:
+        # socket (~2 ms): only where /proc has no boot id (cold start).
+        import socket  # noqa: PLC0415
+
         return socket.gethostname()
 
 
@@ -382,7 +385,7 @@ class Containers:
         (home, object, nonce)."""
         # Older claims win: the nonce starts with the time the first claim was
         # made, so a claimant keeps its place however often it withdraws.
-        nonce = f"{time.time_ns():020d}-{secrets.token_hex(8)}"
+        nonce = f"{time.time_ns():020d}-{os.urandom(8).hex()}"
         try:
             pooled, obj = self._contend(cname, nonce, pins)
         except BaseException:
@@ -618,7 +621,7 @@ class Containers:
 
     def new_generation(self) -> int:
         """A fresh generation number for a new key pair (random: never reused in practice)."""
-        return secrets.randbits(32)
+        return int.from_bytes(os.urandom(4), "big")
 
     # ---- repair -----------------------------------------------------------------------------
     def _repair(self, cname: ContainerName, pins: PinSources) -> None:
@@ -745,7 +748,7 @@ class Containers:
 
 def _new_record(cname: ContainerName, seq: int, keys: dict[str, int]) -> dict[str, Any]:
     return {"version": _MARKER_VERSION, "seq": seq, "scope": cname.scope, "name": cname.name,
-            "keys": keys, "writer": secrets.token_hex(8)}
+            "keys": keys, "writer": os.urandom(8).hex()}
 
 
 def _order_key(record: dict[str, Any]) -> str:
