@@ -39,7 +39,6 @@ csp11's own containers are re-read from their markers.  docs/mapping.md
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -47,6 +46,7 @@ from typing import Any
 from csp11 import win32cryptcon as con
 from csp11.core.store import containers_of, made_by_csp11
 from csp11.formats.certinfo import rsa_public_numbers
+from csp11.logs import log as _log
 from csp11.structs import Struct
 from csp11.token import Attribute, KeyType, ObjectClass, PinSources, Token
 
@@ -56,7 +56,6 @@ __all__ = [
     "permissions_of",
 ]
 
-_log = logging.getLogger("csp11")
 
 # The first character of the names csp11 gives found containers by CKA_ID:
 # no name taken from a label and no container csp11 makes begins with it.

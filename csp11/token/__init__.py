@@ -89,7 +89,7 @@ from csp11.token.pins import (
     set_pin_prompt,
 )
 from csp11.token.quirks import NO_QUIRKS, Quirks, quirks_for
-from csp11.token.session import SESSION_LOST
+from csp11.token.session import SESSION_LOST, jitter
 from csp11.token.template import _checked as _checked  # read by tests/test_review_regressions.py
 from csp11.token.template import check_template
 from csp11.token.token import MechanismInfo, Token, TokenInfo
@@ -147,6 +147,7 @@ __all__ = [
     "default_prompt",
     "find_softhsm2",
     "get_pin_prompt",
+    "jitter",
     "load_module",
     "on_child",
     "on_token_unloaded",

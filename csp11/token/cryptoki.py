@@ -23,21 +23,19 @@ calls python-pkcs11 does not offer, bound with ctypes.
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
+from csp11.logs import log as _log
 from csp11.structs import Struct
 from csp11.token.ckr import _ckr_name, ckr_of
 from csp11.token.constants import CKF_OS_LOCKING_OK, CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_OK
 from csp11.token.forkgate import ChildSafeLock, library_call
 from csp11.token.pypkcs11 import pkcs11
 from csp11.token.softhsm import store_file_lock, store_lock_path
-
-_log = logging.getLogger("csp11")
 
 # The order of CK_FUNCTION_LIST up to C_SignFinal (pkcs11f.h); only the
 # entries csp11 calls through ctypes are typed below.

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,6 +20,7 @@ from typing import Any, TypeVar
 
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
+from csp11.logs import log as _log
 from csp11.structs import Struct
 from csp11.token import fastpath
 from csp11.token.ckr import OBJECT_GONE, _ckr_name, ckr_of
@@ -50,7 +49,7 @@ from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
 from csp11.token.pypkcs11 import as_key_type, as_mechanism, pkcs11
 from csp11.token.quirks import Quirks, quirks_for
-from csp11.token.session import BUSY_PAUSES, SESSION_LOST, SessionPool, _Pooled
+from csp11.token.session import BUSY_PAUSES, SESSION_LOST, SessionPool, _Pooled, jitter
 from csp11.token.softhsm import (
     generation_files,
     store_file_lock,
@@ -59,7 +58,6 @@ from csp11.token.softhsm import (
 )
 from csp11.token.template import check_template
 
-_log = logging.getLogger("csp11")
 _T = TypeVar("_T")
 
 
@@ -422,7 +420,7 @@ class Token(SessionPool):
                 # these for a moment (TOKEN-FACTS: about 5% of 240 concurrent
                 # starts): wait a little, with jitter, and try again.  A wrong
                 # PIN is never retried.
-                time.sleep(0.01 * (2 ** attempt) * (0.5 + random.random()))  # noqa: S311
+                time.sleep(0.01 * (2 ** attempt) * jitter())
         finally:
             del pin
         if rv not in (CKR_OK, CKR_USER_ALREADY_LOGGED_IN):
