@@ -1,10 +1,18 @@
-"""The PKCS#11 library in the process: loading and initialising it, and the
-calls python-pkcs11 does not offer, bound with ctypes.
+"""The PKCS#11 library in the process: loading and initialising it, its
+slots, tokens and mechanisms, and the calls python-pkcs11 does not offer,
+bound with ctypes.
 
+* ``dlopen`` and ``C_GetFunctionList`` by csp11 itself, so that a process's
+  first key needs no python-pkcs11 (issue #16: cold start).  python-pkcs11's
+  library object, made when first needed (:attr:`Library.lib`), adopts the
+  function list csp11 initialised: p11-kit's proxy and client give every
+  ``C_GetFunctionList`` call a new, uninitialised instance.
 * ``C_Initialize`` with ``CKF_OS_LOCKING_OK``.  python-pkcs11 passes NULL,
   which makes SoftHSM2 drop its internal locking while every call releases the
   GIL: threads then crash the process (TOKEN-FACTS, pitfall 1).  python-pkcs11's
-  library object (:class:`_Lib`) is made to skip its own initialisation.
+  library object skips its own initialisation.
+* ``C_GetInfo``, ``C_GetSlotList``, ``C_GetSlotInfo``, ``C_GetTokenInfo`` and
+  ``C_GetMechanismList``: discovery without python-pkcs11.
 * ``C_Login``/``C_Logout`` on an existing session, so login state is managed
   once per token per process (python-pkcs11 can only log in while opening a
   session, leaks that session when the PIN is wrong, and logs *every* session
@@ -197,13 +205,13 @@ def _gated(call: Callable[..., int]) -> Callable[..., int]:
 
 
 class _Cryptoki:
-    """The PKCS#11 calls python-pkcs11 does not offer, bound with ctypes to
-    the very function list python-pkcs11 got (:func:`_function_list_of`).
+    """csp11's ctypes binding of a module's function list (the one
+    ``C_GetFunctionList`` call csp11 makes; python-pkcs11 adopts the same).
 
     One function list, not two copies: p11-kit's proxy and client modules
     hand out a new, separately initialised instance for every
-    ``C_GetFunctionList`` call, so a second call would give csp11 an instance
-    nobody initialised, with sessions of its own.
+    ``C_GetFunctionList`` call, so a second call would give a second user an
+    instance nobody initialised, with sessions of its own.
     """
 
     # csp11.token.fastpath's bindings of the hot calls, made on first use.
