@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     import pkcs11.attributes
     import pkcs11.exceptions
 
-__all__ = ["as_key_type", "as_mechanism", "as_object_class", "imported", "pkcs11"]
+__all__ = [
+    "as_key_type", "as_mechanism", "as_object_class", "imported", "mechanism_name", "pkcs11",
+]
 
 # The submodules csp11 reads through ``pkcs11.<name>``; the package itself
 # imports exceptions and the enumerations, not these two.
@@ -72,3 +74,13 @@ def as_key_type(value: Any) -> Any:
 def as_object_class(value: Any) -> Any:
     """python-pkcs11's ``ObjectClass`` member for an object class number."""
     return pkcs11.ObjectClass(int(value))
+
+
+def mechanism_name(number: int) -> str:
+    """The name python-pkcs11 gives a mechanism number (``AES_KEY_GEN``;
+    without python-pkcs11's mark of a deprecated one), else the number in hex.
+    python-pkcs11 knows far more mechanisms than csp11's own enumeration."""
+    try:
+        return str(pkcs11.Mechanism(number).name).lstrip("_")
+    except ValueError:
+        return f"0x{number:08X}"
