@@ -8,7 +8,6 @@ value is computed is the engine's business (:mod:`csp11.core.engines`).
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 import weakref
@@ -50,7 +49,7 @@ class Hash:
         self.lock = threading.RLock()
         self.handle = next(_handles)
         self._finalizer: weakref.ref[Any] | None = watch(
-            self, functools.partial(ctx.token.later, aborter(self._slot, self._hmac_key))
+            self, ctx.token.later, aborter(self._slot, self._hmac_key)
         )
         ctx.adopt(self)
 
@@ -133,6 +132,7 @@ class Hash:
             if self._destroyed:
                 return
             self._destroyed = True
+        self.ctx.disown(self)
         if self._finalizer is not None:
             unwatch(self._finalizer)
             self._finalizer = None  # dropped: a weakref that dies first never calls back
