@@ -33,7 +33,7 @@ import ctypes
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pkcs11.exceptions
 from pkcs11 import _pkcs11
@@ -86,7 +86,12 @@ _exception_of_rv: dict[int, type[pkcs11.exceptions.PKCS11Error]] = {
 }
 
 
-def _raise(rv: int) -> None:
+def raise_for(rv: int) -> NoReturn:
+    """Raise what python-pkcs11 raises for the failed return value ``rv``."""
+    _raise(rv)
+
+
+def _raise(rv: int) -> NoReturn:
     """Raise what python-pkcs11 raises for ``rv`` (callers map it as ever)."""
     kind = _exception_of_rv.get(rv)
     if kind is not None:
@@ -160,6 +165,8 @@ class Calls:
         # CK_MECHANISM structures without a parameter, made once each: the
         # token only reads them.
         self.mechanisms: dict[int, _CK_MECHANISM] = {}
+        # quick_generation's, by the template's identity.
+        self.quick: dict[int, Quick] = {}
 
 
 _calls_lock = threading.Lock()
@@ -643,6 +650,50 @@ def _generate(calls: Calls, session: Any, key_type: Any, key_bits: int, *, mecha
     if rv != CKR_OK:
         _raise(rv)
     return handle.value, packed.capabilities
+
+
+class Quick:
+    """A secret key kind's ``C_GenerateKey``, ready to call: the packed
+    template, the mechanism structure and the capabilities the key's object
+    will carry, looked up once per template (by identity: csp11's templates
+    are made once per key kind and never changed)."""
+
+    __slots__ = ("array", "capabilities", "count", "generate_key", "key_bits", "key_type",
+                 "mech", "mechanism", "template")
+
+    def __init__(self, calls: Calls, key_type: Any, key_bits: int, mechanism: Any,
+                 template: Mapping[Any, object]) -> None:
+        packed = _packed(calls, None, key_type, key_bits, template)
+        self.template, self.key_type, self.key_bits = template, key_type, key_bits
+        self.mechanism = mechanism
+        self.generate_key = calls.generate_key
+        self.mech = _plain_mechanism(calls, int(mechanism))
+        self.array, self.count, self.capabilities = packed.array, packed.count, packed.capabilities
+
+    def call(self, session: int, handle_out: Any) -> int:
+        """``C_GenerateKey`` in ``session`` (ungated); the new handle goes to ``handle_out``."""
+        rv: int = self.generate_key(session, self.mech, self.array, self.count, handle_out)
+        return rv
+
+
+def quick_generation(ck: _Cryptoki, key_type: Any, key_bits: int, mechanism: Any,
+                     template: Mapping[Any, object]) -> Quick | None:
+    """The :class:`Quick` generation of a session's secret key, or None while
+    python-pkcs11's objects for handles cannot be made here yet (then
+    :func:`generate_handle`)."""
+    if _maker.offsets is None:
+        return None
+    calls = calls_of(ck)
+    found = calls.quick.get(id(template))
+    if (found is None or found.template is not template or found.key_type != key_type
+            or found.key_bits != key_bits or found.mechanism != mechanism):
+        if _template_key(key_type, key_bits, template) is None:
+            return None  # packed for one call only: the general path
+        found = Quick(calls, key_type, key_bits, mechanism, template)
+        if len(calls.quick) >= 256:
+            calls.quick.clear()
+        calls.quick[id(template)] = found  # holds its template: the id stays its own
+    return found
 
 
 def generate_handle(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *,

@@ -12,6 +12,7 @@ sessions of their own, kept apart so that no key's home is tied up by a hash.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import random
 import threading
@@ -24,7 +25,7 @@ import pkcs11.exceptions
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
 from csp11.token.ckr import ckr_of
-from csp11.token.cryptoki import Library
+from csp11.token.cryptoki import Library, _ulong
 from csp11.token.forkgate import generation, library_call
 
 _log = logging.getLogger("csp11")
@@ -39,12 +40,16 @@ SESSION_LOST = frozenset({"CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED"})
 class _Pooled:
     """A pooled python-pkcs11 session with the lock that serialises its use."""
 
-    __slots__ = ("alive", "lock", "session")
+    __slots__ = ("alive", "handle_out", "lock", "new_handle", "session")
 
     def __init__(self, session: Any) -> None:
         self.session = session
         self.lock = threading.Lock()
         self.alive = True
+        # Where a call made under the lock writes a new object's handle
+        # (fastpath.Quick): made once, not at every call.
+        self.new_handle = _ulong()
+        self.handle_out = ctypes.byref(self.new_handle)
 
 
 # Pauses (seconds, each varied by ±50% so that waiting processes spread out)
@@ -107,13 +112,16 @@ class SessionPool:
     def acquire(self) -> _Pooled:
         """A session for one operation, locked for the caller; reused afterwards."""
         with self._pool_lock:
+            idle = self._idle
+            if idle and idle[-1].lock.acquire(blocking=False):  # the usual case
+                return idle.pop()
             # A session can be busy while idle in the pool when a key that
             # lives in it is being used through Token.run_on: skip it, and
             # leave it in the pool for later.
-            for index in range(len(self._idle) - 1, -1, -1):
-                pooled = self._idle[index]
+            for index in range(len(idle) - 2, -1, -1):
+                pooled = idle[index]
                 if pooled.lock.acquire(blocking=False):
-                    del self._idle[index]
+                    del idle[index]
                     return pooled
         pooled = self._open()
         pooled.lock.acquire()

@@ -60,6 +60,7 @@ from csp11.token.softhsm import (
 )
 from csp11.token.template import check_template
 
+_GATE = library_call()  # the same gate every call returns
 _log = logging.getLogger("csp11")
 _T = TypeVar("_T")
 
@@ -288,7 +289,13 @@ class Token(SessionPool):
         self.check_generation()
         if self._graveyard:
             self._drain_graveyard()
-        pooled: _Pooled | None = self.acquire()
+        return self._run_pooled(self.acquire(), doing, fn, pins)
+
+    def _run_pooled(
+        self, acquired: _Pooled, doing: str, fn: Callable[[Any], _T], pins: PinSources | None
+    ) -> tuple[_Pooled, _T]:
+        """:meth:`run_keep` on a session already acquired (given back here)."""
+        pooled: _Pooled | None = acquired
         busy: Iterator[float] | None = None  # made on the first failure only (hot path)
         try:
             attempt = 0
@@ -513,17 +520,49 @@ class Token(SessionPool):
         """
         check_template(template)
         stored = bool(template.get(Attribute.TOKEN))
+        ck = self.module.cryptoki
+
+        def generate(s: Any) -> Any:
+            return fastpath.generate_handle(ck, s, key_type, key_bits, mechanism=mechanism,
+                                            template=template)
+
         if stored:
             self._anchor(pins)
-        pooled, obj = self.run_keep(
-            "C_GenerateKey",
-            lambda s: fastpath.generate_handle(
-                self.module.cryptoki, s, key_type, key_bits, mechanism=mechanism,
-                template=template,
-            ),
-            pins,
-        )
+        else:
+            quick = fastpath.quick_generation(ck, key_type, key_bits, mechanism, template)
+            if quick is not None:
+                return self._generate_quick(quick, generate, pins)
+        pooled, obj = self.run_keep("C_GenerateKey", generate, pins)
         return TokenKey(self, pooled, obj, None, token_object=stored)
+
+    def _generate_quick(self, quick: fastpath.Quick, generate: Callable[[Any], Any],
+                        pins: PinSources | None) -> TokenKey:
+        """A session's secret key: :meth:`run_keep` with one ``C_GenerateKey``
+        on a packed template, inline (the AES key generation hot path); a
+        failure goes on in :meth:`_run_pooled` as if it had met it there."""
+        self.check_generation()
+        if self._graveyard:
+            self._drain_graveyard()
+        pooled = self.acquire()
+        try:
+            with _GATE:
+                rv = quick.call(pooled.session.handle, pooled.handle_out)
+        except BaseException:
+            self.release(pooled)
+            raise
+        if rv == CKR_OK:
+            made = (pooled.new_handle.value, quick.capabilities)
+            self.release(pooled)
+            return TokenKey(self, pooled, made, None, token_object=False)
+        failed = [rv]
+
+        def again(s: Any) -> Any:
+            if failed:  # the call that failed above: its failure, handled as ever
+                fastpath.raise_for(failed.pop())
+            return generate(s)
+
+        pooled, obj = self._run_pooled(pooled, "C_GenerateKey", again, pins)
+        return TokenKey(self, pooled, obj, None, token_object=False)
 
     def generate_key_pair(
         self,
