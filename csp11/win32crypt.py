@@ -24,7 +24,15 @@ from typing import Any, Generic, Literal, TypeVar, overload
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.args import bytes_arg, container_name, dword, flags, optional_bytes, optional_str
+from csp11.args import (
+    DWORD_MAX,
+    bytes_arg,
+    container_name,
+    dword,
+    flags,
+    optional_bytes,
+    optional_str,
+)
 from csp11.core.context import Context
 from csp11.core.hash import Hash
 from csp11.core.key import Key
@@ -199,6 +207,12 @@ class PyCRYPTPROV(_Handle[Context]):
         and different → ``NTE_BAD_FLAGS``.  See docs/mapping.md for the
         PKCS#11 calls.
         """
+        if (type(Algid) is int and type(Flags) is int and type(KeyLen) is int
+                and 0 <= Algid <= DWORD_MAX and 0 <= Flags <= DWORD_MAX
+                and 0 <= KeyLen <= DWORD_MAX):
+            # Already DWORDs (the usual call): what dword() and flags() would
+            # give, without three calls on this hot path.
+            return PyCRYPTKEY(generate(self._state, Algid, Flags, KeyLen))
         return PyCRYPTKEY(generate(
             self._state, dword(Algid, "Algid"), flags(Flags), dword(KeyLen, "KeyLen")
         ))

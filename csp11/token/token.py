@@ -45,7 +45,7 @@ from csp11.token.constants import (
     ObjectClass,
 )
 from csp11.token.cryptoki import Library
-from csp11.token.forkgate import library_call
+from csp11.token.forkgate import generation, library_call
 from csp11.token.keyobject import TokenKey
 from csp11.token.openssl import _load_openssl_legacy
 from csp11.token.operation import Operation
@@ -521,26 +521,26 @@ class Token(SessionPool):
         check_template(template)
         stored = bool(template.get(Attribute.TOKEN))
         ck = self.module.cryptoki
-
-        def generate(s: Any) -> Any:
-            return fastpath.generate_handle(ck, s, key_type, key_bits, mechanism=mechanism,
-                                            template=template)
-
         if stored:
             self._anchor(pins)
         else:
             quick = fastpath.quick_generation(ck, key_type, key_bits, mechanism, template)
             if quick is not None:
-                return self._generate_quick(quick, generate, pins)
-        pooled, obj = self.run_keep("C_GenerateKey", generate, pins)
+                return self._generate_quick(quick, pins)
+        pooled, obj = self.run_keep(
+            "C_GenerateKey",
+            lambda s: fastpath.generate_handle(ck, s, key_type, key_bits, mechanism=mechanism,
+                                               template=template),
+            pins,
+        )
         return TokenKey(self, pooled, obj, None, token_object=stored)
 
-    def _generate_quick(self, quick: fastpath.Quick, generate: Callable[[Any], Any],
-                        pins: PinSources | None) -> TokenKey:
+    def _generate_quick(self, quick: fastpath.Quick, pins: PinSources | None) -> TokenKey:
         """A session's secret key: :meth:`run_keep` with one ``C_GenerateKey``
         on a packed template, inline (the AES key generation hot path); a
         failure goes on in :meth:`_run_pooled` as if it had met it there."""
-        self.check_generation()
+        if self._generation != generation():
+            self.check_generation()
         if self._graveyard:
             self._drain_graveyard()
         pooled = self.acquire()
@@ -555,11 +555,13 @@ class Token(SessionPool):
             self.release(pooled)
             return TokenKey(self, pooled, made, None, token_object=False)
         failed = [rv]
+        ck = self.module.cryptoki
 
         def again(s: Any) -> Any:
             if failed:  # the call that failed above: its failure, handled as ever
                 fastpath.raise_for(failed.pop())
-            return generate(s)
+            return fastpath.generate_handle(ck, s, quick.key_type, quick.key_bits,
+                                            mechanism=quick.mechanism, template=quick.template)
 
         pooled, obj = self._run_pooled(pooled, "C_GenerateKey", again, pins)
         return TokenKey(self, pooled, obj, None, token_object=False)
