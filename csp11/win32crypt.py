@@ -240,6 +240,10 @@ class PyCRYPTPROV(_Handle[Context]):
     def CryptCreateHash(self, Algid: int, Key: PyCRYPTKEY | None = None,
                         Flags: int = 0) -> PyCRYPTHASH:
         """A hash object; ``Key`` keys CALG_MAC and CALG_HMAC."""
+        if (Key is None and type(Flags) is int and Flags == 0 and type(Algid) is int
+                and 0 <= Algid <= DWORD_MAX):
+            # The usual call, its arguments already what the checks below give.
+            return PyCRYPTHASH(create_hash(self._state, Algid, None))
         algid = dword(Algid, "Algid")
         key = _optional_key_state(Key, "Key")
         _no_flags(Flags)
@@ -420,8 +424,8 @@ class PyCRYPTHASH(_Handle[Hash]):
     @api("CryptHashData")
     def CryptHashData(self, Data: _Bytes, Flags: int = 0) -> None:
         """Hash more data."""
-        data = bytes_arg(Data, "Data")
-        if flags(Flags) & ~con.CRYPT_USERDATA:
+        data = Data if type(Data) is bytes else bytes_arg(Data, "Data")
+        if (type(Flags) is not int or Flags) and flags(Flags) & ~con.CRYPT_USERDATA:
             raise Fail(winerror.NTE_BAD_FLAGS, "dwFlags must be 0 or CRYPT_USERDATA")
         self._state.update(data)
 
@@ -459,8 +463,9 @@ class PyCRYPTHASH(_Handle[Hash]):
     @api("CryptGetHashParam")
     def CryptGetHashParam(self, Param: int, Flags: int = 0) -> Any:
         """``HP_ALGID`` and ``HP_HASHSIZE`` (int), ``HP_HASHVAL`` (bytes; finishes the hash)."""
-        param = dword(Param, "Param")
-        _no_flags(Flags)
+        param = Param if type(Param) is int and 0 <= Param <= DWORD_MAX else dword(Param, "Param")
+        if type(Flags) is not int or Flags:  # 0, the usual value, needs no check
+            _no_flags(Flags)
         return get_hash_param(self._state, param)
 
     @api("CryptSetHashParam")

@@ -507,6 +507,34 @@ def test_session_key_hot_paths_fail_as_the_general_path_does(
     assert out["leaked2"] == 0 and out["destroy_calls"] == 1
 
 
+def test_a_failed_piece_of_a_large_digest_leaves_no_operation_behind(
+    shim: Path, store: Path, tmp_path: Path
+) -> None:
+    """A one-shot digest above fastpath.DIGEST_PIECE_BYTES goes to the token in
+    C_DigestUpdate pieces; one that fails is reported, and the pooled session
+    is left without an active operation (the next digests in it work)."""
+    out = _scenario(shim, store, tmp_path, f"""
+        import hashlib
+        prov = verify()
+        data = bytes(1 << 20)
+        inject("fail C_DigestUpdate {_rv('CKR_HOST_MEMORY')} times=1")
+        h = prov.CryptCreateHash(con.CALG_SHA_256)
+        h.CryptHashData(data)
+        out["error"] = attempt(lambda: h.CryptGetHashParam(con.HP_HASHVAL))
+        lift()
+        right = []
+        for _ in range(3):
+            g = prov.CryptCreateHash(con.CALG_SHA_256)
+            g.CryptHashData(data)
+            right.append(g.CryptGetHashParam(con.HP_HASHVAL) == hashlib.sha256(data).digest())
+        out["right"] = right
+        out["leaked"] = leaked(prov)
+    """)
+    code, funcname, message = out["error"]
+    assert (code, funcname) == ("NTE_NO_MEMORY", "CryptGetHashParam") and _no_ckr_name(message)
+    assert out["right"] == [True, True, True] and out["leaked"] == 0
+
+
 
 @pytest.mark.parametrize("ckr", [
     "CKR_DEVICE_MEMORY",

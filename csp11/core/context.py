@@ -117,6 +117,10 @@ class Context:
         self.session_key_plans: dict[
             tuple[int, int, int], tuple[Algorithm, int, int, int, Mapping[object, object]]
         ] = {}
+        # CryptCreateHash of a plain digest the token computes: ALG_ID → the
+        # algorithm, its mechanism and size, as the checks found them once
+        # (csp11.ops.hashing).
+        self.hash_plans: dict[int, tuple[Algorithm, object, int]] = {}
         self.enum_index = -1  # PP_ENUMALGS(_EX) position
         self.enum_containers: list[str] = []  # PP_ENUMCONTAINERS snapshot
         self.enum_index_containers = -1

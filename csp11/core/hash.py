@@ -100,16 +100,22 @@ class Hash:
     def update(self, data: bytes) -> None:
         """Hash ``data`` (``CryptHashData``, and ``Hash`` of CryptEncrypt/CryptDecrypt)."""
         with self.lock:
-            self.check_updatable()
-            self.running().update(data)
+            engine = self._slot[0]
+            if (engine is None or self._destroyed or self.value is not None
+                    or self.algid == con.CALG_SSL3_SHAMD5 or self.ctx.refs == 0):
+                # Something to refuse: say what, in check_updatable's order.
+                self.check_updatable()
+                engine = self.running()
+            engine.update(data)
 
     def finish(self) -> bytes:
         """The value, finishing the hash (``HP_HASHVAL``, signing, deriving)."""
         with self.lock:
             self.live()
-            if self.value is None:
-                self.value = self.running().finish()
-            return self.value
+            value = self.value
+            if value is None:
+                value = self.value = self.running().finish()
+            return value
 
     @property
     def size(self) -> int:

@@ -63,10 +63,10 @@ OFFLOAD_BYTES = 512 * 1024
 # (crypt()); measured in C on SoftHSM2, 32 KiB to 256 KiB are equally fast.
 PIECE_BYTES = 256 * 1024
 # Digests of more than this go to the token in pieces of this size (_digest):
-# measured on SoftHSM2, SHA-256 of 1 MiB in 128 KiB pieces 656-667 µs, in
-# 256 KiB pieces 661-671, in one C_Digest 669-682 (64 KiB: 666-680, 32 KiB
-# and less slower than one call).
-DIGEST_PIECE_BYTES = 128 * 1024
+# measured on SoftHSM2 (SHA-256 of 1 MiB, one process, interleaved, four runs
+# at load 2.1): in 256 KiB pieces 635-652 µs, in 128 KiB pieces 639-657, in
+# one C_Digest 653-666; 64 KiB as one call, 32 KiB and less slower.
+DIGEST_PIECE_BYTES = 256 * 1024
 # The mechanisms for which pieces give the same bytes as one call: unpadded
 # ECB and CBC (AES, DES, 3DES), whose update step holds nothing back for
 # whole blocks; a multiple of 16 bytes is whole blocks of every one of them.

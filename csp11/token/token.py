@@ -275,7 +275,30 @@ class Token(SessionPool):
         ``store_busy_fails``), ``CKR_GENERAL_ERROR`` is tried again after the
         pauses of :data:`csp11.token.session.BUSY_PAUSES`.
         """
-        return self.run_keep(doing, fn, pins)[1]
+        # run_keep's first attempt, inline (every hot call passes here); a
+        # failure goes on in _run_pooled as if it had met it there.
+        if self._generation != generation():
+            self.check_generation()
+        if self._graveyard:
+            self._drain_graveyard()
+        pooled = self.acquire()
+        try:
+            with _GATE:
+                result = fn(pooled.session)
+        except pkcs11.exceptions.PKCS11Error as exc:
+            failed = [exc]
+
+            def again(s: Any) -> _T:
+                if failed:  # the attempt above: its failure, handled as ever
+                    raise failed.pop()
+                return fn(s)
+
+            return self._run_pooled(pooled, doing, again, pins)[1]
+        except BaseException:
+            self.release(pooled)
+            raise
+        self.release(pooled)
+        return result
 
     def run_keep(
         self, doing: str, fn: Callable[[Any], _T], pins: PinSources | None = None
