@@ -22,8 +22,8 @@ from csp11.token.constants import (
     Mechanism,
     ObjectClass,
 )
-from csp11.token.cryptoki import Library
-from csp11.token.forkgate import library_call
+from csp11.token.cryptoki import Library, _ulong
+from csp11.token.forkgate import generation, library_call
 from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
 from csp11.token.session import _Pooled
@@ -222,9 +222,11 @@ class TokenKey:
         rv = CKR_OK
         if home.lock.acquire(blocking=False):
             try:
-                self.token.check_generation()
+                if home.generation != generation():
+                    self.token.check_generation()  # a child after fork(): refused there
+                destroy_as_is = fastpath.calls_of(ck).destroy_as_is
                 with _GATE:
-                    rv = fastpath.calls_of(ck).destroy(home.session.handle, handle)
+                    rv = destroy_as_is(home.handle_arg, _ulong(handle))
             finally:
                 home.lock.release()
             if rv == CKR_OK:

@@ -40,14 +40,18 @@ SESSION_LOST = frozenset({"CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED"})
 class _Pooled:
     """A pooled python-pkcs11 session with the lock that serialises its use."""
 
-    __slots__ = ("alive", "handle_out", "lock", "new_handle", "session")
+    __slots__ = ("alive", "generation", "handle_arg", "handle_out", "lock", "new_handle",
+                 "session")
 
     def __init__(self, session: Any) -> None:
         self.session = session
         self.lock = threading.Lock()
         self.alive = True
-        # Where a call made under the lock writes a new object's handle
-        # (fastpath.Quick): made once, not at every call.
+        self.generation = generation()  # the process (fork generation) it was opened in
+        # The session's handle as a C argument, and where a call made under
+        # the lock writes a new object's handle (fastpath.Quick): made once,
+        # not at every call.
+        self.handle_arg = _ulong(session.handle)
         self.new_handle = _ulong()
         self.handle_out = ctypes.byref(self.new_handle)
 

@@ -569,7 +569,7 @@ class Token(SessionPool):
         pooled = self.acquire()
         try:
             with _GATE:
-                rv = quick.call(pooled.session.handle, pooled.handle_out)
+                rv = quick.call(pooled.handle_arg, pooled.handle_out)
         except BaseException:
             self.release(pooled)
             raise
