@@ -24,7 +24,15 @@ from typing import Any, Generic, Literal, TypeVar, overload
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
-from csp11.args import bytes_arg, container_name, dword, flags, optional_bytes, optional_str
+from csp11.args import (
+    DWORD_MAX,
+    bytes_arg,
+    container_name,
+    dword,
+    flags,
+    optional_bytes,
+    optional_str,
+)
 from csp11.core.context import Context
 from csp11.core.hash import Hash
 from csp11.core.key import Key
@@ -199,6 +207,12 @@ class PyCRYPTPROV(_Handle[Context]):
         and different → ``NTE_BAD_FLAGS``.  See docs/mapping.md for the
         PKCS#11 calls.
         """
+        if (type(Algid) is int and type(Flags) is int and type(KeyLen) is int
+                and 0 <= Algid <= DWORD_MAX and 0 <= Flags <= DWORD_MAX
+                and 0 <= KeyLen <= DWORD_MAX):
+            # Already DWORDs (the usual call): what dword() and flags() would
+            # give, without three calls on this hot path.
+            return PyCRYPTKEY(generate(self._state, Algid, Flags, KeyLen))
         return PyCRYPTKEY(generate(
             self._state, dword(Algid, "Algid"), flags(Flags), dword(KeyLen, "KeyLen")
         ))
@@ -226,6 +240,10 @@ class PyCRYPTPROV(_Handle[Context]):
     def CryptCreateHash(self, Algid: int, Key: PyCRYPTKEY | None = None,
                         Flags: int = 0) -> PyCRYPTHASH:
         """A hash object; ``Key`` keys CALG_MAC and CALG_HMAC."""
+        if (Key is None and type(Flags) is int and Flags == 0 and type(Algid) is int
+                and 0 <= Algid <= DWORD_MAX):
+            # The usual call, its arguments already what the checks below give.
+            return PyCRYPTHASH(create_hash(self._state, Algid, None))
         algid = dword(Algid, "Algid")
         key = _optional_key_state(Key, "Key")
         _no_flags(Flags)
@@ -406,8 +424,8 @@ class PyCRYPTHASH(_Handle[Hash]):
     @api("CryptHashData")
     def CryptHashData(self, Data: _Bytes, Flags: int = 0) -> None:
         """Hash more data."""
-        data = bytes_arg(Data, "Data")
-        if flags(Flags) & ~con.CRYPT_USERDATA:
+        data = Data if type(Data) is bytes else bytes_arg(Data, "Data")
+        if (type(Flags) is not int or Flags) and flags(Flags) & ~con.CRYPT_USERDATA:
             raise Fail(winerror.NTE_BAD_FLAGS, "dwFlags must be 0 or CRYPT_USERDATA")
         self._state.update(data)
 
@@ -445,8 +463,9 @@ class PyCRYPTHASH(_Handle[Hash]):
     @api("CryptGetHashParam")
     def CryptGetHashParam(self, Param: int, Flags: int = 0) -> Any:
         """``HP_ALGID`` and ``HP_HASHSIZE`` (int), ``HP_HASHVAL`` (bytes; finishes the hash)."""
-        param = dword(Param, "Param")
-        _no_flags(Flags)
+        param = Param if type(Param) is int and 0 <= Param <= DWORD_MAX else dword(Param, "Param")
+        if type(Flags) is not int or Flags:  # 0, the usual value, needs no check
+            _no_flags(Flags)
         return get_hash_param(self._state, param)
 
     @api("CryptSetHashParam")

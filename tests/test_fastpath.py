@@ -134,6 +134,19 @@ def test_digest_and_random_through_the_lean_path(prov: PyCRYPTPROV) -> None:
     assert prov.CryptGenRandom(64) != prov.CryptGenRandom(64)
 
 
+@pytest.mark.parametrize("algid", [con.CALG_SHA_256, con.CALG_SHA1])
+def test_digests_in_pieces_match_hashlib(prov: PyCRYPTPROV, algid: int) -> None:
+    # One C_Digest up to DIGEST_PIECE_BYTES, C_DigestUpdate pieces beyond.
+    piece = fastpath.DIGEST_PIECE_BYTES
+    name = "sha256" if algid == con.CALG_SHA_256 else "sha1"
+    for size in (0, 1, piece - 1, piece, piece + 1, 3 * piece, _MIB + 3):
+        data = os.urandom(size)
+        h = prov.CryptCreateHash(algid)
+        h.CryptHashData(data)
+        assert h.CryptGetHashParam(con.HP_HASHVAL) == hashlib.new(name, data).digest(), size
+        h.CryptDestroyHash()
+
+
 def test_generated_keys_are_python_pkcs11_objects_of_the_right_kind(prov: PyCRYPTPROV) -> None:
     keys = [prov.CryptGenKey(con.CALG_AES_128, 0) for _ in range(3)]
     token = prov._state.token
@@ -168,6 +181,11 @@ def test_templates_are_packed_once_per_key_kind(prov: PyCRYPTPROV) -> None:
         prov.CryptGenKey(con.CALG_AES_192, 0).CryptDestroyKey()
     assert calls.templates == before
     assert any(k[0] == KeyType.AES and k[1] == 192 for k in calls.templates)
+    # The ready call (template, mechanism) too: one per template, reused.
+    quick = dict(calls.quick)
+    prov.CryptGenKey(con.CALG_AES_192, 0).CryptDestroyKey()
+    assert calls.quick == quick
+    assert any(q.key_type == KeyType.AES and q.key_bits == 192 for q in quick.values())
 
 
 def test_failures_carry_the_token_code(prov: PyCRYPTPROV) -> None:
@@ -236,6 +254,29 @@ def test_destroy_does_not_wait_for_a_busy_home_session(prov: PyCRYPTPROV) -> Non
         assert done.wait(10), "CryptDestroyKey waited for the busy home session"
         worker.join()
     _assert_gone(token, handle)
+
+
+def test_an_unused_key_destroyed_while_its_home_session_is_busy_is_gone(
+        prov: PyCRYPTPROV) -> None:
+    # The same for a key nothing used (its python-pkcs11 object never made):
+    # TokenKey._destroy_unmade does not wait for the home session either.
+    prov.CryptGenKey(con.CALG_AES_128, 0).CryptDestroyKey()  # the maker has learnt
+    key = prov.CryptGenKey(con.CALG_AES_256, 0)
+    tkey = key._state.usable()
+    assert tkey._unmade is not None
+    handle = tkey._unmade[0]
+    with tkey.home.lock:
+        done = threading.Event()
+
+        def destroy() -> None:
+            key.CryptDestroyKey()
+            done.set()
+
+        worker = threading.Thread(target=destroy)
+        worker.start()
+        assert done.wait(10), "CryptDestroyKey waited for the busy home session"
+        worker.join()
+    _assert_gone(prov._state.token, handle)
 
 
 def test_a_busy_home_session_does_not_hold_up_the_key(prov: PyCRYPTPROV) -> None:

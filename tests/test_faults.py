@@ -459,6 +459,82 @@ def test_host_memory_is_no_memory_once(shim: Path, store: Path, tmp_path: Path) 
     assert out["calls"] == 1 and out["back"] == 8 and out["leaked"] == 0
 
 
+def test_session_key_hot_paths_fail_as_the_general_path_does(
+    shim: Path, store: Path, tmp_path: Path
+) -> None:
+    """CryptGenKey and CryptDestroyKey of an unused AES key run inline
+    (Token._generate_quick, TokenKey._destroy_unmade); their failures go on
+    as the general path handles them: one call at the token, then the retry
+    or the error it would give."""
+    out = _scenario(shim, store, tmp_path, f"""
+        prov = verify()
+        prov.CryptGenKey(con.CALG_AES_256, 0).CryptDestroyKey()  # the first one: general path
+        inject("fail C_GenerateKey {_rv('CKR_SESSION_HANDLE_INVALID')} times=1 drop")
+        before = calls("C_GenerateKey")
+        key = prov.CryptGenKey(con.CALG_AES_256, 0)
+        out["lost_tries"] = calls("C_GenerateKey") - before
+        out["lost_works"] = len(key.CryptEncrypt(True, b"x"))
+        out["leaked"] = leaked(prov)
+        inject("fail C_GenerateKey {_rv('CKR_HOST_MEMORY')} times=1")
+        before = calls("C_GenerateKey")
+        out["error"] = attempt(lambda: prov.CryptGenKey(con.CALG_AES_256, 0))
+        out["error_tries"] = calls("C_GenerateKey") - before
+        lift()
+        unused = prov.CryptGenKey(con.CALG_AES_256, 0)
+        inject("fail C_DestroyObject {_rv('CKR_HOST_MEMORY')} times=1")
+        before = calls("C_DestroyObject")
+        out["destroy_error"] = attempt(unused.CryptDestroyKey)
+        out["destroy_tries"] = calls("C_DestroyObject") - before
+        out["destroy_again"] = attempt(unused.CryptDestroyKey)  # a destroyed handle: harmless
+        lost = prov.CryptGenKey(con.CALG_AES_256, 0)
+        inject("fail C_DestroyObject {_rv('CKR_SESSION_HANDLE_INVALID')} times=1 drop")
+        out["destroy_lost"] = attempt(lost.CryptDestroyKey)
+        lift()
+        out["leaked2"] = leaked(prov)
+        before = calls("C_DestroyObject")
+        prov.CryptGenKey(con.CALG_AES_256, 0).CryptDestroyKey()
+        out["destroy_calls"] = calls("C_DestroyObject") - before
+    """)
+    assert out["lost_tries"] == 2 and out["lost_works"] == 16 and out["leaked"] == 0
+    code, funcname, message = out["error"]
+    assert (code, funcname) == ("NTE_NO_MEMORY", "CryptGenKey") and _no_ckr_name(message)
+    assert out["error_tries"] == 1
+    code, funcname, message = out["destroy_error"]
+    assert (code, funcname) == ("NTE_NO_MEMORY", "CryptDestroyKey") and _no_ckr_name(message)
+    assert out["destroy_tries"] == 1 and out["destroy_again"] is None
+    code, funcname, message = out["destroy_lost"]
+    assert (code, funcname) == ("NTE_BAD_KEY", "CryptDestroyKey") and _no_ckr_name(message)
+    assert out["leaked2"] == 0 and out["destroy_calls"] == 1
+
+
+def test_a_failed_piece_of_a_large_digest_leaves_no_operation_behind(
+    shim: Path, store: Path, tmp_path: Path
+) -> None:
+    """A one-shot digest above fastpath.DIGEST_PIECE_BYTES goes to the token in
+    C_DigestUpdate pieces; one that fails is reported, and the pooled session
+    is left without an active operation (the next digests in it work)."""
+    out = _scenario(shim, store, tmp_path, f"""
+        import hashlib
+        prov = verify()
+        data = bytes(1 << 20)
+        inject("fail C_DigestUpdate {_rv('CKR_HOST_MEMORY')} times=1")
+        h = prov.CryptCreateHash(con.CALG_SHA_256)
+        h.CryptHashData(data)
+        out["error"] = attempt(lambda: h.CryptGetHashParam(con.HP_HASHVAL))
+        lift()
+        right = []
+        for _ in range(3):
+            g = prov.CryptCreateHash(con.CALG_SHA_256)
+            g.CryptHashData(data)
+            right.append(g.CryptGetHashParam(con.HP_HASHVAL) == hashlib.sha256(data).digest())
+        out["right"] = right
+        out["leaked"] = leaked(prov)
+    """)
+    code, funcname, message = out["error"]
+    assert (code, funcname) == ("NTE_NO_MEMORY", "CryptGetHashParam") and _no_ckr_name(message)
+    assert out["right"] == [True, True, True] and out["leaked"] == 0
+
+
 
 @pytest.mark.parametrize("ckr", [
     "CKR_DEVICE_MEMORY",

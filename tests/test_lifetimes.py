@@ -69,3 +69,25 @@ def test_a_key_dropped_inside_a_reference_cycle_is_released(prov: PyCRYPTPROV) -
     gc.collect()
     prov.CryptGenRandom(1)  # a token call drains what the callback queued
     assert _objects(prov) == before - 1
+
+
+def test_a_context_tracks_only_what_is_alive(prov: PyCRYPTPROV) -> None:
+    # The context keeps weak references to its keys and hashes (to release
+    # them with itself): a destroyed one leaves at once, a dropped one is
+    # swept later, so neither kind piles up.
+    from csp11.core.context import _SWEEP_MIN
+
+    ctx = prov._state
+    live = [prov.CryptGenKey(con.CALG_AES_128, 0) for _ in range(3)]
+    base = len(ctx._owned)
+    for _ in range(300):
+        prov.CryptGenKey(con.CALG_AES_128, 0).CryptDestroyKey()
+        prov.CryptCreateHash(con.CALG_SHA1).CryptDestroyHash()
+    assert len(ctx._owned) == base
+    for _ in range(300):
+        prov.CryptCreateHash(con.CALG_SHA1)  # dropped, never destroyed
+    gc.collect()
+    assert len(ctx._owned) <= max(_SWEEP_MIN, 2 * base)
+    assert all(k._state in (ref() for ref in ctx._owned.values()) for k in live)
+    for key in live:
+        key.CryptDestroyKey()

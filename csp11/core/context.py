@@ -31,6 +31,7 @@ from csp11.token import PinSources, Token, TokenKey
 __all__ = ["Context", "Owned", "UserKey"]
 
 _handles = itertools.count(1)
+_SWEEP_MIN = 64  # tracked states at which dead references are first swept
 
 
 class Owned(Protocol):
@@ -103,13 +104,21 @@ class Context:
         self.handle = next(_handles)
         # Live key and hash states: released with the context, as Windows
         # frees a context's keys with it.
-        self._owned: weakref.WeakSet[Owned] = weakref.WeakSet()
+        # id -> weak reference, without a callback (cheaper than a WeakSet on
+        # the hot paths): a state closed leaves at once (disown), one dropped
+        # leaves a dead reference, swept when the dict has doubled.
+        self._owned: dict[int, weakref.ref[Owned]] = {}
+        self._sweep_at = _SWEEP_MIN
         # CryptGenKey of session keys: (ALG_ID, flags, KeyLen) → the algorithm,
         # bits, flags and permissions the checks gave, and the key's (shared)
         # template (csp11.ops.keygen).
         self.session_key_plans: dict[
             tuple[int, int, int], tuple[Algorithm, int, int, int, Mapping[object, object]]
         ] = {}
+        # CryptCreateHash of a plain digest the token computes: ALG_ID → the
+        # algorithm, its mechanism and size, as the checks found them once
+        # (csp11.ops.hashing).
+        self.hash_plans: dict[int, tuple[Algorithm, object, int]] = {}
         self.enum_index = -1  # PP_ENUMALGS(_EX) position
         self.enum_containers: list[str] = []  # PP_ENUMCONTAINERS snapshot
         self.enum_index_containers = -1
@@ -156,7 +165,18 @@ class Context:
         """Track a key or hash state of this context (released with it)."""
         with self.lock:
             self.check_live()
-            self._owned.add(owned)
+            states = self._owned
+            states[id(owned)] = weakref.ref(owned)
+            if len(states) >= self._sweep_at:
+                live = {key: ref for key, ref in states.items() if ref() is not None}
+                self._owned = live
+                self._sweep_at = max(_SWEEP_MIN, 2 * len(live))
+
+    def disown(self, owned: Owned) -> None:
+        """Stop tracking a state that was closed (``owned`` itself, alive: no
+        other live object has its id, so the entry is its own)."""
+        with self.lock:
+            self._owned.pop(id(owned), None)
 
     def login(self) -> None:
         """Log in to the token if not already (prompting only where allowed)."""
@@ -258,8 +278,9 @@ class Context:
         """
         with self.lock:
             self.refs = 0
-            owned = list(self._owned)
-            self._owned.clear()
+            owned = [state for state in (ref() for ref in self._owned.values())
+                     if state is not None]
+            self._owned = {}
         failures = []
         for state in owned:
             try:

@@ -35,7 +35,7 @@ from csp11.token import Operation, Token, TokenKey
 
 __all__ = [
     "ONE_SHOT", "REPLAY_LIMIT", "CbcMac", "Engine", "Finished", "SoftwareDigest", "TokenDigest",
-    "aborter",
+    "abort_engine", "aborter",
 ]
 
 # Up to this much input a hash is one C_Digest/C_Sign call when its value is
@@ -293,17 +293,20 @@ class Finished:
         return None
 
 
+def abort_engine(slot: list[Engine | None], hmac_key: list[TokenKey | None]) -> None:
+    """End a hash's engine and let its HMAC key go (once: both are taken out)."""
+    engine, slot[0] = slot[0], None
+    key, hmac_key[0] = hmac_key[0], None
+    try:
+        if engine is not None:
+            engine.abort()
+    finally:
+        if key is not None:
+            key.release()
+
+
 def aborter(
     slot: list[Engine | None], hmac_key: list[TokenKey | None]
 ) -> Callable[[], None]:
-    """What ends a hash's engine and lets its HMAC key go (once)."""
-    def abort() -> None:
-        engine, slot[0] = slot[0], None
-        key, hmac_key[0] = hmac_key[0], None
-        try:
-            if engine is not None:
-                engine.abort()
-        finally:
-            if key is not None:
-                key.release()
-    return abort
+    """:func:`abort_engine` of these, to be called later."""
+    return lambda: abort_engine(slot, hmac_key)

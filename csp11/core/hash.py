@@ -8,7 +8,6 @@ value is computed is the engine's business (:mod:`csp11.core.engines`).
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 import weakref
@@ -17,16 +16,23 @@ from typing import Any
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.core.context import Context
-from csp11.core.engines import Engine, Finished, aborter
+from csp11.core.engines import Engine, Finished, abort_engine, aborter
 from csp11.core.watch import unwatch, watch
 from csp11.errors import Fail
 from csp11.model.algorithms import Algorithm
 from csp11.model.hashes import HASH_SIZES
-from csp11.token import TokenKey
+from csp11.token import Token, TokenKey
 
 __all__ = ["Hash"]
 
 _handles = itertools.count(1)
+
+
+def _abort_later(
+    held: tuple[Token, list[Engine | None], list[TokenKey | None]]
+) -> None:
+    token, slot, hmac_key = held
+    token.later(aborter(slot, hmac_key))
 
 
 class Hash:
@@ -49,8 +55,10 @@ class Hash:
         self._destroyed = False
         self.lock = threading.RLock()
         self.handle = next(_handles)
+        # Dropped unclosed: the engine is ended at the token's next call (the
+        # closure that does it is made only then).
         self._finalizer: weakref.ref[Any] | None = watch(
-            self, functools.partial(ctx.token.later, aborter(self._slot, self._hmac_key))
+            self, _abort_later, (ctx.token, self._slot, self._hmac_key)
         )
         ctx.adopt(self)
 
@@ -101,16 +109,22 @@ class Hash:
     def update(self, data: bytes) -> None:
         """Hash ``data`` (``CryptHashData``, and ``Hash`` of CryptEncrypt/CryptDecrypt)."""
         with self.lock:
-            self.check_updatable()
-            self.running().update(data)
+            engine = self._slot[0]
+            if (engine is None or self._destroyed or self.value is not None
+                    or self.algid == con.CALG_SSL3_SHAMD5 or self.ctx.refs == 0):
+                # Something to refuse: say what, in check_updatable's order.
+                self.check_updatable()
+                engine = self.running()
+            engine.update(data)
 
     def finish(self) -> bytes:
         """The value, finishing the hash (``HP_HASHVAL``, signing, deriving)."""
         with self.lock:
             self.live()
-            if self.value is None:
-                self.value = self.running().finish()
-            return self.value
+            value = self.value
+            if value is None:
+                value = self.value = self.running().finish()
+            return value
 
     @property
     def size(self) -> int:
@@ -133,10 +147,11 @@ class Hash:
             if self._destroyed:
                 return
             self._destroyed = True
+        self.ctx.disown(self)
         if self._finalizer is not None:
             unwatch(self._finalizer)
             self._finalizer = None  # dropped: a weakref that dies first never calls back
-        aborter(self._slot, self._hmac_key)()
+        abort_engine(self._slot, self._hmac_key)
 
     def duplicate(self) -> Hash:
         """An independent copy of the hash and its state (finished or not)."""

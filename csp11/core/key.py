@@ -13,7 +13,6 @@ with it.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 import weakref
@@ -32,11 +31,38 @@ from csp11.token import Attribute, Operation, TokenKey
 __all__ = ["Key"]
 
 _handles = itertools.count(1)
-
+# Zero IVs by length in bytes (block sizes: 8 and 16).
+_ZEROS = {size: bytes(size) for size in range(33)}
 
 
 class Key:
     """A key handle's state (``HCRYPTKEY``); the key lives on a token."""
+
+    # What most keys keep as made: class defaults, so that a new key (made on
+    # the CryptGenKey hot path) sets only what differs.  Assigning on an
+    # instance overrides them.
+    mode_bits = 8
+    padding = con.PKCS5_PADDING
+    effective_keylen = 0  # 0: the key length (RC2 only)
+    pregen = False
+    # The DSSSEED a DSS/DH PRIVATEKEYBLOB or PUBLICKEYBLOB was imported
+    # with, so that the key exports again byte for byte (handle state:
+    # PKCS#11 has no attribute for it).
+    seed: DssSeed | None = None
+    # CryptEncrypt/CryptDecrypt's chaining value between calls (None: KP_IV).
+    chain: bytes | None = None
+    # A PLAINTEXTKEYBLOB imported with CRYPT_IPSEC_HMAC_KEY: a generic
+    # secret on the token that only keys HMACs.
+    hmac_only = False
+    # A Diffie-Hellman agreed key before KP_ALGID: (own private key,
+    # peer's public value big-endian, CryptImportKey flags).
+    agreement: tuple[TokenKey, bytes, int] | None = None
+    # An RC4 keystream running between CryptEncrypt/CryptDecrypt calls.
+    stream: Operation | None = None
+    # CryptGenKey's low flags, for a CRYPT_PREGEN key finished later.
+    gen_flags = 0
+    _destroyed = False
+    _finalizer: weakref.ref[Any] | None = None
 
     def __init__(
         self,
@@ -58,37 +84,19 @@ class Key:
         self.tkey = tkey
         self.permissions = permissions
         self.salt = salt
-        self.iv = bytes(alg.block_bits // 8)
-        self.mode = con.CRYPT_MODE_CBC if alg.block_bits else 0
-        self.mode_bits = 8
-        self.padding = con.PKCS5_PADDING
-        self.effective_keylen = 0  # 0: the key length (RC2 only)
+        block = alg.block_bits
+        self.iv = _ZEROS[block // 8] if block else b""
+        self.mode = con.CRYPT_MODE_CBC if block else 0
         # DSA/DH domain parameters, little-endian: "P", "Q", "G" (and "Y").
-        self.domain: dict[str, bytes] = dict(domain or {})
-        self.pregen = pregen
-        # The DSSSEED a DSS/DH PRIVATEKEYBLOB or PUBLICKEYBLOB was imported
-        # with, so that the key exports again byte for byte (handle state:
-        # PKCS#11 has no attribute for it).
-        self.seed: DssSeed | None = None
-        # CryptEncrypt/CryptDecrypt's chaining value between calls (None: KP_IV).
-        self.chain: bytes | None = None
+        self.domain: dict[str, bytes] = dict(domain) if domain else {}
+        if pregen:
+            self.pregen = pregen
         self.cipher_lock = threading.Lock()
-        # A PLAINTEXTKEYBLOB imported with CRYPT_IPSEC_HMAC_KEY: a generic
-        # secret on the token that only keys HMACs.
-        self.hmac_only = False
-        # A Diffie-Hellman agreed key before KP_ALGID: (own private key,
-        # peer's public value big-endian, CryptImportKey flags).
-        self.agreement: tuple[TokenKey, bytes, int] | None = None
-        # An RC4 keystream running between CryptEncrypt/CryptDecrypt calls.
-        self.stream: Operation | None = None
-        # CryptGenKey's low flags, for a CRYPT_PREGEN key finished later.
-        self.gen_flags = 0
         self.handle = next(_handles)
-        self._destroyed = False
         # The handle's lock: parameter changes, duplication, destruction.
         self.lock = threading.Lock()
-        self._finalizer: weakref.ref[Any] | None = None
-        self.attach_finalizer()
+        if tkey is not None:  # attach_finalizer, inline (hot path)
+            self._finalizer = watch(self, tkey.token.bury, tkey)
         ctx.adopt(self)
 
     def __repr__(self) -> str:
@@ -105,7 +113,7 @@ class Key:
             self.agreement[0] if self.agreement is not None else None
         )
         if held is not None:
-            self._finalizer = watch(self, functools.partial(held.token.bury, held))
+            self._finalizer = watch(self, held.token.bury, held)
 
     def live(self) -> None:
         """Fail unless the handle and its context are usable."""
@@ -141,6 +149,7 @@ class Key:
             tkey, self.tkey = self.tkey, None
             agreement, self.agreement = self.agreement, None
             stream, self.stream = self.stream, None
+        self.ctx.disown(self)
         if self._finalizer is not None:
             unwatch(self._finalizer)
             # Dropped: a weakref that dies before its key never calls back.

@@ -2,7 +2,7 @@
 them, at a third of its cost (measured: ~0.4 µs against ~1.2 µs per handle
 made and closed, and key and hash handles are made on every hot path).
 
-:func:`watch` calls ``on_drop()`` when ``owner`` is collected, unless
+:func:`watch` calls ``on_drop(arg)`` when ``owner`` is collected, unless
 :func:`unwatch` came first.  The weak references are kept here, not on the
 owner, so that an owner dropped inside a reference cycle is still seen (the
 collector clears a weak reference that is itself garbage without calling it
@@ -21,23 +21,26 @@ from typing import Any
 
 __all__ = ["unwatch", "watch"]
 
-# id(weak reference) -> the weak reference (its callback calls on_drop).
-_watched: dict[int, weakref.ref[Any]] = {}
+# id(weak reference) -> (the weak reference, on_drop, its argument).  One
+# module-level callback for every reference: no closure made per handle.
+_watched: dict[int, tuple[weakref.ref[Any], Callable[[Any], object], Any]] = {}
 _exit_hooked = False
 
 
-def watch(owner: object, on_drop: Callable[[], object]) -> weakref.ref[Any]:
-    """Call ``on_drop()`` once ``owner`` is collected (or at exit), unless unwatched.
+def _dropped(ref: weakref.ref[Any]) -> None:
+    entry = _watched.pop(id(ref), None)
+    if entry is not None:
+        entry[1](entry[2])
 
-    ``on_drop`` must not refer to ``owner`` (it would never be collected)."""
+
+def watch(owner: object, on_drop: Callable[[Any], object], arg: Any) -> weakref.ref[Any]:
+    """Call ``on_drop(arg)`` once ``owner`` is collected (or at exit), unless unwatched.
+
+    Neither ``on_drop`` nor ``arg`` may refer to ``owner`` (it would never
+    be collected)."""
     global _exit_hooked  # noqa: PLW0603 - registered once, at the first watch
-
-    def dropped(ref: weakref.ref[Any]) -> None:
-        if _watched.pop(id(ref), None) is not None:
-            on_drop()
-
-    ref = weakref.ref(owner, dropped)
-    _watched[id(ref)] = ref
+    ref = weakref.ref(owner, _dropped)
+    _watched[id(ref)] = (ref, on_drop, arg)
     if not _exit_hooked:
         _exit_hooked = True
         atexit.register(_drop_all)
@@ -51,7 +54,5 @@ def unwatch(ref: weakref.ref[Any]) -> None:
 
 
 def _drop_all() -> None:
-    for ref in list(_watched.values()):
-        callback = ref.__callback__
-        if callback is not None:
-            callback(ref)
+    for ref, _, _ in list(_watched.values()):
+        _dropped(ref)

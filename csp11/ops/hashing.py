@@ -37,10 +37,18 @@ __all__ = [
     "create_hash", "digest_once", "get_hash_param", "hash_session_key", "set_hash_param",
 ]
 
+_PLANS = 64  # plain-digest plans kept per context (create_hash)
+
 
 def create_hash(ctx: Context, algid: int, key: Key | None) -> Hash:
     """CryptCreateHash (flags already checked)."""
     ctx.check_live()
+    plan = ctx.hash_plans.get(algid) if key is None else None
+    if plan is not None:
+        # A plain digest on the token made before in this context: the checks
+        # below depend only on the ALG_ID, the context's provider and the
+        # token's (fixed) mechanisms, and passed then.
+        return Hash(ctx, plan[0], TokenDigest(ctx.token, "digest", plan[1], plan[2]))
     alg = ALGORITHMS.get(algid)
     if alg is None or alg.family not in (Family.HASH, Family.MAC):
         raise Fail(winerror.NTE_BAD_ALGID, f"ALG_ID 0x{algid:04X} is not a hash")
@@ -54,7 +62,10 @@ def create_hash(ctx: Context, algid: int, key: Key | None) -> Hash:
         return Hash(ctx, alg, CbcMac(key))
     if algid == con.CALG_SSL3_SHAMD5:
         return Hash(ctx, alg, Finished(HASHES[algid].size))
-    return Hash(ctx, alg, _plain_engine(ctx.token, alg))
+    engine = _plain_engine(ctx.token, alg)
+    if isinstance(engine, TokenDigest) and key is None and len(ctx.hash_plans) < _PLANS:
+        ctx.hash_plans[algid] = (alg, HASHES[algid].digest, engine.size)
+    return Hash(ctx, alg, engine)
 
 
 def digest_once(token: Token, algid: int, data: bytes) -> bytes:

@@ -198,6 +198,8 @@ def _session_key(
         alg.key_type, bits + alg.parity_bits,
         mechanism=alg.gen_mechanism, template=template, pins=ctx.pins,
     )
+    if not alg.salted:  # _salt's first rule, without the call (hot path)
+        return Key(ctx, alg, bits, tkey, permissions=permissions)
     return Key(
         ctx, alg, bits, tkey, permissions=permissions, salt=_salt(ctx, alg, bits, low)
     )

@@ -12,8 +12,16 @@ from typing import Any, Protocol, TypeVar
 from csp11 import winerror
 from csp11.errors import Fail
 from csp11.token import fastpath
-from csp11.token.constants import _NO_CAPABILITIES, Attribute, KeyType, Mechanism, ObjectClass
-from csp11.token.cryptoki import Library
+from csp11.token.constants import (
+    _NO_CAPABILITIES,
+    CKR_OK,
+    Attribute,
+    KeyType,
+    Mechanism,
+    ObjectClass,
+)
+from csp11.token.cryptoki import Library, _ulong
+from csp11.token.forkgate import generation, library_call
 from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
 from csp11.token.pypkcs11 import as_key_type, as_mechanism, as_object_class
@@ -21,6 +29,7 @@ from csp11.token.session import _Pooled
 from csp11.token.template import check_template
 
 _T = TypeVar("_T")
+_GATE = library_call()  # the same gate every call returns
 
 # Mechanisms with which the public key of a pair wraps (the rest use the
 # secret key).
@@ -77,6 +86,8 @@ class KeyHome(Protocol):
                   param: bytes | None = None) -> Operation: ...
 
     def mechanisms(self) -> Mapping[int, object]: ...
+
+    def check_generation(self) -> None: ...
 
     def bury(self, key: TokenKey) -> None: ...
 
@@ -189,6 +200,10 @@ class TokenKey:
             obj, unmade = self._obj, self._unmade
         if self.token_object:
             handles = [o.handle for o in self.transient]
+        elif (unmade is not None and obj is None and self.public is None
+              and self.certificate is None):
+            self._destroy_unmade(unmade[0])  # a generated key nothing used (hot path)
+            return
         else:
             handles = [o.handle for o in (obj, self.public, self.certificate) if o is not None]
             if unmade is not None:
@@ -206,6 +221,41 @@ class TokenKey:
             return
         self.token.run_on(self.home, "C_DestroyObject",
                           lambda s: fastpath.destroy(ck, s.handle, handles))
+
+    def _destroy_unmade(self, handle: int) -> None:
+        """``C_DestroyObject`` of a secret key :func:`fastpath.generate_handle`
+        made and nothing used: what the general path below does, inline, in
+        the home session when it is free; a failure goes on through
+        ``run_on`` as if met there."""
+        home = self.home
+        if not home.alive:
+            return
+        ck = self.token.module.cryptoki
+        rv = CKR_OK
+        if home.lock.acquire(blocking=False):
+            try:
+                if home.generation != generation():
+                    self.token.check_generation()  # a child after fork(): refused there
+                destroy_as_is = fastpath.calls_of(ck).destroy_as_is
+                with _GATE:
+                    rv = destroy_as_is(home.handle_arg, _ulong(handle))
+            finally:
+                home.lock.release()
+            if rv == CKR_OK:
+                return
+        failed = [rv] if rv != CKR_OK else []
+        handles = [handle]
+
+        def destroy(s: Any) -> None:
+            if failed:  # the call that failed above: its failure, handled as ever
+                fastpath.raise_for(failed.pop())
+            fastpath.destroy(ck, s.handle, handles)
+
+        if not failed and home.lock.locked():
+            # As in release(): another thread's work holds the home session.
+            self.token.run("C_DestroyObject", destroy)
+            return
+        self.token.run_on(home, "C_DestroyObject", destroy)
 
     def attribute(self, attr: Any, obj: Any | None = None) -> Any:
         """``C_GetAttributeValue`` of one attribute (of the secret/private key by default)."""

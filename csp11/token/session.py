@@ -49,7 +49,8 @@ class _Pooled:
     function run on it calls python-pkcs11's methods as on that session.
     """
 
-    __slots__ = ("_p11", "_pool", "alive", "handle", "lock", "own_handle")
+    __slots__ = ("_p11", "_pool", "alive", "generation", "handle", "handle_arg", "handle_out",
+                 "lock", "new_handle", "own_handle")
 
     def __init__(self, pool: SessionPool, handle: int, p11: Any) -> None:
         self._pool = pool
@@ -60,6 +61,13 @@ class _Pooled:
         self.own_handle = p11 is None
         self.lock = threading.Lock()
         self.alive = True
+        self.generation = generation()  # the process (fork generation) it was opened in
+        # The session's handle as a C argument, and where a call made under
+        # the lock writes a new object's handle (fastpath.Quick): made once,
+        # not at every call.
+        self.handle_arg = _ulong(handle)
+        self.new_handle = _ulong()
+        self.handle_out = ctypes.byref(self.new_handle)
 
     @property
     def session(self) -> Any:
@@ -194,13 +202,16 @@ class SessionPool:
     def acquire(self) -> _Pooled:
         """A session for one operation, locked for the caller; reused afterwards."""
         with self._pool_lock:
+            idle = self._idle
+            if idle and idle[-1].lock.acquire(blocking=False):  # the usual case
+                return idle.pop()
             # A session can be busy while idle in the pool when a key that
             # lives in it is being used through Token.run_on: skip it, and
             # leave it in the pool for later.
-            for index in range(len(self._idle) - 1, -1, -1):
-                pooled = self._idle[index]
+            for index in range(len(idle) - 2, -1, -1):
+                pooled = idle[index]
                 if pooled.lock.acquire(blocking=False):
-                    del self._idle[index]
+                    del idle[index]
                     return pooled
         pooled = self._open()
         pooled.lock.acquire()

@@ -42,7 +42,7 @@ from csp11.token.constants import (
     ObjectClass,
 )
 from csp11.token.cryptoki import Library, SlotFacts, TokenFacts, _Cryptoki
-from csp11.token.forkgate import library_call
+from csp11.token.forkgate import generation, library_call
 from csp11.token.keyobject import TokenKey
 from csp11.token.openssl import _load_openssl_legacy
 from csp11.token.operation import Operation
@@ -58,6 +58,7 @@ from csp11.token.softhsm import (
 )
 from csp11.token.template import check_template
 
+_GATE = library_call()  # the same gate every call returns
 _T = TypeVar("_T")
 
 
@@ -265,7 +266,30 @@ class Token(SessionPool):
         ``store_busy_fails``), ``CKR_GENERAL_ERROR`` is tried again after the
         pauses of :data:`csp11.token.session.BUSY_PAUSES`.
         """
-        return self.run_keep(doing, fn, pins)[1]
+        # run_keep's first attempt, inline (every hot call passes here); a
+        # failure goes on in _run_pooled as if it had met it there.
+        if self._generation != generation():
+            self.check_generation()
+        if self._graveyard:
+            self._drain_graveyard()
+        pooled = self.acquire()
+        try:
+            with _GATE:
+                result = fn(pooled)
+        except pkcs11.exceptions.PKCS11Error as exc:
+            failed = [exc]
+
+            def again(s: Any) -> _T:
+                if failed:  # the attempt above: its failure, handled as ever
+                    raise failed.pop()
+                return fn(s)
+
+            return self._run_pooled(pooled, doing, again, pins)[1]
+        except BaseException:
+            self.release(pooled)
+            raise
+        self.release(pooled)
+        return result
 
     def run_keep(
         self, doing: str, fn: Callable[[Any], _T], pins: PinSources | None = None
@@ -279,7 +303,13 @@ class Token(SessionPool):
         self.check_generation()
         if self._graveyard:
             self._drain_graveyard()
-        pooled: _Pooled | None = self.acquire()
+        return self._run_pooled(self.acquire(), doing, fn, pins)
+
+    def _run_pooled(
+        self, acquired: _Pooled, doing: str, fn: Callable[[Any], _T], pins: PinSources | None
+    ) -> tuple[_Pooled, _T]:
+        """:meth:`run_keep` on a session already acquired (given back here)."""
+        pooled: _Pooled | None = acquired
         busy: Iterator[float] | None = None  # made on the first failure only (hot path)
         try:
             attempt = 0
@@ -504,17 +534,51 @@ class Token(SessionPool):
         """
         check_template(template)
         stored = bool(template.get(Attribute.TOKEN))
+        ck = self.module.cryptoki
         if stored:
             self._anchor(pins)
+        else:
+            quick = fastpath.quick_generation(ck, key_type, key_bits, mechanism, template)
+            if quick is not None:
+                return self._generate_quick(quick, pins)
         pooled, obj = self.run_keep(
             "C_GenerateKey",
-            lambda s: fastpath.generate_handle(
-                self.module.cryptoki, s, key_type, key_bits, mechanism=mechanism,
-                template=template,
-            ),
+            lambda s: fastpath.generate_handle(ck, s, key_type, key_bits, mechanism=mechanism,
+                                               template=template),
             pins,
         )
         return TokenKey(self, pooled, obj, None, token_object=stored)
+
+    def _generate_quick(self, quick: fastpath.Quick, pins: PinSources | None) -> TokenKey:
+        """A session's secret key: :meth:`run_keep` with one ``C_GenerateKey``
+        on a packed template, inline (the AES key generation hot path); a
+        failure goes on in :meth:`_run_pooled` as if it had met it there."""
+        if self._generation != generation():
+            self.check_generation()
+        if self._graveyard:
+            self._drain_graveyard()
+        pooled = self.acquire()
+        try:
+            with _GATE:
+                rv = quick.call(pooled.handle_arg, pooled.handle_out)
+        except BaseException:
+            self.release(pooled)
+            raise
+        if rv == CKR_OK:
+            made = (pooled.new_handle.value, quick.capabilities)
+            self.release(pooled)
+            return TokenKey(self, pooled, made, None, token_object=False)
+        failed = [rv]
+        ck = self.module.cryptoki
+
+        def again(s: Any) -> Any:
+            if failed:  # the call that failed above: its failure, handled as ever
+                fastpath.raise_for(failed.pop())
+            return fastpath.generate_handle(ck, s, quick.key_type, quick.key_bits,
+                                            mechanism=quick.mechanism, template=quick.template)
+
+        pooled, obj = self._run_pooled(pooled, "C_GenerateKey", again, pins)
+        return TokenKey(self, pooled, obj, None, token_object=False)
 
     def generate_key_pair(
         self,
