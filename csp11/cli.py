@@ -40,13 +40,13 @@ from csp11.model.capabilities import token_model
 from csp11.ops.keygen import NO_PIN
 from csp11.pywintypes import error
 from csp11.token import (
-    Mechanism,
     PinRequest,
     PinSources,
     Token,
     TokenInfo,
     get_pin_prompt,
     load_module,
+    mechanism_name,
     set_pin_prompt,
 )
 
@@ -137,10 +137,7 @@ class _Usage(Exception):
 
 # ---- info ------------------------------------------------------------------------
 def _mechanism_name(number: int) -> str:
-    try:
-        return Mechanism(number).name.lstrip("_")
-    except ValueError:
-        return f"0x{number:08X}"
+    return mechanism_name(number)
 
 
 def _info(args: argparse.Namespace) -> dict[str, Any]:

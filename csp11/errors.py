@@ -16,16 +16,15 @@ into :class:`csp11.pywintypes.error` carrying the CryptoAPI function's name.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from csp11 import winerror
+from csp11.logs import log as _log
 from csp11.pywintypes import error
 
 __all__ = ["CKR_MEANINGS", "CKR_TO_WINERROR", "CKR_VALUES", "Fail", "api", "fail_from_ckr"]
 
-_log = logging.getLogger("csp11")
 
 # PKCS#11 return codes (pkcs11t.h, v2.40 and v3.0).  Names only matter for
 # messages; the table is complete so that any code a token returns is named.

@@ -42,7 +42,6 @@ import ctypes
 import errno
 import os
 import re
-import secrets
 import signal
 import stat
 import sys
@@ -169,7 +168,7 @@ def _can_link(directory: str) -> bool:
     key = os.path.realpath(directory)
     if key not in _linkable:
         fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600)
-        probe = os.path.join(directory, f".csp11-{secrets.token_hex(8)}.tmp")
+        probe = os.path.join(directory, f".csp11-{os.urandom(8).hex()}.tmp")
         try:
             with _signals_held():
                 _link_fd(fd, probe)
@@ -200,7 +199,7 @@ def _unnamed(directory: str) -> int | None:
 def _named(directory: str) -> tuple[int, str]:
     """A private fallback file with a recognisable name in ``directory``."""
     while True:
-        path = os.path.join(directory, f".csp11-{secrets.token_hex(8)}.tmp")
+        path = os.path.join(directory, f".csp11-{os.urandom(8).hex()}.tmp")
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except FileExistsError:  # pragma: no cover - 64 random bits
@@ -260,7 +259,7 @@ def _link(fd: int, named: str | None, target: str, *, overwrite: bool) -> None:
     if named is None:
         directory = os.path.dirname(target) or "."
         while True:
-            step = os.path.join(directory, f".csp11-{secrets.token_hex(8)}.tmp")
+            step = os.path.join(directory, f".csp11-{os.urandom(8).hex()}.tmp")
             try:
                 _link_fd(fd, step)
                 break

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from csp11 import pywintypes, winerror
 from csp11 import win32cryptcon as con
 from csp11.formats.blobs import PlaintextKeyBlob, parse_key_blob
-from csp11.token import Attribute, KeyType, Mechanism, ObjectClass, fastpath
+from csp11.token import Attribute, KeyType, Mechanism, fastpath
 from csp11.token.ckr import ckr_of
 from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
@@ -34,7 +34,7 @@ def _assert_gone(token: Any, handle: int) -> None:
     try:
         with pytest.raises((pkcs11.exceptions.ObjectHandleInvalid,
                             pkcs11.exceptions.KeyHandleInvalid)):
-            fastpath.destroy(token.module.cryptoki, pooled.session.handle, [handle])
+            fastpath.destroy(token.module.cryptoki, pooled.handle, [handle])
     finally:
         token.release(pooled)
 
@@ -149,23 +149,23 @@ def test_digests_in_pieces_match_hashlib(prov: PyCRYPTPROV, algid: int) -> None:
 
 def test_generated_keys_are_python_pkcs11_objects_of_the_right_kind(prov: PyCRYPTPROV) -> None:
     keys = [prov.CryptGenKey(con.CALG_AES_128, 0) for _ in range(3)]
-    # After the first key (learnt from python-pkcs11's own object) the maker
-    # is in use; it must never have given up on this python-pkcs11.
-    assert fastpath._maker.offsets is not None and not fastpath._maker.failed
     token = prov._state.token
     for key in keys:
         obj: Any = key._state.usable().obj
         assert isinstance(obj, pkcs11.SecretKey)
         assert isinstance(obj, pkcs11.types.EncryptMixin)
         assert not isinstance(obj, pkcs11.types.SignMixin)  # as the template says
-        assert obj.key_type == KeyType.AES
-        assert obj[Attribute.VALUE_LEN] == 16
+        assert obj.key_type == pkcs11.KeyType.AES
+        assert obj[pkcs11.Attribute.VALUE_LEN] == 16
         assert obj.session is key._state.usable().home.session
-        assert obj[Attribute.CLASS] == ObjectClass.SECRET_KEY  # the handle is the key
+        assert obj[pkcs11.Attribute.CLASS] == pkcs11.ObjectClass.SECRET_KEY  # the handle is the key
+    # After the first object (python-pkcs11's own, found by a search) the
+    # maker is in use; it must never have given up on this python-pkcs11.
+    assert fastpath._maker.offsets is not None and not fastpath._maker.failed
     # python-pkcs11's own calls work on them (here an encryption).
     obj = keys[-1]._state.usable().obj
     out: bytes = token.run_on(keys[-1]._state.usable().home, "C_Encrypt",
-                       lambda s: obj.encrypt(bytes(16), mechanism=Mechanism.AES_ECB))
+                       lambda s: obj.encrypt(bytes(16), mechanism=pkcs11.Mechanism.AES_ECB))
     assert len(out) == 16
     handles = {k._state.usable().obj.handle for k in keys}  # type: ignore[union-attr]
     assert len(handles) == 3
@@ -196,10 +196,10 @@ def test_failures_carry_the_token_code(prov: PyCRYPTPROV) -> None:
         # SoftHSM2 says OBJECT_HANDLE_INVALID, others KEY_HANDLE_INVALID.
         with pytest.raises((pkcs11.exceptions.KeyHandleInvalid,
                             pkcs11.exceptions.ObjectHandleInvalid)):
-            fastpath.crypt(ck, pooled.session.handle, 0x7FFFFFF0, encrypting=True,
+            fastpath.crypt(ck, pooled.handle, 0x7FFFFFF0, encrypting=True,
                            mechanism=int(Mechanism.AES_CBC), param=bytes(16), data=bytes(16))
         with pytest.raises(pkcs11.exceptions.MechanismInvalid):
-            fastpath.digest(ck, pooled.session.handle, 0x7FFFFFF0, b"x")
+            fastpath.digest(ck, pooled.handle, 0x7FFFFFF0, b"x")
     finally:
         token.release(pooled)
     with pytest.raises(pkcs11.exceptions.PKCS11Error) as caught:

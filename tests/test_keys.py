@@ -87,11 +87,11 @@ def test_non_exportable_key_resists_another_client(prov: PyCRYPTPROV) -> None:
 
         def attack(session: pkcs11.Session) -> list[str]:
             outcomes = []
-            for obj in session.get_objects({Attribute.CLASS: pkcs11.ObjectClass.SECRET_KEY}):
+            for obj in session.get_objects({pkcs11.Attribute.CLASS: pkcs11.ObjectClass.SECRET_KEY}):
                 if obj.handle != handle:
                     continue
                 try:
-                    obj[Attribute.VALUE]
+                    obj[pkcs11.Attribute.VALUE]
                     outcomes.append("read")
                 except pkcs11.exceptions.AttributeSensitive:
                     outcomes.append("sensitive")
@@ -180,7 +180,7 @@ def test_type_errors(prov: PyCRYPTPROV) -> None:
 # ---- destroy, duplicate -------------------------------------------------------------------
 def test_destroy_removes_session_objects(prov: PyCRYPTPROV) -> None:
     def count(session: pkcs11.Session) -> int:
-        return len(list(session.get_objects({Attribute.TOKEN: False})))
+        return len(list(session.get_objects({pkcs11.Attribute.TOKEN: False})))
 
     before = prov._state.token.run("count", count)
     ctx = _ctx()
@@ -204,7 +204,7 @@ def test_dropped_handles_are_released(prov: PyCRYPTPROV) -> None:
     import gc
 
     def count(session: pkcs11.Session) -> int:
-        return len(list(session.get_objects({Attribute.TOKEN: False})))
+        return len(list(session.get_objects({pkcs11.Attribute.TOKEN: False})))
 
     before = prov._state.token.run("count", count)
     for _ in range(5):

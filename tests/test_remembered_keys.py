@@ -249,7 +249,7 @@ def _logout_behind_csp11s_back(ctx: PyCRYPTPROV) -> None:
     token = ctx._state.token
     pooled = token.acquire()
     try:
-        token.module.cryptoki.C_Logout(pooled.session.handle)
+        token.module.cryptoki.C_Logout(pooled.handle)
     finally:
         token.release(pooled)
 

@@ -10,11 +10,21 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pkcs11
+import pkcs11.attributes
 import pytest
 
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token import Attribute, KeyType, ObjectClass, check_template
+from csp11.token import (
+    Attribute,
+    KeyType,
+    ObjectClass,
+    check_template,
+    constants,
+    fastpath,
+    template,
+)
 from csp11.win32crypt import PyCRYPTPROV
 
 from .conftest import run_python
@@ -31,14 +41,14 @@ def test_pool_reuses_one_session_when_single_threaded(prov: PyCRYPTPROV) -> None
 def test_lost_session_is_reopened_and_the_call_retried(prov: PyCRYPTPROV) -> None:
     token = prov._state.token
     pooled = token.acquire()
-    handle = pooled.session.handle
+    handle = pooled.handle
     token.release(pooled)
     # Close it behind csp11's back, as a token reset or another library would.
     assert token.module.cryptoki.C_CloseSession(handle) == 0
     assert len(prov.CryptGenRandom(32)) == 32
     pooled = token.acquire()
     try:
-        assert pooled.session.handle != handle
+        assert pooled.handle != handle
     finally:
         token.release(pooled)
 
@@ -50,7 +60,7 @@ def test_login_again_after_someone_logged_out(prov: PyCRYPTPROV) -> None:
     # Another component logs the token out (login is token-wide in a process).
     pooled = token.acquire()
     try:
-        token.module.cryptoki.C_Logout(pooled.session.handle)
+        token.module.cryptoki.C_Logout(pooled.handle)
     finally:
         token.release(pooled)
     # A private object needs login: csp11 notices, logs in again, retries once.
@@ -60,7 +70,7 @@ def test_login_again_after_someone_logged_out(prov: PyCRYPTPROV) -> None:
     }
     key = token.run(
         "C_GenerateKey",
-        lambda s: s.generate_key(KeyType.AES, 128, template=template),
+        lambda s: s.generate_key(pkcs11.KeyType.AES, 128, template=template),
         pins=prov._state.pins,
     )
     assert token.is_logged_in()
@@ -72,7 +82,8 @@ def test_without_pins_the_failure_is_translated(prov: PyCRYPTPROV) -> None:
     token.logout()
     template = {Attribute.TOKEN: False, Attribute.PRIVATE: True}
     with pytest.raises(Fail) as info:
-        token.run("C_GenerateKey", lambda s: s.generate_key(KeyType.AES, 128, template=template))
+        token.run("C_GenerateKey",
+                  lambda s: s.generate_key(pkcs11.KeyType.AES, 128, template=template))
     assert info.value.code == winerror.SCARD_W_CARD_NOT_AUTHENTICATED
     assert info.value.ckr == "CKR_USER_NOT_LOGGED_IN"
     assert "C_GenerateKey" in info.value.message
@@ -108,6 +119,40 @@ def test_templates_are_checked_before_python_pkcs11(template: dict, fragment: st
     assert fragment in info.value.message
 
 
+@pytest.mark.parametrize("name", ["ObjectClass", "KeyType", "Attribute", "Mechanism", "MGF"])
+def test_csp11s_enumerations_are_python_pkcs11s_numbers(name: str) -> None:
+    """csp11 names PKCS#11 numbers itself (no python-pkcs11 on the first key's
+    path); each member is python-pkcs11's of the same name and number."""
+    ours = getattr(constants, name)
+    theirs = getattr(pkcs11, name)
+    assert len(ours) > 0
+    for member in ours:
+        assert int(getattr(theirs, member.name)) == int(member), member
+
+
+def test_template_types_and_packing_are_python_pkcs11s() -> None:
+    """The attribute type table and csp11's packer give what python-pkcs11's
+    AttributeMapper gives, for every attribute csp11 uses."""
+    mapper = pkcs11.attributes.AttributeMapper()
+    samples = {bool: True, int: 0x1234, str: "label é", bytes: b"\x00\x01"}
+    for attr in Attribute:
+        expected = template.ATTRIBUTE_PY_TYPE[attr]
+        theirs = pkcs11.Attribute(int(attr))
+        assert pkcs11.attributes.ATTRIBUTE_TYPES.get(theirs) is not None, attr
+        value = samples[expected]
+        assert template.pack_value(attr, value) == mapper.pack_attribute(theirs, value), attr
+    for flag in (True, False):
+        assert template.pack_value(Attribute.TOKEN, flag) == mapper.pack_attribute(
+            pkcs11.Attribute.TOKEN, flag)
+
+
+def test_generated_secret_keys_get_python_pkcs11s_defaults() -> None:
+    """fastpath sends the template python-pkcs11's generate_key would send."""
+    expected = pkcs11.attributes.AttributeMapper().secret_key_template(
+        capabilities=pkcs11.MechanismFlag(0), id_=None, label=None, store=False)
+    assert list(fastpath._SECRET_DEFAULTS.items()) == list(expected.items())
+
+
 def test_valid_template_passes() -> None:
     check_template({
         Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES,
@@ -135,7 +180,8 @@ THREAD_SCRIPT = textwrap.dedent(
     """
     import threading, time, sys
     from csp11 import win32crypt, win32cryptcon as con
-    from csp11.token import Attribute, KeyType
+    from csp11.token import Attribute
+    from pkcs11 import KeyType
 
     prov = win32crypt.CryptAcquireContext(None, None, con.PROV_RSA_AES, con.CRYPT_VERIFYCONTEXT)
     prov._state.login()

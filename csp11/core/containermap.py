@@ -39,8 +39,6 @@ csp11's own containers are re-read from their markers.  docs/mapping.md
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -48,6 +46,7 @@ from typing import Any
 from csp11 import win32cryptcon as con
 from csp11.core.store import containers_of, made_by_csp11
 from csp11.formats.certinfo import rsa_public_numbers
+from csp11.logs import log as _log
 from csp11.structs import Struct
 from csp11.token import Attribute, KeyType, ObjectClass, PinSources, Token
 
@@ -57,7 +56,6 @@ __all__ = [
     "permissions_of",
 ]
 
-_log = logging.getLogger("csp11")
 
 # The first character of the names csp11 gives found containers by CKA_ID:
 # no name taken from a label and no container csp11 makes begins with it.
@@ -275,6 +273,9 @@ def _pair(private: _Candidate, publics: list[_Candidate],
 def _family_key(private: _Candidate) -> tuple[str, bytes]:
     if private.ident:
         return "id", private.ident
+    # hashlib (~2 ms with OpenSSL's bindings): off the first key's path (cold start).
+    import hashlib  # noqa: PLC0415
+
     return "value", hashlib.sha256(private.value or repr(private.obj).encode()).digest()
 
 
@@ -337,6 +338,9 @@ def _nameable(label: str) -> bool:
 def _id_name(key: FoundKey, value: bytes | None) -> str:
     if key.ident:
         return FOUND_PREFIX + key.ident.hex()
+    # hashlib (~2 ms with OpenSSL's bindings): off the first key's path (cold start).
+    import hashlib  # noqa: PLC0415
+
     return FOUND_PREFIX + hashlib.sha256(value or b"").hexdigest()[:16]
 
 

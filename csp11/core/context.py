@@ -16,7 +16,6 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Protocol
 
 from csp11 import win32cryptcon as con
@@ -26,6 +25,7 @@ from csp11.core.store import ContainerName, containers_of
 from csp11.errors import Fail
 from csp11.model.algorithms import Algorithm
 from csp11.model.providers import Personality
+from csp11.structs import Struct
 from csp11.token import PinSources, Token, TokenKey
 
 __all__ = ["Context", "Owned", "UserKey"]
@@ -41,8 +41,7 @@ class Owned(Protocol):
         """Release the state's token objects and operations (idempotent)."""
 
 
-@dataclass(frozen=True)
-class UserKey:
+class UserKey(Struct):
     """A key pair in one slot (``AT_KEYEXCHANGE``/``AT_SIGNATURE``) of a verify
     context's ephemeral container; ``tkey`` is a reference the context owns."""
 
@@ -52,8 +51,7 @@ class UserKey:
     tkey: TokenKey
 
 
-@dataclass(frozen=True)
-class _Found:
+class _Found(Struct):
     """A named container's pair as the context last found it (see
     :meth:`Context.found_key`); ``writes`` is the token's count of this
     process's token-object writes at the time it was looked up."""

@@ -21,7 +21,7 @@ of it.  Which carrier a token uses is the token model's answer
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -97,7 +97,7 @@ def _key_template(application: str, label: str, value: bytes) -> dict[Any, objec
         Attribute.WRAP: False,
         Attribute.UNWRAP: False,
         Attribute.DERIVE: False,
-        Attribute.VALUE: secrets.token_bytes(_KEY_VALUE_BYTES),
+        Attribute.VALUE: os.urandom(_KEY_VALUE_BYTES),
         Attribute.LABEL: label,
         Attribute.ID: _key_id(application, value),
     }

@@ -36,23 +36,19 @@ reads and repairs.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import os
-import random
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
 from csp11.core.records import CARRIERS, SECRET_KEYS, Carrier
 from csp11.errors import Fail
+from csp11.logs import log as _log
 from csp11.model.capabilities import RECORDS_IN_KEYS, TokenModel, token_model
 from csp11.structs import Struct
 from csp11.token import (
@@ -64,6 +60,7 @@ from csp11.token import (
     PinSources,
     Token,
     TokenKey,
+    jitter,
     on_token_unloaded,
 )
 
@@ -73,8 +70,15 @@ __all__ = [
     "set_step_hook", "step",
 ]
 
+def _json() -> ModuleType:
+    """:mod:`json`, imported when a record is first read or written."""
+    # json costs ~2 ms of a start, and the first key reads no record (cold start).
+    import json  # noqa: PLC0415
+
+    return json
+
+
 SPEC_NAMES = {con.AT_KEYEXCHANGE: "AT_KEYEXCHANGE", con.AT_SIGNATURE: "AT_SIGNATURE"}
-_log = logging.getLogger("csp11")
 _APPLICATION = "csp11"
 _CLAIM = "csp11-lock"
 _INTENT = "csp11-pending"
@@ -155,6 +159,9 @@ class ContainerName(Struct):
 
     def key_id(self, spec: int, generation: int) -> bytes:
         """The CKA_ID of generation ``generation`` of the key pair of ``spec``."""
+        # hashlib (~2 ms with OpenSSL's bindings): off the first key's path (cold start).
+        import hashlib  # noqa: PLC0415
+
         digest = hashlib.sha256(f"{self.scope}/{self.name}".encode()).digest()[:12]
         return b"csp11" + digest + bytes([spec]) + generation.to_bytes(4, "big")
 
@@ -165,6 +172,9 @@ def _boot_id() -> str:
         with open("/proc/sys/kernel/random/boot_id") as handle:
             return handle.read().strip()
     except OSError:
+        # socket (~2 ms): only where /proc has no boot id (cold start).
+        import socket  # noqa: PLC0415
+
         return socket.gethostname()
 
 
@@ -250,7 +260,7 @@ class Containers:
         out = []
         for obj, raw in found:
             try:
-                record = json.loads(raw.decode("utf-8"))
+                record = _json().loads(raw.decode("utf-8"))
                 if not isinstance(record, dict):
                     raise ValueError("not a record")
             except (ValueError, UnicodeDecodeError):
@@ -382,7 +392,7 @@ class Containers:
         (home, object, nonce)."""
         # Older claims win: the nonce starts with the time the first claim was
         # made, so a claimant keeps its place however often it withdraws.
-        nonce = f"{time.time_ns():020d}-{secrets.token_hex(8)}"
+        nonce = f"{time.time_ns():020d}-{os.urandom(8).hex()}"
         try:
             pooled, obj = self._contend(cname, nonce, pins)
         except BaseException:
@@ -432,7 +442,7 @@ class Containers:
                 # An older claimant is waiting: withdraw, so that it gets in.
                 self._destroy(mine[0], [mine[1]])
                 mine = None
-            time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - back-off jitter
+            time.sleep(pause * jitter())
             pause = min(pause * 2, 0.1)
 
     def _find_own_claim(self, cname: ContainerName, nonce: str,
@@ -485,7 +495,7 @@ class Containers:
         names = set()
         for _marker, raw in markers:
             try:
-                record = json.loads(raw.decode("utf-8"))
+                record = _json().loads(raw.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
                 continue  # not ours after all, or damaged: never listed, never touched
             if isinstance(record, dict) and scope in (None, record.get("scope")):
@@ -618,7 +628,7 @@ class Containers:
 
     def new_generation(self) -> int:
         """A fresh generation number for a new key pair (random: never reused in practice)."""
-        return secrets.randbits(32)
+        return int.from_bytes(os.urandom(4), "big")
 
     # ---- repair -----------------------------------------------------------------------------
     def _repair(self, cname: ContainerName, pins: PinSources) -> None:
@@ -685,7 +695,7 @@ class Containers:
                     pins: PinSources) -> None:
         model = token_model(self.token)
         name, settled = model.records()
-        value = json.dumps(record, sort_keys=True).encode()
+        value = _json().dumps(record, sort_keys=True).encode()
         refused = self._try_create(CARRIERS[name], application, label, value, pins)
         if refused is None:
             if not settled:
@@ -745,11 +755,12 @@ class Containers:
 
 def _new_record(cname: ContainerName, seq: int, keys: dict[str, int]) -> dict[str, Any]:
     return {"version": _MARKER_VERSION, "seq": seq, "scope": cname.scope, "name": cname.name,
-            "keys": keys, "writer": secrets.token_hex(8)}
+            "keys": keys, "writer": os.urandom(8).hex()}
 
 
 def _order_key(record: dict[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True)
+    key: str = _json().dumps(record, sort_keys=True)
+    return key
 
 
 def _dead(record: dict[str, Any]) -> bool:

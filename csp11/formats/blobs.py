@@ -59,9 +59,10 @@ Not verified against Windows, and chosen as documented here:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
@@ -1034,6 +1035,9 @@ def _encodable(blob: _B) -> _B:
 
 def rsa_public_from_blob(blob: RsaPublicBlob) -> rsa.RSAPublicKey:
     """The ``cryptography`` public key of an RSA PUBLICKEYBLOB."""
+    # cryptography's key classes: off the first key's path (cold start).
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+
     try:
         return rsa.RSAPublicNumbers(blob.pubexp, blob.modulus).public_key()
     except ValueError as exc:
@@ -1052,6 +1056,9 @@ def rsa_private_from_blob(blob: RsaPrivateBlob) -> rsa.RSAPrivateKey:
     ``cryptography`` (OpenSSL) checks the CRT values against p, q and d; the
     one check it leaves implicit, p·q = n, is made here first.
     """
+    # cryptography's key classes: off the first key's path (cold start).
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+
     if blob.p * blob.q != blob.n:
         raise Fail(winerror.NTE_BAD_DATA, "RSA private key: prime1 * prime2 is not the modulus")
     numbers = rsa.RSAPrivateNumbers(
@@ -1099,6 +1106,9 @@ def dsa_public_from_blob(blob: DssPublicBlob) -> dsa.DSAPublicKey:
     ``cryptography`` only takes a P of 1024, 2048, 3072 or 4096 bits, so the
     512 to 960-bit keys the layout allows end in ``NTE_BAD_DATA`` here.
     """
+    # cryptography's key classes: off the first key's path (cold start).
+    from cryptography.hazmat.primitives.asymmetric import dsa  # noqa: PLC0415
+
     parameters = dsa.DSAParameterNumbers(blob.p, blob.q, blob.g)
     try:
         return dsa.DSAPublicNumbers(blob.y, parameters).public_key()
@@ -1131,6 +1141,9 @@ def dsa_public_to_blob(
 
 def dsa_private_from_blob(blob: DssPrivateBlob) -> dsa.DSAPrivateKey:
     """The ``cryptography`` private key of a DSS PRIVATEKEYBLOB (version 2); y is computed."""
+    # cryptography's key classes: off the first key's path (cold start).
+    from cryptography.hazmat.primitives.asymmetric import dsa  # noqa: PLC0415
+
     parameters = dsa.DSAParameterNumbers(blob.p, blob.q, blob.g)
     public = dsa.DSAPublicNumbers(_power(blob.g, blob.x, blob.p), parameters)
     try:
@@ -1159,6 +1172,9 @@ def dsa_private_to_blob(
 
 
 def _dh_parameters(p: int, g: int, q: int | None, bitlen: int) -> dh.DHParameterNumbers:
+    # cryptography's key classes: off the first key's path (cold start).
+    from cryptography.hazmat.primitives.asymmetric import dh  # noqa: PLC0415
+
     if _whole_bits(p.bit_length()) != bitlen:
         raise Fail(
             winerror.NTE_BAD_DATA, f"DH key: the prime has {p.bit_length()} bits, bitlen {bitlen}"
@@ -1176,6 +1192,9 @@ def dh_public_from_blob(blob: DhPublicBlob, parameters: dh.DHParameterNumbers) -
     confine the agreed secret to a trivial subgroup (NIST SP 800-56A
     partial public-key validation); ``cryptography`` does not check it.
     """
+    # cryptography's key classes: off the first key's path (cold start).
+    from cryptography.hazmat.primitives.asymmetric import dh  # noqa: PLC0415
+
     params = _dh_parameters(parameters.p, parameters.g, parameters.q, blob.bitlen)
     if not 2 <= blob.y <= params.p - 2:
         raise Fail(winerror.NTE_BAD_DATA, "DH public key: Y is not in [2, P-2]")
@@ -1199,6 +1218,9 @@ def dh_private_from_blob(blob: DhPrivateBlob, q: int | None = None) -> dh.DHPriv
     the version 2 BLOB does not carry Q: pass it (``KP_Q``, or the version 3
     BLOB) for DSA-style parameters such as Windows generates.
     """
+    # cryptography's key classes: off the first key's path (cold start).
+    from cryptography.hazmat.primitives.asymmetric import dh  # noqa: PLC0415
+
     params = _dh_parameters(blob.prime, blob.generator, q, blob.bitlen)
     public = dh.DHPublicNumbers(_power(blob.generator, blob.secret, blob.prime), params)
     try:

@@ -20,9 +20,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from csp11 import winerror
 from csp11.errors import Fail
 
@@ -54,6 +51,7 @@ def decode_cert_info(der: bytes, what: str) -> CertInfo:
     """
     # Imported here, not at the top: cold start (the module notes).
     from cryptography import x509  # noqa: PLC0415
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
 
     try:
         cert = x509.load_der_x509_certificate(der)
@@ -68,6 +66,8 @@ def rsa_public_numbers(der: bytes) -> tuple[int, int] | None:
     one or its key is not RSA."""
     # Imported here, not at the top: cold start (the module notes).
     from cryptography import x509  # noqa: PLC0415
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
 
     try:
         public = x509.load_der_x509_certificate(der).public_key()

@@ -7,7 +7,6 @@ little-endian, as CryptoAPI passes them.
 
 from __future__ import annotations
 
-import secrets
 import struct
 
 from csp11 import win32cryptcon as con
@@ -34,6 +33,9 @@ def is_probable_prime(n: int, rounds: int = 32) -> bool:
     while d % 2 == 0:
         d //= 2
         s += 1
+    # secrets (~5 ms: hmac, hashlib, base64): only DH/DSA checks need it (cold start).
+    import secrets  # noqa: PLC0415
+
     for _ in range(rounds):
         a = 2 + secrets.randbelow(n - 3)
         x = pow(a, d, n)

@@ -11,7 +11,6 @@ fine for the small inputs such programs hash).
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from typing import Protocol
 
@@ -164,6 +163,9 @@ _FALLBACKS: dict[str, type[MD2] | type[MD4]] = {"md2": MD2, "md4": MD4}
 
 def new(name: str) -> Digest:
     """``hashlib.new(name)``, or this module's MD2/MD4 where hashlib lacks them."""
+    # hashlib (~2 ms with OpenSSL's bindings): off the first key's path (cold start).
+    import hashlib  # noqa: PLC0415
+
     try:
         return hashlib.new(name)
     except ValueError:

@@ -188,12 +188,8 @@ class TokenModel:
                     Attribute.PRIVATE: False, Attribute.APPLICATION: "csp11-probe",
                     Attribute.LABEL: PROBE_LABEL,
                     Attribute.VALUE: b"probe"}
-
-        def make(session: Any) -> None:
-            session.create_object(template).destroy()
-
         try:
-            self.token.run("C_CreateObject", make)
+            self.token.create_and_destroy(template)
         except Fail as exc:
             if exc.ckr in _CANNOT:
                 return False

@@ -19,7 +19,6 @@ stored through :func:`csp11.ops.userkey.store_pair`.
 from __future__ import annotations
 
 import atexit
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -322,6 +321,9 @@ def ephemeral_objects(ctx: Context, what: str) -> dict[Any, object]:
             ckr=exc.ckr,
         ) from None
     sweep_ephemeral(ctx)
+    # json: only tokens without session objects label keys so (cold start).
+    import json  # noqa: PLC0415
+
     return {
         Attribute.TOKEN: True,
         Attribute.ID: EPHEMERAL_ID,
@@ -368,6 +370,9 @@ def sweep_ephemeral(ctx: Context) -> int:
             if exc.ckr in OBJECT_GONE:
                 continue
             raise
+        # json: only tokens without session objects label keys so (cold start).
+        import json  # noqa: PLC0415
+
         try:
             owner = Owner.from_json(json.loads(label.removeprefix(_EPHEMERAL_LABEL)))
         except (ValueError, KeyError, TypeError):

@@ -9,7 +9,6 @@ in :mod:`csp11.win32crypt`.  ``CryptGetProvParam`` is a table,
 
 from __future__ import annotations
 
-import getpass
 import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -107,6 +106,9 @@ def acquire(
             )
     elif name is None:
         # Windows' default container is named after the user.
+        # getpass (and termios): only a default container name needs it (cold start).
+        import getpass  # noqa: PLC0415
+
         name = getpass.getuser()
     scope = "machine" if flag_bits & con.CRYPT_MACHINE_KEYSET else "user"
     cname = ContainerName(scope, name) if name is not None else None

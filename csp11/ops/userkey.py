@@ -7,11 +7,8 @@ so a crash never leaves half a pair in use.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa
 
 from csp11 import win32cryptcon as con
 from csp11 import winerror
@@ -22,11 +19,11 @@ from csp11.core.policy import permissions_for
 from csp11.core.store import READ_TRIES, SPEC_NAMES, ContainerName, Containers, containers_of
 from csp11.core.store import step as _step
 from csp11.errors import Fail
+from csp11.logs import log as _log
 from csp11.model.algorithms import ALGORITHMS, Family
 from csp11.model.providers import Personality
 from csp11.token import OBJECT_GONE, SESSION_LOST, Attribute, KeyType, ObjectClass, TokenKey
 
-_log = logging.getLogger("csp11")
 _T = TypeVar("_T")
 # What the token answers when a remembered pair's objects can no longer be
 # used as they are: destroyed (replaced or deleted by another process), in
@@ -302,6 +299,9 @@ def _facts(tkey: TokenKey, spec: int) -> tuple[int, int, bool]:
 
 def public_key_of(key: Key) -> Any:
     """The ``cryptography`` public key object of a key pair, read from the token."""
+    # cryptography's key classes: off the first key's path (cold start).
+    from cryptography.hazmat.primitives.asymmetric import dh, dsa, rsa  # noqa: PLC0415
+
     tkey = key.usable()
     public = tkey.public
     if public is None:

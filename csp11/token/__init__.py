@@ -1,21 +1,28 @@
 """The token layer: the only code of csp11 that talks to PKCS#11.
 
 Everything above this package speaks CryptoAPI; everything PKCS#11 happens
-here, through python-pkcs11 for the calls it offers and a small ctypes
-binding for the few it lacks.  The layers above import from this package
-(``from csp11.token import Token``), not from its modules.
+here: loading, discovery, sessions, login and the hot calls through csp11's
+own ctypes binding of the module's function list, the rest (object search,
+attribute reads, key pairs, wrapping) through python-pkcs11, which is
+imported when first needed (:mod:`~csp11.token.pypkcs11`).  The layers above
+import from this package (``from csp11.token import Token``), not from its
+modules.
 
 Its modules, each importing only the ones listed before it:
 
-* :mod:`~csp11.token.constants` -- python-pkcs11's enumerations and the
-  ``pkcs11t.h`` numbers csp11 uses;
+* :mod:`~csp11.token.pypkcs11` -- python-pkcs11, imported on first use;
+* :mod:`~csp11.token.constants` -- the ``pkcs11t.h`` numbers csp11 uses, as
+  its own enumerations under python-pkcs11's names;
 * :mod:`~csp11.token.ckr` -- return code names, also behind python-pkcs11's
   exceptions;
-* :mod:`~csp11.token.template` -- templates checked before python-pkcs11
-  packs them;
-* :mod:`~csp11.token.cryptoki` -- loading and initialising a library, and
-  the ctypes calls python-pkcs11 lacks;
-* :mod:`~csp11.token.session` -- the session pool of a token;
+* :mod:`~csp11.token.template` -- templates checked before they are packed
+  (by csp11 or python-pkcs11), and csp11's packer;
+* :mod:`~csp11.token.cryptoki` -- loading and initialising a library
+  (``dlopen``, ``C_GetFunctionList``, ``C_Initialize``), slots, tokens and
+  mechanisms, and python-pkcs11's library object over the same function
+  list;
+* :mod:`~csp11.token.session` -- the session pool of a token (sessions
+  opened through csp11's binding; python-pkcs11's beside one when needed);
 * :mod:`~csp11.token.operation` -- multi-part operations on a session of
   their own;
 * :mod:`~csp11.token.pins` -- where PINs come from;
@@ -62,7 +69,6 @@ from csp11.token.constants import (
     KeyType,
     Mechanism,
     ObjectClass,
-    Session,
 )
 from csp11.token.embedded import (
     EMBEDDED_LABEL,
@@ -89,8 +95,9 @@ from csp11.token.pins import (
     read_pin_source,
     set_pin_prompt,
 )
+from csp11.token.pypkcs11 import mechanism_name
 from csp11.token.quirks import NO_QUIRKS, Quirks, quirks_for
-from csp11.token.session import SESSION_LOST
+from csp11.token.session import SESSION_LOST, jitter
 from csp11.token.template import _checked as _checked  # read by tests/test_review_regressions.py
 from csp11.token.template import check_template
 from csp11.token.token import MechanismInfo, Token, TokenInfo
@@ -138,7 +145,6 @@ __all__ = [
     "PinSources",
     "Pkcs11Uri",
     "Quirks",
-    "Session",
     "Token",
     "TokenInfo",
     "TokenKey",
@@ -149,7 +155,9 @@ __all__ = [
     "default_prompt",
     "find_softhsm2",
     "get_pin_prompt",
+    "jitter",
     "load_module",
+    "mechanism_name",
     "on_child",
     "on_token_unloaded",
     "open_embedded",

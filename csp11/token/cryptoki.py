@@ -1,10 +1,18 @@
-"""The PKCS#11 library in the process: loading and initialising it, and the
-calls python-pkcs11 does not offer, bound with ctypes.
+"""The PKCS#11 library in the process: loading and initialising it, its
+slots, tokens and mechanisms, and the calls python-pkcs11 does not offer,
+bound with ctypes.
 
+* ``dlopen`` and ``C_GetFunctionList`` by csp11 itself, so that a process's
+  first key needs no python-pkcs11 (issue #16: cold start).  python-pkcs11's
+  library object, made when first needed (:attr:`Library.lib`), adopts the
+  function list csp11 initialised: p11-kit's proxy and client give every
+  ``C_GetFunctionList`` call a new, uninitialised instance.
 * ``C_Initialize`` with ``CKF_OS_LOCKING_OK``.  python-pkcs11 passes NULL,
   which makes SoftHSM2 drop its internal locking while every call releases the
   GIL: threads then crash the process (TOKEN-FACTS, pitfall 1).  python-pkcs11's
-  library object (:class:`_Lib`) is made to skip its own initialisation.
+  library object skips its own initialisation.
+* ``C_GetInfo``, ``C_GetSlotList``, ``C_GetSlotInfo``, ``C_GetTokenInfo`` and
+  ``C_GetMechanismList``: discovery without python-pkcs11.
 * ``C_Login``/``C_Logout`` on an existing session, so login state is managed
   once per token per process (python-pkcs11 can only log in while opening a
   session, leaks that session when the PIN is wrong, and logs *every* session
@@ -23,22 +31,19 @@ calls python-pkcs11 does not offer, bound with ctypes.
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pkcs11.exceptions
-from pkcs11 import _pkcs11
-
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
+from csp11.logs import log as _log
+from csp11.structs import Struct
 from csp11.token.ckr import _ckr_name, ckr_of
 from csp11.token.constants import CKF_OS_LOCKING_OK, CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_OK
 from csp11.token.forkgate import ChildSafeLock, library_call
+from csp11.token.pypkcs11 import pkcs11
 from csp11.token.softhsm import store_file_lock, store_lock_path
-
-_log = logging.getLogger("csp11")
 
 # The order of CK_FUNCTION_LIST up to C_SignFinal (pkcs11f.h); only the
 # entries csp11 calls through ctypes are typed below.
@@ -56,6 +61,7 @@ _FUNCTION_ORDER = (
 )
 
 _ulong = ctypes.c_ulong
+_CKR_BUFFER_TOO_SMALL = 0x150
 
 
 class _CK_VERSION(ctypes.Structure):
@@ -102,6 +108,89 @@ class _CK_MECHANISM(ctypes.Structure):
     )
 
 
+class _CK_INFO(ctypes.Structure):
+    _fields_ = (
+        ("cryptokiVersion", _CK_VERSION),
+        ("manufacturerID", ctypes.c_char * 32),
+        ("flags", _ulong),
+        ("libraryDescription", ctypes.c_char * 32),
+        ("libraryVersion", _CK_VERSION),
+    )
+
+
+class _CK_SLOT_INFO(ctypes.Structure):
+    _fields_ = (
+        ("slotDescription", ctypes.c_char * 64),
+        ("manufacturerID", ctypes.c_char * 32),
+        ("flags", _ulong),
+        ("hardwareVersion", _CK_VERSION),
+        ("firmwareVersion", _CK_VERSION),
+    )
+
+
+class _CK_TOKEN_INFO(ctypes.Structure):
+    _fields_ = (
+        ("label", ctypes.c_char * 32),
+        ("manufacturerID", ctypes.c_char * 32),
+        ("model", ctypes.c_char * 16),
+        ("serialNumber", ctypes.c_char * 16),
+        ("flags", _ulong),
+        *((name, _ulong) for name in (
+            "ulMaxSessionCount", "ulSessionCount", "ulMaxRwSessionCount", "ulRwSessionCount",
+            "ulMaxPinLen", "ulMinPinLen", "ulTotalPublicMemory", "ulFreePublicMemory",
+            "ulTotalPrivateMemory", "ulFreePrivateMemory")),
+        ("hardwareVersion", _CK_VERSION),
+        ("firmwareVersion", _CK_VERSION),
+        ("utcTime", ctypes.c_char * 16),
+    )
+
+
+def _raw(info: ctypes.Structure, name: str) -> bytes:
+    # The whole field: reading a c_char array member stops at its first NUL.
+    field = getattr(type(info), name)
+    return ctypes.string_at(ctypes.addressof(info) + field.offset, field.size)
+
+
+def _text(info: ctypes.Structure, name: str) -> str:
+    # As python-pkcs11 reads CK_UTF8CHAR fields: blank-padded UTF-8, and
+    # bytes that are not UTF-8 replaced (some tokens are not compliant).
+    return _raw(info, name).rstrip(b"\0").decode("utf-8", errors="replace").rstrip()
+
+
+def _pair(version: _CK_VERSION) -> tuple[int, int]:
+    return int(version.major), int(version.minor)
+
+
+class LibraryFacts(Struct):
+    """``C_GetInfo``: what the library says about itself."""
+
+    manufacturer_id: str
+    library_description: str
+    library_version: tuple[int, int]
+
+
+class SlotFacts(Struct):
+    """``C_GetSlotInfo`` of one slot."""
+
+    slot_id: int
+    slot_description: str
+    manufacturer_id: str
+    flags: int
+
+
+class TokenFacts(Struct):
+    """``C_GetTokenInfo`` of one slot's token (``serial`` as python-pkcs11
+    gives it: the raw field without its padding)."""
+
+    label: str
+    serial: bytes
+    manufacturer_id: str
+    model: str
+    flags: int
+    hardware_version: tuple[int, int]
+    firmware_version: tuple[int, int]
+
+
 _PIN = ctypes.c_char_p
 _BYTES = ctypes.c_char_p
 _ULONG_P = ctypes.POINTER(_ulong)
@@ -116,13 +205,13 @@ def _gated(call: Callable[..., int]) -> Callable[..., int]:
 
 
 class _Cryptoki:
-    """The PKCS#11 calls python-pkcs11 does not offer, bound with ctypes to
-    the very function list python-pkcs11 got (:func:`_function_list_of`).
+    """csp11's ctypes binding of a module's function list (the one
+    ``C_GetFunctionList`` call csp11 makes; python-pkcs11 adopts the same).
 
     One function list, not two copies: p11-kit's proxy and client modules
     hand out a new, separately initialised instance for every
-    ``C_GetFunctionList`` call, so a second call would give csp11 an instance
-    nobody initialised, with sessions of its own.
+    ``C_GetFunctionList`` call, so a second call would give a second user an
+    instance nobody initialised, with sessions of its own.
     """
 
     # csp11.token.fastpath's bindings of the hot calls, made on first use.
@@ -140,6 +229,17 @@ class _Cryptoki:
             _ulong, _ulong, _ulong, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(_ulong)
         )(fl.C_OpenSession)
         self.C_CloseSession = proto(_ulong, _ulong)(fl.C_CloseSession)
+        self.C_GetInfo = proto(_ulong, ctypes.POINTER(_CK_INFO))(fl.C_GetInfo)
+        self.C_GetSlotList = proto(_ulong, ctypes.c_ubyte, _ULONG_P, _ULONG_P)(fl.C_GetSlotList)
+        self.C_GetSlotInfo = proto(_ulong, _ulong, ctypes.POINTER(_CK_SLOT_INFO))(
+            fl.C_GetSlotInfo
+        )
+        self.C_GetTokenInfo = proto(_ulong, _ulong, ctypes.POINTER(_CK_TOKEN_INFO))(
+            fl.C_GetTokenInfo
+        )
+        self.C_GetMechanismList = proto(_ulong, _ulong, _ULONG_P, _ULONG_P)(
+            fl.C_GetMechanismList
+        )
         self.C_GetMechanismInfo = proto(
             _ulong, _ulong, _ulong, ctypes.POINTER(_CK_MECHANISM_INFO)
         )(fl.C_GetMechanismInfo)
@@ -195,6 +295,63 @@ class _Cryptoki:
         elif rv != CKR_OK:
             raise fail_from_ckr(_ckr_name(rv), "C_Initialize")
 
+    def library_info(self) -> LibraryFacts:
+        """``C_GetInfo``."""
+        info = _CK_INFO()
+        rv = self.C_GetInfo(ctypes.byref(info))
+        if rv != CKR_OK:
+            raise fail_from_ckr(_ckr_name(rv), "C_GetInfo")
+        return LibraryFacts(manufacturer_id=_text(info, "manufacturerID"),
+                            library_description=_text(info, "libraryDescription"),
+                            library_version=_pair(info.libraryVersion))
+
+    def _listed(self, call: Callable[..., int], first: Any, doing: str) -> list[int]:
+        # The two-call protocol of C_GetSlotList/C_GetMechanismList; the list
+        # may grow between the calls (a token plugged in): then ask again.
+        while True:
+            count = _ulong(0)
+            rv = call(first, None, ctypes.byref(count))
+            if rv != CKR_OK:
+                raise fail_from_ckr(_ckr_name(rv), doing)
+            items = (_ulong * max(count.value, 1))()
+            rv = call(first, items, ctypes.byref(count))
+            if rv == _CKR_BUFFER_TOO_SMALL:
+                continue
+            if rv != CKR_OK:
+                raise fail_from_ckr(_ckr_name(rv), doing)
+            return [int(items[i]) for i in range(count.value)]
+
+    def slot_list(self, token_present: bool) -> list[int]:
+        """``C_GetSlotList``: the slot ids."""
+        return self._listed(self.C_GetSlotList, 1 if token_present else 0, "C_GetSlotList")
+
+    def slot_info(self, slot_id: int) -> SlotFacts:
+        """``C_GetSlotInfo``."""
+        info = _CK_SLOT_INFO()
+        rv = self.C_GetSlotInfo(slot_id, ctypes.byref(info))
+        if rv != CKR_OK:
+            raise fail_from_ckr(_ckr_name(rv), "C_GetSlotInfo")
+        return SlotFacts(slot_id=slot_id, slot_description=_text(info, "slotDescription"),
+                         manufacturer_id=_text(info, "manufacturerID"), flags=int(info.flags))
+
+    def token_info(self, slot_id: int) -> tuple[int, TokenFacts | None]:
+        """``C_GetTokenInfo``: the raw return value (the caller decides) and,
+        where it is ``CKR_OK``, what the token says."""
+        info = _CK_TOKEN_INFO()
+        rv = int(self.C_GetTokenInfo(slot_id, ctypes.byref(info)))
+        if rv != CKR_OK:
+            return rv, None
+        return rv, TokenFacts(
+            label=_text(info, "label"), serial=_raw(info, "serialNumber").rstrip(),
+            manufacturer_id=_text(info, "manufacturerID"), model=_text(info, "model"),
+            flags=int(info.flags), hardware_version=_pair(info.hardwareVersion),
+            firmware_version=_pair(info.firmwareVersion),
+        )
+
+    def mechanism_list(self, slot_id: int) -> list[int]:
+        """``C_GetMechanismList``."""
+        return self._listed(self.C_GetMechanismList, slot_id, "C_GetMechanismList")
+
     def session_state(self, handle: int) -> int:
         """``C_GetSessionInfo(...).state``."""
         info = _CK_SESSION_INFO()
@@ -248,68 +405,91 @@ class _Cryptoki:
         return int(self.C_Login(handle, user_type, data, len(data)))
 
 
-def _function_list_of(lib: Any) -> Any:
-    """The ``CK_FUNCTION_LIST *`` that python-pkcs11's ``lib`` object holds.
+def _funclist_member(lib: Any) -> ctypes.c_void_p:
+    """Where python-pkcs11's library object keeps its ``CK_FUNCTION_LIST *``.
 
     python-pkcs11 keeps it as the first C member of its ``HasFuncList`` base
     (``funclist``, then the 3.0 and 3.2 lists), right after the object
-    header; the layout is checked, not assumed, before it is read.
+    header; the layout is checked, not assumed, before it is touched.
     """
-    base = getattr(_pkcs11, "HasFuncList", None)
+    base = getattr(pkcs11._pkcs11, "HasFuncList", None)
     pointer = ctypes.sizeof(ctypes.c_void_p)
     header = object.__basicsize__
     if base is None or base.__basicsize__ != header + 3 * pointer or not isinstance(lib, base):
         raise Fail(winerror.NTE_PROVIDER_DLL_FAIL,
                    "this python-pkcs11 keeps its function list where csp11 cannot find it")
-    address = ctypes.c_void_p.from_address(id(lib) + header).value
-    if not address:
-        raise Fail(winerror.NTE_PROVIDER_DLL_FAIL, "the module gave no function list")
-    return ctypes.cast(address, ctypes.POINTER(_CK_FUNCTION_LIST))
+    return ctypes.c_void_p.from_address(id(lib) + header)
 
 
-class _Lib(_pkcs11.lib):
-    """python-pkcs11's library object, initialised by csp11's ``C_Initialize``
-    (with OS locking) through csp11's binding of the same function list."""
+def _function_list(path: str) -> Any:
+    """``dlopen`` and ``C_GetFunctionList``: the module's ``CK_FUNCTION_LIST *``."""
+    try:
+        dll = ctypes.CDLL(path)
+    except OSError as exc:
+        raise Fail(winerror.NTE_PROVIDER_DLL_FAIL,
+                   f"{path} cannot be used as a PKCS#11 module: {exc}") from None
+    try:
+        get = dll.C_GetFunctionList
+    except AttributeError:
+        raise Fail(winerror.NTE_PROVIDER_DLL_FAIL,
+                   f"{path} cannot be used as a PKCS#11 module: it has no C_GetFunctionList",
+                   ) from None
+    get.restype = _ulong
+    get.argtypes = (ctypes.POINTER(ctypes.POINTER(_CK_FUNCTION_LIST)),)
+    fl = ctypes.POINTER(_CK_FUNCTION_LIST)()
+    rv = int(get(ctypes.byref(fl)))
+    if rv != CKR_OK:
+        ckr = _ckr_name(rv)
+        raise Fail(winerror.NTE_PROVIDER_DLL_FAIL,
+                   f"the PKCS#11 module {path} failed to start: {ckr}", ckr=ckr)
+    if not fl:
+        raise Fail(winerror.NTE_PROVIDER_DLL_FAIL,
+                   f"the PKCS#11 module {path} gave no function list")
+    # Never unloaded: see Library.
+    _kept.append(dll)
+    return fl
 
-    _cryptoki: _Cryptoki
-    # The C_Initialize argument of the library being loaded (set under
-    # _loading by Library: python-pkcs11's constructor takes the path only).
-    _reserved: str | None = None
 
-    def initialize(self) -> None:
-        # python-pkcs11's constructor calls this right after its one
-        # C_GetFunctionList: bind csp11's calls to that list and initialise it.
-        self._cryptoki = _Cryptoki(_function_list_of(self))
-        self._cryptoki.initialize(_Lib._reserved)
+_kept: list[Any] = []
+_lib_classes: list[type] = []
+
+
+def _lib_class() -> type:
+    """python-pkcs11's library class, made to adopt csp11's function list
+    (made once, when python-pkcs11 is first needed)."""
+    if not _lib_classes:
+        class _Lib(pkcs11._pkcs11.lib):
+            """python-pkcs11's library object over csp11's function list,
+            already initialised by csp11 (``C_Initialize`` with OS locking)."""
+
+            adopting: Any = None  # the function list to adopt (under _loading)
+
+            def initialize(self) -> None:
+                # python-pkcs11's constructor calls this right after its own
+                # C_GetFunctionList.  p11-kit's proxy and client hand out a
+                # new, uninitialised instance for every such call: python-pkcs11
+                # must work on the one csp11 initialised, never on its own.
+                _funclist_member(self).value = ctypes.cast(_Lib.adopting, ctypes.c_void_p).value
+
+        _lib_classes.append(_Lib)
+    return _lib_classes[0]
 
 
 _loading = ChildSafeLock()
 
 
-def _load_failure(path: str, exc: pkcs11.exceptions.PKCS11Error) -> Fail:
-    """What a failed load means: a file that is no PKCS#11 module, or a module
-    whose C_GetFunctionList / C_Initialize / C_GetInfo failed."""
-    if type(exc) is pkcs11.exceptions.PKCS11Error and "while loading" in str(exc):
-        # python-pkcs11's own message: dlopen failed, or no C_GetFunctionList.
-        reason = str(exc).split(": ", 1)[-1]
-        return Fail(winerror.NTE_PROVIDER_DLL_FAIL,
-                    f"{path} cannot be used as a PKCS#11 module: {reason}")
-    ckr = ckr_of(exc)
-    return Fail(winerror.NTE_PROVIDER_DLL_FAIL,
-                f"the PKCS#11 module {path} failed to start: {ckr}", ckr=ckr)
-
-
 class Library:
-    """One PKCS#11 library loaded and initialised in this process: the ctypes
-    binding (:attr:`cryptoki`) and python-pkcs11's object (:attr:`lib`) over
-    the same copy.  :class:`csp11.token.module.Module` adds its slots and
-    tokens.
+    """One PKCS#11 library loaded and initialised in this process: csp11's
+    ctypes binding (:attr:`cryptoki`) and, made when first needed,
+    python-pkcs11's object (:attr:`lib`) over the same function list.
+    :class:`csp11.token.module.Module` adds its slots and tokens.
     """
 
     def __init__(self, path: str, env: Mapping[str, str], init_reserved: str | None) -> None:
         self.path = path
         self.env = dict(env)
         self.init_reserved = init_reserved
+        self._lib: Any = None
         # Some modules (SoftHSM2) read their configuration from the environment
         # at C_Initialize: set it for that call only.
         # A SoftHSM2 store is read whole at C_Initialize: under its store lock,
@@ -319,25 +499,49 @@ class Library:
         with _loading, store_file_lock(store_lock_path(self.env)):
             saved = {name: os.environ.get(name) for name in self.env}
             os.environ.update(self.env)
-            _Lib._reserved = init_reserved
             try:
                 with library_call():
-                    self.lib = _Lib(path)
-            except pkcs11.exceptions.PKCS11Error as exc:
-                raise _load_failure(path, exc) from None
+                    self.cryptoki = _Cryptoki(_function_list(path))
+                    self.cryptoki.initialize(init_reserved)
             finally:
-                _Lib._reserved = None
                 for name, value in saved.items():
                     if value is None:
                         os.environ.pop(name, None)
                     else:
                         os.environ[name] = value
-        self.cryptoki = self.lib._cryptoki
-        # A loaded module stays loaded until the process ends: python-pkcs11's
-        # deallocator fails on a subclass during interpreter shutdown, and
-        # unloading a PKCS#11 module while sessions may still be in use is
-        # never safe.  One extra reference makes the object live for good.
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(self.lib))
+        # A loaded module stays loaded until the process ends: unloading a
+        # PKCS#11 module while sessions may still be in use is never safe.
+
+    @property
+    def lib(self) -> Any:
+        """python-pkcs11's library object over this library's function list
+        (imports python-pkcs11 the first time)."""
+        lib = self._lib
+        if lib is None:
+            with _loading:
+                lib = self._lib
+                if lib is None:
+                    lib = self._lib = self._python_pkcs11_lib()
+        return lib
+
+    def _python_pkcs11_lib(self) -> Any:
+        klass: Any = _lib_class()
+        klass.adopting = self.cryptoki.function_list
+        try:
+            with library_call():
+                lib = klass(self.path)
+        except pkcs11.exceptions.PKCS11Error as exc:
+            raise fail_from_ckr(ckr_of(exc), "C_GetInfo") from None
+        finally:
+            klass.adopting = None
+        # python-pkcs11's deallocator fails on a subclass during interpreter
+        # shutdown: one extra reference makes the object live for good.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(lib))
+        return lib
+
+    def python_pkcs11_loaded(self) -> bool:
+        """Whether :attr:`lib` was made (python-pkcs11 sessions cost nothing more)."""
+        return self._lib is not None
 
     def wrote_store(self) -> None:
         """This process just created or destroyed one token object (see

@@ -23,7 +23,6 @@ private key file.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 import time
 from pathlib import Path
@@ -90,7 +89,7 @@ def _write_secret(path: Path) -> None:
     # O_EXCL: never overwrite an existing PIN; 0600 from the first byte.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(secrets.token_urlsafe(24) + "\n")
+        fh.write(os.urandom(24).hex() + "\n")
 
 
 def _read_secret(path: Path) -> str:

@@ -35,22 +35,13 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
-import pkcs11.exceptions
-from pkcs11 import _pkcs11
-from pkcs11.attributes import AttributeMapper
-
 from csp11.errors import CKR_NAMES
 from csp11.token.ckr import _EXCEPTION_CKR
-from csp11.token.constants import (
-    _NO_CAPABILITIES,
-    CKR_OK,
-    DEFAULT,
-    Attribute,
-    KeyType,
-    ObjectClass,
-)
+from csp11.token.constants import CKR_OK, DEFAULT, Attribute, KeyType, ObjectClass
 from csp11.token.cryptoki import _CK_MECHANISM, _Cryptoki, _ulong
 from csp11.token.forkgate import on_child
+from csp11.token.pypkcs11 import pkcs11
+from csp11.token.template import pack_value
 
 _T = TypeVar("_T")
 
@@ -79,11 +70,9 @@ _CKR_SIGNATURE_LEN_RANGE = 0xC1
 _SIGN_ROOM = 4096  # bytes: above a 16384-bit RSA signature
 _DIGEST_ROOM = 128  # bytes: above every digest
 
-_exceptions = {ckr: getattr(pkcs11.exceptions, name) for name, ckr in _EXCEPTION_CKR.items()
-               if hasattr(pkcs11.exceptions, name)}
-_exception_of_rv: dict[int, type[pkcs11.exceptions.PKCS11Error]] = {
-    rv: _exceptions[ckr] for rv, ckr in CKR_NAMES.items() if ckr in _exceptions
-}
+# python-pkcs11's exception class for each return code, made on the first
+# failure (it imports python-pkcs11).
+_exception_of_rv: dict[int, type[Exception]] = {}
 
 
 def raise_for(rv: int) -> NoReturn:
@@ -93,6 +82,11 @@ def raise_for(rv: int) -> NoReturn:
 
 def _raise(rv: int) -> NoReturn:
     """Raise what python-pkcs11 raises for ``rv`` (callers map it as ever)."""
+    if not _exception_of_rv:
+        classes = {ckr: getattr(pkcs11.exceptions, name) for name, ckr in _EXCEPTION_CKR.items()
+                   if hasattr(pkcs11.exceptions, name)}
+        _exception_of_rv.update({value: classes[ckr] for value, ckr in CKR_NAMES.items()
+                                 if ckr in classes})
     kind = _exception_of_rv.get(rv)
     if kind is not None:
         raise kind()
@@ -116,7 +110,7 @@ _LATER = ("C_SignRecoverInit", "C_SignRecover", "C_VerifyInit", "C_Verify", "C_V
           "C_GenerateKey", "C_GenerateKeyPair", "C_WrapKey", "C_UnwrapKey", "C_DeriveKey",
           "C_SeedRandom", "C_GenerateRandom")
 _SLOT_OF = {name: 46 + i for i, name in enumerate(_LATER)}
-_SLOT_OF.update({"C_DestroyObject": 22, "C_EncryptInit": 29, "C_Encrypt": 30,
+_SLOT_OF.update({"C_CreateObject": 20, "C_DestroyObject": 22, "C_EncryptInit": 29, "C_Encrypt": 30,
                  "C_EncryptUpdate": 31, "C_EncryptFinal": 32, "C_DecryptInit": 33,
                  "C_Decrypt": 34, "C_DecryptUpdate": 35, "C_DecryptFinal": 36,
                  "C_DigestInit": 37, "C_Digest": 38, "C_DigestUpdate": 39,
@@ -146,6 +140,7 @@ class Calls:
         # destroyed).  Never call these with Python ints.
         self.generate_key_as_is = bind("C_GenerateKey")
         self.destroy_as_is = bind("C_DestroyObject")
+        self.create_object = bind("C_CreateObject", _ulong, _ATTR_P, _ulong, _ULONG_P)
         self.encrypt_init = bind("C_EncryptInit", _ulong, _MECH_P, _ulong)
         self.encrypt = bind("C_Encrypt", *crypt)
         self.encrypt_update = bind("C_EncryptUpdate", *crypt)
@@ -456,6 +451,17 @@ def destroy(ck: _Cryptoki, session: int, handles: list[int]) -> None:
         _raise(failed)
 
 
+def create_object(ck: _Cryptoki, session: int, template: Mapping[Any, object]) -> int:
+    """``C_CreateObject`` of a checked template (packed for this call): the handle."""
+    calls = calls_of(ck)
+    packed = _Template(template)
+    handle = _ulong()
+    rv = calls.create_object(session, packed.array, packed.count, ctypes.byref(handle))
+    if rv != CKR_OK:
+        _raise(rv)
+    return int(handle.value)
+
+
 def _random(calls: Calls, session: int, out: Any, address: int | None) -> None:
     rv = calls.random(session, out if address is None else address, len(out))
     if rv != CKR_OK:
@@ -487,8 +493,8 @@ class _Template:
 
     __slots__ = ("array", "capabilities", "count", "values")
 
-    def __init__(self, merged: Mapping[Any, object], mapper: Any) -> None:
-        self.values = [mapper.pack_attribute(k, v) for k, v in merged.items()]
+    def __init__(self, merged: Mapping[Any, object]) -> None:
+        self.values = [pack_value(k, v) for k, v in merged.items()]
         self.count = len(self.values)
         self.array = (_CK_ATTRIBUTE * self.count)()
         for slot, (key, value) in zip(self.array, zip(merged, self.values, strict=True),
@@ -502,22 +508,18 @@ class _Template:
 
 _MIXIN_ATTRIBUTES = (Attribute.ENCRYPT, Attribute.DECRYPT, Attribute.SIGN, Attribute.VERIFY,
                      Attribute.WRAP, Attribute.UNWRAP, Attribute.DERIVE)
-_SECRET_KEY: Any = getattr(_pkcs11, "SecretKey", None)
-_WRAPPER: Any = getattr(_pkcs11, "ObjectHandleWrapper", None)
-_OBJECT: Any = getattr(_pkcs11, "Object", None)
-_MIXINS = tuple(getattr(_pkcs11, n, None) for n in (
-    "EncryptMixin", "DecryptMixin", "SignMixin", "VerifyMixin", "WrapMixin", "UnwrapMixin",
-    "DeriveMixin"))
-
-
-# What csp11's sessions pack templates with: python-pkcs11's default mapper
-# (csp11 opens every session without one of its own).
-_MAPPER = AttributeMapper()
+# python-pkcs11's secret-key defaults, in its order, for a key with no
+# capabilities, no id or label, not stored (its AttributeMapper's
+# secret_key_template; tests/test_fastpath.py checks they are the same).
+_SECRET_DEFAULTS: Mapping[Any, object] = {
+    Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.ID: b"", Attribute.LABEL: "",
+    Attribute.PRIVATE: True, Attribute.SENSITIVE: True, Attribute.ENCRYPT: False,
+    Attribute.DECRYPT: False, Attribute.WRAP: False, Attribute.UNWRAP: False,
+    Attribute.SIGN: False, Attribute.VERIFY: False, Attribute.DERIVE: False,
+    Attribute.TOKEN: False,
+}
 # Key types whose length python-pkcs11 does not put in the template.
-_NO_VALUE_LEN = frozenset(
-    getattr(KeyType, name) for name in ("DES2", "DES3", "_DES2", "_DES3", "GOST28147", "SEED")
-    if hasattr(KeyType, name)
-)
+_NO_VALUE_LEN = frozenset({KeyType.DES2, KeyType.DES3, KeyType.GOST28147, KeyType.SEED})
 
 
 def _template_key(key_type: Any, key_bits: int, template: Mapping[Any, object]) -> Any:
@@ -533,7 +535,7 @@ def _packed(calls: Calls, session: Any, key_type: Any, key_bits: int,
             template: Mapping[Any, object]) -> _Template:
     """The template python-pkcs11's ``generate_key`` would send (its defaults
     for a secret key with no capabilities, ``CKA_VALUE_LEN`` from the bits,
-    then ``template``), packed once per key kind."""
+    then ``template``; :data:`DEFAULT` drops an entry), packed once per key kind."""
     mine = calls.by_identity.get(id(template))
     if mine is not None and mine[0] is template and mine[1] == key_type and mine[2] == key_bits:
         return mine[3]
@@ -542,14 +544,12 @@ def _packed(calls: Calls, session: Any, key_type: Any, key_bits: int,
     if found is not None:
         _remember(calls, template, key_type, key_bits, found)
         return found
-    mapper = _MAPPER
-    merged = mapper.secret_key_template(capabilities=_NO_CAPABILITIES, id_=None, label=None,
-                                        store=False)
+    merged = dict(_SECRET_DEFAULTS)
     if key_type not in _NO_VALUE_LEN:  # as python-pkcs11 does
         merged[Attribute.VALUE_LEN] = key_bits // 8
     merged.update(template)  # python-pkcs11's merge_templates: DEFAULT drops an entry
     merged = {k: v for k, v in merged.items() if v is not DEFAULT}
-    packed = _Template(merged, mapper)
+    packed = _Template(merged)
     if cache_key is not None and len(calls.templates) < 256:
         calls.templates[cache_key] = packed
         _remember(calls, template, key_type, key_bits, packed)
@@ -586,11 +586,24 @@ class _ObjectMaker:
         self.offsets: tuple[int, int, int] | None = None  # funclist, session, handle
         self.failed = False
         self._classes: dict[tuple[bool, ...], type] = {}
+        # python-pkcs11's classes (read when learning: python-pkcs11 is loaded then).
+        self._wrapper: Any = None
+        self._secret_key: Any = None
+        self._object: Any = None
+        self._mixins: tuple[Any, ...] = ()
 
     def learn(self, real: Any) -> None:
+        """Learn the places from ``real``, a key object python-pkcs11 made itself."""
+        ext = pkcs11._pkcs11
+        self._wrapper = getattr(ext, "ObjectHandleWrapper", None)
+        self._secret_key = getattr(ext, "SecretKey", None)
+        self._object = getattr(ext, "Object", None)
+        self._mixins = tuple(getattr(ext, n, None) for n in (
+            "EncryptMixin", "DecryptMixin", "SignMixin", "VerifyMixin", "WrapMixin",
+            "UnwrapMixin", "DeriveMixin"))
         wrapper: Any = getattr(real, "wrapper", None)
-        kind = _WRAPPER
-        needed = (wrapper, kind, *_MIXINS, _SECRET_KEY, _OBJECT)
+        kind = self._wrapper
+        needed = (wrapper, kind, *self._mixins, self._secret_key, self._object)
         if any(part is None for part in needed) or type(wrapper) is not kind:
             self.failed = True
             return
@@ -612,7 +625,7 @@ class _ObjectMaker:
         if self.offsets is None:
             return None
         at_funclist, at_session, at_handle = self.offsets
-        wrapper = _WRAPPER.__new__(_WRAPPER)
+        wrapper = self._wrapper.__new__(self._wrapper)
         base = id(wrapper)
         slot = ctypes.c_void_p.from_address(base + at_session)
         held = ctypes.c_ulong.from_address(base + at_handle)
@@ -631,9 +644,9 @@ class _ObjectMaker:
             return None
         klass = self._classes.get(capabilities)
         if klass is None:
-            bases = (_SECRET_KEY,
-                     *(m for m, on in zip(_MIXINS, capabilities, strict=True) if on),
-                     _OBJECT)
+            bases = (self._secret_key,
+                     *(m for m, on in zip(self._mixins, capabilities, strict=True) if on),
+                     self._object)
             klass = self._classes[capabilities] = type("SecretKey", bases, {})
         return klass(wrapper)
 
@@ -692,11 +705,9 @@ class Quick:
 
 def quick_generation(ck: _Cryptoki, key_type: Any, key_bits: int, mechanism: Any,
                      template: Mapping[Any, object]) -> Quick | None:
-    """The :class:`Quick` generation of a session's secret key, or None while
-    python-pkcs11's objects for handles cannot be made here yet (then
-    :func:`generate_handle`)."""
-    if _maker.offsets is None:
-        return None
+    """The :class:`Quick` generation of a session's secret key (what
+    :func:`generate_handle` does), or None for a template that cannot be
+    kept (then :func:`generate_handle`)."""
     calls = calls_of(ck)
     found = calls.quick.get(id(template))
     if (found is None or found.template is not template or found.key_type != key_type
@@ -711,51 +722,30 @@ def quick_generation(ck: _Cryptoki, key_type: Any, key_bits: int, mechanism: Any
 
 
 def generate_handle(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *,
-                    mechanism: Any, template: Mapping[Any, object]) -> Any:
+                    mechanism: Any, template: Mapping[Any, object]) -> tuple[int, tuple[bool, ...]]:
     """``C_GenerateKey`` of a session's secret key: its ``(handle, capabilities)``,
     for :func:`object_for` to make python-pkcs11's object when something
-    needs one (a key generated and destroyed unused never does: ~2 µs less);
-    or python-pkcs11's object itself until the object maker has learnt."""
-    if _maker.offsets is None:
-        return generate_key(ck, session, key_type, key_bits, mechanism=mechanism,
-                            template=template)
-    calls = calls_of(ck)
-    return _generate(calls, session, key_type, key_bits, mechanism=mechanism,
+    needs one (a key generated and destroyed unused never does, and never
+    imports python-pkcs11)."""
+    return _generate(calls_of(ck), session, key_type, key_bits, mechanism=mechanism,
                      template=template)
 
 
 def object_for(session: Any, handle: int, capabilities: tuple[bool, ...]) -> Any | None:
     """python-pkcs11's object for a secret key :func:`generate_handle` made
-    (no token call), or None: then :func:`find_secret` (cannot happen once
-    the maker has learnt: it checks its work on every object)."""
+    (no token call), or None: then :func:`find_secret` (until the object
+    maker has learnt from the first one found, and should the maker fail)."""
     return _maker.make(session, handle, capabilities)
 
 
 def find_secret(session: Any, handle: int) -> Any:
-    """python-pkcs11's own object for a secret key's handle, found by a search."""
+    """python-pkcs11's own object for a secret key's handle, found by a
+    search (the object maker learns from the first one)."""
     for found in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}):
         if found.handle == handle:
+            if _maker.offsets is None and not _maker.failed:
+                with _maker_lock:
+                    if _maker.offsets is None and not _maker.failed:
+                        _maker.learn(found)
             return found
     raise pkcs11.exceptions.ObjectHandleInvalid()
-
-
-def generate_key(ck: _Cryptoki, session: Any, key_type: Any, key_bits: int, *,
-                 mechanism: Any, template: Mapping[Any, object]) -> Any:
-    """``C_GenerateKey`` of a session's secret key: python-pkcs11's object for it."""
-    if _maker.offsets is None:
-        made = session.generate_key(key_type, key_bits, mechanism=mechanism, template=template,
-                                    capabilities=_NO_CAPABILITIES)
-        if not _maker.failed:
-            with _maker_lock:
-                if _maker.offsets is None and not _maker.failed:
-                    _maker.learn(made)
-        return made
-    calls = calls_of(ck)
-    handle, capabilities = _generate(calls, session, key_type, key_bits,
-                                     mechanism=mechanism, template=template)
-    made = _maker.make(session, handle, capabilities)
-    if made is None:  # cannot happen once learnt; never leave the key behind
-        calls.destroy(session.handle, handle)
-        return session.generate_key(key_type, key_bits, mechanism=mechanism, template=template,
-                                    capabilities=_NO_CAPABILITIES)
-    return made

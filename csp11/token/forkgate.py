@@ -17,14 +17,14 @@ keys) refuse to work there (``NTE_BAD_UID``): a child opens its own.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable
 
+from csp11.logs import log as _log
+
 __all__ = ["ChildSafeLock", "generation", "library_call", "on_child"]
 
-_log = logging.getLogger("csp11")
 _PATIENCE = 10.0  # seconds a fork waits for calls in progress
 
 _cond = threading.Condition()

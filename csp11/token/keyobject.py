@@ -9,8 +9,6 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from cryptography.hazmat.primitives import keywrap
-
 from csp11 import winerror
 from csp11.errors import Fail
 from csp11.token import fastpath
@@ -26,6 +24,7 @@ from csp11.token.cryptoki import Library, _ulong
 from csp11.token.forkgate import generation, library_call
 from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
+from csp11.token.pypkcs11 import as_key_type, as_mechanism, as_object_class
 from csp11.token.session import _Pooled
 from csp11.token.template import check_template
 
@@ -154,6 +153,19 @@ class TokenKey:
                 return self._obj
             found = self._make_obj()
         return found
+
+    @property
+    def key_handle(self) -> int:
+        """The secret or private key's object handle, without making
+        python-pkcs11's object for a generated key (the calls straight on the
+        function list need only the handle)."""
+        unmade = self._unmade
+        if unmade is not None:
+            return unmade[0]
+        obj = self.obj
+        if obj is None:
+            raise Fail(winerror.NTE_BAD_KEY, "a lone public key has no private key")
+        return int(obj.handle)
 
     def _make_obj(self) -> Any:
         with self._lock:
@@ -342,19 +354,21 @@ class TokenKey:
     def encrypt(self, data: bytes, mechanism: Any, param: Any = None) -> bytes:
         """``C_EncryptInit`` + ``C_Encrypt`` with this secret key (or the public key
         of a pair), in one call."""
-        target: Any = self.obj if self.public is None else self.public
         if self.public is None and (param is None or isinstance(param, bytes)):
             # A secret key: straight on the function list (csp11.token.fastpath).
             ck = self.token.module.cryptoki
+            handle = self.key_handle
             lean: bytes = self._run_lean(
                 "C_Encrypt",
-                lambda s: fastpath.crypt(ck, s.handle, target.handle, encrypting=True,
+                lambda s: fastpath.crypt(ck, s.handle, handle, encrypting=True,
                                          mechanism=int(mechanism), param=param, data=data),
             )
             return lean
+        target: Any = self.obj if self.public is None else self.public
         out: bytes = self.token.run_on(
             self.home, "C_Encrypt",
-            lambda s: target.encrypt(data, mechanism=mechanism, mechanism_param=param),
+            lambda s: target.encrypt(data, mechanism=as_mechanism(mechanism),
+                                     mechanism_param=param),
         )
         return out
 
@@ -362,18 +376,20 @@ class TokenKey:
                 pin: str | None = None) -> bytes:
         """``C_DecryptInit`` + ``C_Decrypt`` with the secret or private key; ``pin``
         is the key-use PIN of a user-protected key (context-specific login)."""
-        target: Any = self.obj
         if self.public is None and pin is None and (param is None or isinstance(param, bytes)):
             ck = self.token.module.cryptoki
+            handle = self.key_handle
             return self._private_operation(
                 "decrypt",
-                lambda s: fastpath.crypt(ck, s.handle, target.handle, encrypting=False,
+                lambda s: fastpath.crypt(ck, s.handle, handle, encrypting=False,
                                          mechanism=int(mechanism), param=param, data=data),
                 lean=True,
             )
+        target: Any = self.obj
         return self._private_operation(
             "decrypt",
-            lambda s: target.decrypt(data, mechanism=mechanism, mechanism_param=param, pin=pin),
+            lambda s: target.decrypt(data, mechanism=as_mechanism(mechanism),
+                                     mechanism_param=param, pin=pin),
         )
 
     def crypt_once(self, kind: str, mechanism: Any, param: bytes | None, data: bytes) -> bytes:
@@ -389,16 +405,17 @@ class TokenKey:
 
     def sign(self, data: bytes, mechanism: Any, pin: str | None = None) -> bytes:
         """``C_Sign`` with the private key; ``pin`` as for :meth:`decrypt`."""
-        target: Any = self.obj
         if pin is None:
             ck = self.token.module.cryptoki
+            handle = self.key_handle
             return self._private_operation(
-                "sign", lambda s: fastpath.sign(ck, s.handle, int(mechanism), target.handle, data),
+                "sign", lambda s: fastpath.sign(ck, s.handle, int(mechanism), handle, data),
                 lean=True,
             )
+        target: Any = self.obj
         # A context-specific login sits between C_SignInit and C_Sign.
         return self._private_operation(
-            "sign", lambda s: target.sign(data, mechanism=mechanism, pin=pin)
+            "sign", lambda s: target.sign(data, mechanism=as_mechanism(mechanism), pin=pin)
         )
 
     def _private_operation(self, kind: str, call: Callable[[Any], bytes], *,
@@ -411,7 +428,9 @@ class TokenKey:
             try:
                 return call(s)
             except BaseException:
-                self.token.module.cryptoki.end_operation(s.handle, kind)
+                # Both sessions: python-pkcs11's calls run in its own.
+                for handle in s.handles():
+                    self.token.module.cryptoki.end_operation(handle, kind)
                 raise
 
         if lean:
@@ -458,7 +477,8 @@ class TokenKey:
         victim = target.obj if obj is None else obj
         wrapped: bytes = self.token.run_on(
             self.home, "C_WrapKey",
-            lambda s: wrapper.wrap_key(victim, mechanism=mechanism, mechanism_param=param),
+            lambda s: wrapper.wrap_key(victim, mechanism=as_mechanism(mechanism),
+                                             mechanism_param=param),
         )
         return wrapped
 
@@ -475,8 +495,10 @@ class TokenKey:
             made = self.token.run_on(
                 self.home, "C_UnwrapKey",
                 lambda s: unwrapper.unwrap_key(
-                    ObjectClass.SECRET_KEY, template[Attribute.KEY_TYPE], data,
-                    mechanism=mechanism, mechanism_param=param, capabilities=_NO_CAPABILITIES,
+                    as_object_class(ObjectClass.SECRET_KEY),
+                    as_key_type(template[Attribute.KEY_TYPE]), data,
+                    mechanism=as_mechanism(mechanism), mechanism_param=param,
+                    capabilities=_NO_CAPABILITIES,
                     template=template,
                 ),
             )
@@ -502,7 +524,8 @@ class TokenKey:
 
         def derive(s: Any) -> bytes:
             secret = base.derive_key(
-                KeyType.GENERIC_SECRET, size * 8, mechanism=Mechanism.DH_PKCS_DERIVE,
+                as_key_type(KeyType.GENERIC_SECRET), size * 8,
+                mechanism=as_mechanism(Mechanism.DH_PKCS_DERIVE),
                 mechanism_param=peer_public, capabilities=_NO_CAPABILITIES, template=template,
             )
             try:
@@ -536,10 +559,10 @@ class TokenKey:
 
         def wrap(s: Any) -> tuple[bytes, bytes]:
             kek = s.generate_key(
-                KeyType.AES, 256, template=_KEK_TEMPLATE, capabilities=_NO_CAPABILITIES
+                as_key_type(KeyType.AES), 256, template=_KEK_TEMPLATE, capabilities=_NO_CAPABILITIES
             )
             try:
-                wrapped = kek.wrap_key(victim, mechanism=_KEK_MECHANISM)
+                wrapped = kek.wrap_key(victim, mechanism=as_mechanism(_KEK_MECHANISM))
                 return bytes(kek[Attribute.VALUE]), wrapped
             finally:
                 kek.destroy()
@@ -570,6 +593,10 @@ def _unwrap_padded(kek: bytes, wrapped: bytes) -> bytes:
     """Undo a token's ``CKM_AES_KEY_WRAP_PAD``: RFC 5649 (SoftHSM2), else RFC
     3394 of PKCS #7-padded material (NSS softokn).  Both carry an integrity
     check, so a wrong reading cannot pass for key material."""
+    # Imported here, off the first key's path (cold start): cryptography's
+    # bindings cost about 8 ms, and only a wrapped export comes this way.
+    from cryptography.hazmat.primitives import keywrap  # noqa: PLC0415
+
     try:
         return keywrap.aes_key_unwrap_with_padding(kek, wrapped)
     except keywrap.InvalidUnwrap:

@@ -10,13 +10,10 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
-
-import pkcs11.exceptions
 
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
-from csp11.token.ckr import _ckr_name, ckr_of
+from csp11.token.ckr import _ckr_name
 from csp11.token.constants import (
     CKF_RW_SESSION,
     CKF_SERIAL_SESSION,
@@ -25,7 +22,7 @@ from csp11.token.constants import (
     CKR_OK,
     CKU_SO,
 )
-from csp11.token.cryptoki import Library, _ulong
+from csp11.token.cryptoki import Library, SlotFacts, TokenFacts, _ulong
 from csp11.token.forkgate import ChildSafeLock, library_call
 from csp11.token.session import BUSY_PAUSES, busy_pause
 from csp11.token.softhsm import store_file_lock, store_lock_path
@@ -60,13 +57,10 @@ class Module(Library):
             if now is not None and now[:2] == view[:2] and now[-1] == view[-1] + 1:
                 self.view_stamp = now
 
-    def slots(self) -> list[Any]:
+    def slots(self) -> list[SlotFacts]:
         """The slots with a token present."""
-        try:
-            with library_call():
-                return list(self.lib.get_slots(token_present=True))
-        except pkcs11.exceptions.PKCS11Error as exc:
-            raise fail_from_ckr(ckr_of(exc), "C_GetSlotList") from None
+        ck = self.cryptoki
+        return [ck.slot_info(slot_id) for slot_id in ck.slot_list(token_present=True)]
 
     def find_tokens(self, want: Mapping[str, object]) -> list[Token]:
         """Tokens whose attributes match ``want``.
@@ -80,7 +74,8 @@ class Module(Library):
         # Under the store's lock (SoftHSM2): C_GetTokenInfo may re-read a store
         # another process is rewriting (csp11.token.softhsm.store_lock_path).
         with store_file_lock(store_lock_path(self.env)):
-            slots = [(slot, _token_info_of(slot)) for slot in self.slots()]
+            slots = [(slot, _token_info_of(self.cryptoki, slot.slot_id))
+                     for slot in self.slots()]
         for slot, tok in slots:
             if tok is None:
                 continue
@@ -98,7 +93,7 @@ class Module(Library):
                 found.append(self._token_for(slot, tok, serial))
         return found
 
-    def _token_for(self, slot: Any, tok: Any, serial: str) -> Token:
+    def _token_for(self, slot: SlotFacts, tok: TokenFacts, serial: str) -> Token:
         # One Token object per physical token per process: login state and
         # the session pool are token-wide.
         key = (serial, tok.label)
@@ -115,25 +110,26 @@ class Module(Library):
         Used for the embedded default token and for test tokens; PINs go
         straight to the library, never through a command line.
         """
-        free = None
-        for slot in self.lib.get_slots(token_present=True):
-            if not slot.get_token().flags & CKF_TOKEN_INITIALIZED:
-                free = slot
+        ck = self.cryptoki
+        free: int | None = None
+        for listed in ck.slot_list(token_present=True):
+            tok = _token_info_of(ck, listed)
+            if tok is not None and not tok.flags & CKF_TOKEN_INITIALIZED:
+                free = listed
                 break
         if free is None:
             raise Fail(winerror.NTE_TOKEN_KEYSET_STORAGE_FULL, "no free slot to create a token in")
-        ck = self.cryptoki
         padded = label.encode("utf-8")[:32].ljust(32, b" ")
         so = so_pin.encode("utf-8")
-        rv = ck.C_InitToken(free.slot_id, so, len(so), padded)
+        rv = ck.C_InitToken(free, so, len(so), padded)
         if rv != CKR_OK:
             raise fail_from_ckr(_ckr_name(rv), "C_InitToken")
         # SoftHSM2 gives an initialised token a new slot id: look it up again.
-        slot_id = None
-        for slot in self.lib.get_slots(token_present=True):
-            tok = slot.get_token()
-            if tok.label == label and not tok.flags & CKF_USER_PIN_INITIALIZED:
-                slot_id = slot.slot_id
+        slot_id: int | None = None
+        for listed in ck.slot_list(token_present=True):
+            tok = _token_info_of(ck, listed)
+            if tok is not None and tok.label == label and not tok.flags & CKF_USER_PIN_INITIALIZED:
+                slot_id = listed
         if slot_id is None:
             raise Fail(winerror.NTE_FAIL, f"token {label!r} vanished after C_InitToken")
         handle = _ulong()

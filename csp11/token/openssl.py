@@ -7,9 +7,8 @@ Loading it acts on the whole process, once.
 from __future__ import annotations
 
 import ctypes
-import logging
 
-_log = logging.getLogger("csp11")
+from csp11.logs import log as _log
 
 # OpenSSL 3's libcrypto by the names its builds give it.  Only OpenSSL 3 has
 # providers (OpenSSL 1.1 has single DES built in, its library is libcrypto.so.1.1),

@@ -77,7 +77,7 @@ class Operation:
         buf = ctypes.create_string_buffer(param, len(param)) if param else None
         mech = _CK_MECHANISM(mechanism, ctypes.cast(buf, ctypes.c_void_p) if buf else None,
                              len(param) if param else 0)
-        handle = self._pooled.session.handle
+        handle = self._pooled.handle
         if self._kind == "digest":
             rv = ck.C_DigestInit(handle, ctypes.byref(mech))
         else:
@@ -96,7 +96,7 @@ class Operation:
         room = len(data) + _MAX_DIGEST  # a block more than the input, at most
         out = ctypes.create_string_buffer(room)
         size = _ulong(room)
-        self._check(call(self._pooled.session.handle, data, len(data), out, ctypes.byref(size)),
+        self._check(call(self._pooled.handle, data, len(data), out, ctypes.byref(size)),
                     f"C_{self._kind.title()}Update")
         return out.raw[: size.value]
 
@@ -111,7 +111,7 @@ class Operation:
             return
         ck = self._token.module.cryptoki
         call = ck.C_DigestUpdate if self._kind == "digest" else ck.C_SignUpdate
-        self._check(call(self._pooled.session.handle, data, len(data)),
+        self._check(call(self._pooled.handle, data, len(data)),
                     f"C_{self._kind.title()}Update")
 
     def digest_key(self, key: KeyObject) -> None:
@@ -121,7 +121,7 @@ class Operation:
             raise Fail(winerror.NTE_BAD_KEY, "only a plain digest takes a secret key's value")
         self._live()
         ck = self._token.module.cryptoki
-        self._check(ck.C_DigestKey(self._pooled.session.handle, key.obj.handle), "C_DigestKey")
+        self._check(ck.C_DigestKey(self._pooled.handle, key.obj.handle), "C_DigestKey")
 
     def finish(self) -> bytes:
         """``C_DigestFinal`` / ``C_SignFinal``: the value; the session goes back."""
@@ -131,7 +131,7 @@ class Operation:
                 "encrypt": ck.C_EncryptFinal, "decrypt": ck.C_DecryptFinal}[self._kind]
         out = ctypes.create_string_buffer(_MAX_DIGEST)
         size = _ulong(_MAX_DIGEST)
-        self._check(call(self._pooled.session.handle, out, ctypes.byref(size)),
+        self._check(call(self._pooled.handle, out, ctypes.byref(size)),
                     f"C_{self._kind.title()}Final")
         self.done = True
         self._token.end_operation(self._pooled)
@@ -148,7 +148,7 @@ class Operation:
         call = {"digest": ck.C_DigestFinal, "sign": ck.C_SignFinal,
                 "encrypt": ck.C_EncryptFinal, "decrypt": ck.C_DecryptFinal}[self._kind]
         out = ctypes.create_string_buffer(_MAX_DIGEST)
-        rv = call(self._pooled.session.handle, out, ctypes.byref(_ulong(_MAX_DIGEST)))
+        rv = call(self._pooled.handle, out, ctypes.byref(_ulong(_MAX_DIGEST)))
         if rv == CKR_OK:
             self._token.end_operation(self._pooled)
         else:

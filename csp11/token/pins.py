@@ -14,7 +14,6 @@ counts as the URI's ``pin-source``.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Callable
@@ -76,6 +75,9 @@ def default_prompt(request: PinRequest) -> str | None:
     where = f" (container {request.container!r})" if request.container else ""
     what = "key-use PIN" if request.reason == "key-use" else "PIN"
     try:
+        # getpass (and termios): only a terminal prompt needs it (cold start).
+        import getpass  # noqa: PLC0415
+
         return getpass.getpass(f"{what} for token {request.token_label!r}{where}: ")
     except EOFError:
         return None

@@ -8,30 +8,47 @@ takes.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
-
-import pkcs11
-import pkcs11.attributes
 
 from csp11 import winerror
 from csp11.errors import Fail
-from csp11.token.constants import Attribute
+from csp11.token.constants import DEFAULT, Attribute
 
-_HANDLER_TYPES: tuple[tuple[object, type], ...] = (
-    (pkcs11.attributes.handle_bool, bool),
-    (pkcs11.attributes.handle_ulong, int),
-    (pkcs11.attributes.handle_str, str),
-    (pkcs11.attributes.handle_bytes, bytes),
-    (pkcs11.attributes.handle_date, date),
-)
-_ATTRIBUTE_PY_TYPE: dict[int, type] = {}
-for _attr, _handler in pkcs11.attributes.ATTRIBUTE_TYPES.items():
-    # Handlers not in _HANDLER_TYPES are python-pkcs11's IntEnum packers.
-    _ATTRIBUTE_PY_TYPE[int(_attr)] = next(
-        (py for handler, py in _HANDLER_TYPES if handler is _handler), int
-    )
+_BOOL = (Attribute.ALWAYS_AUTHENTICATE, Attribute.DECRYPT, Attribute.DERIVE, Attribute.ENCRYPT,
+         Attribute.EXTRACTABLE, Attribute.MODIFIABLE, Attribute.NEVER_EXTRACTABLE,
+         Attribute.PRIVATE, Attribute.SENSITIVE, Attribute.SIGN, Attribute.TOKEN,
+         Attribute.UNWRAP, Attribute.VERIFY, Attribute.WRAP)
+_STR = (Attribute.APPLICATION, Attribute.LABEL)
+_BYTES = (Attribute.BASE, Attribute.COEFFICIENT, Attribute.EXPONENT_1, Attribute.EXPONENT_2,
+          Attribute.ID, Attribute.ISSUER, Attribute.MODULUS, Attribute.PRIME, Attribute.PRIME_1,
+          Attribute.PRIME_2, Attribute.PRIVATE_EXPONENT, Attribute.PUBLIC_EXPONENT,
+          Attribute.SERIAL_NUMBER, Attribute.SUBJECT, Attribute.SUBPRIME, Attribute.VALUE)
+_ULONG = (Attribute.CERTIFICATE_TYPE, Attribute.CLASS, Attribute.KEY_TYPE,
+          Attribute.MODULUS_BITS, Attribute.VALUE_LEN)
+# The Python type python-pkcs11's packer takes for each attribute csp11 uses
+# (tests/test_token.py checks the table against python-pkcs11's own).
+ATTRIBUTE_PY_TYPE: dict[int, type] = {
+    **dict.fromkeys(_BOOL, bool), **dict.fromkeys(_STR, str), **dict.fromkeys(_BYTES, bytes),
+    **dict.fromkeys(_ULONG, int),
+}
+_ULONG_BYTES = struct.Struct("L")  # CK_ULONG: the platform's unsigned long
+
+
+def pack_value(key: int, value: object) -> bytes:
+    """An attribute value as python-pkcs11's packer writes it into
+    ``pValue`` (for a template :func:`check_template` passed)."""
+    kind = ATTRIBUTE_PY_TYPE[key]
+    if kind is bool:
+        return b"\x01" if value else b"\x00"
+    if kind is int:
+        return _ULONG_BYTES.pack(value)
+    if kind is str:
+        return str(value).encode("utf-8")
+    if not isinstance(value, bytes | bytearray):
+        raise Fail(winerror.NTE_FAIL, f"template: 0x{key:X} needs bytes")
+    return bytes(value)
 
 
 # Templates already checked, by identity.  The entry holds the template
@@ -40,9 +57,8 @@ for _attr, _handler in pkcs11.attributes.ATTRIBUTE_TYPES.items():
 _checked: dict[int, Mapping[Any, object]] = {}
 _CHECKED_MAX = 512
 _SECRET_ATTRIBUTES = frozenset({
-    pkcs11.Attribute.VALUE, pkcs11.Attribute.PRIVATE_EXPONENT, pkcs11.Attribute.PRIME_1,
-    pkcs11.Attribute.PRIME_2, pkcs11.Attribute.EXPONENT_1, pkcs11.Attribute.EXPONENT_2,
-    pkcs11.Attribute.COEFFICIENT,
+    Attribute.VALUE, Attribute.PRIVATE_EXPONENT, Attribute.PRIME_1, Attribute.PRIME_2,
+    Attribute.EXPONENT_1, Attribute.EXPONENT_2, Attribute.COEFFICIENT,
 })
 
 
@@ -65,10 +81,10 @@ def check_template(template: Mapping[Any, object]) -> None:
 
 def _check_template(template: Mapping[Any, object]) -> None:
     for key, value in template.items():
-        expected = _ATTRIBUTE_PY_TYPE.get(int(key))
+        expected = ATTRIBUTE_PY_TYPE.get(int(key))
         if expected is None:
             raise Fail(winerror.NTE_FAIL, f"template: attribute 0x{int(key):X} is not packable")
-        if value is pkcs11.DEFAULT:
+        if value is DEFAULT:
             continue
         if expected is int:
             ok = isinstance(value, int) and not isinstance(value, bool)

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-import pkcs11.exceptions
-
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
+from csp11.logs import log as _log
 from csp11.structs import Struct
 from csp11.token import fastpath
 from csp11.token.ckr import OBJECT_GONE, _ckr_name, ckr_of
@@ -44,14 +41,15 @@ from csp11.token.constants import (
     KeyType,
     ObjectClass,
 )
-from csp11.token.cryptoki import Library
+from csp11.token.cryptoki import Library, SlotFacts, TokenFacts, _Cryptoki
 from csp11.token.forkgate import generation, library_call
 from csp11.token.keyobject import TokenKey
 from csp11.token.openssl import _load_openssl_legacy
 from csp11.token.operation import Operation
 from csp11.token.pins import PinRequest, PinSources
+from csp11.token.pypkcs11 import as_key_type, as_mechanism, pkcs11
 from csp11.token.quirks import Quirks, quirks_for
-from csp11.token.session import BUSY_PAUSES, SESSION_LOST, SessionPool, _Pooled
+from csp11.token.session import BUSY_PAUSES, SESSION_LOST, SessionPool, _Pooled, jitter
 from csp11.token.softhsm import (
     generation_files,
     store_file_lock,
@@ -61,7 +59,6 @@ from csp11.token.softhsm import (
 from csp11.token.template import check_template
 
 _GATE = library_call()  # the same gate every call returns
-_log = logging.getLogger("csp11")
 _T = TypeVar("_T")
 
 
@@ -73,10 +70,6 @@ _T = TypeVar("_T")
 _TRANSIENT_TOKEN_INFO = frozenset({"CKR_GENERAL_ERROR", "CKR_FUNCTION_FAILED"})
 _TOKEN_INFO_TRIES = 8
 
-
-def _version(value: Any) -> tuple[int, int]:
-    major, minor = value
-    return int(major), int(minor)
 
 
 class TokenInfo(Struct):
@@ -107,19 +100,22 @@ class MechanismInfo(Struct):
     flags: int
 
 
-def _token_info_of(slot: Any) -> Any | None:
+# What C_GetTokenInfo answers for a slot with no usable token.
+_NO_TOKEN = frozenset({"CKR_TOKEN_NOT_PRESENT", "CKR_TOKEN_NOT_RECOGNIZED"})
+
+
+def _token_info_of(ck: _Cryptoki, slot_id: int) -> TokenFacts | None:
     """``C_GetTokenInfo`` of a slot (``None``: no usable token), retried when transient."""
     for attempt in range(_TOKEN_INFO_TRIES):
-        try:
-            with library_call():
-                return slot.get_token()
-        except (pkcs11.exceptions.TokenNotPresent, pkcs11.exceptions.TokenNotRecognised):
+        rv, tok = ck.token_info(slot_id)
+        if tok is not None:
+            return tok
+        ckr = _ckr_name(rv)
+        if ckr in _NO_TOKEN:
             return None
-        except pkcs11.exceptions.PKCS11Error as exc:
-            ckr = ckr_of(exc)
-            if ckr not in _TRANSIENT_TOKEN_INFO or attempt == _TOKEN_INFO_TRIES - 1:
-                raise fail_from_ckr(ckr, "C_GetTokenInfo") from None
-            time.sleep(0.005 * (attempt + 1))
+        if ckr not in _TRANSIENT_TOKEN_INFO or attempt == _TOKEN_INFO_TRIES - 1:
+            raise fail_from_ckr(ckr, "C_GetTokenInfo")
+        time.sleep(0.005 * (attempt + 1))
     return None  # pragma: no cover - the loop returns or raises
 
 
@@ -150,14 +146,14 @@ _ANCHOR_SEARCH: Mapping[Any, object] = {
 class Token(SessionPool):
     """One token: its session pool and its (process-wide) login state."""
 
-    def __init__(self, module: Library, slot: Any, tok: Any) -> None:
-        super().__init__(module, tok)
+    def __init__(self, module: Library, slot: SlotFacts, tok: TokenFacts) -> None:
+        super().__init__(module, slot.slot_id, tok.label)
         self.slot_id: int = slot.slot_id
         self._slot = slot
         self.label: str = tok.label
         self.serial: str = tok.serial.decode("ascii", "replace").strip()
         self.quirks: Quirks = quirks_for(tok.manufacturer_id, tok.model,
-                                         str(module.lib.manufacturer_id))
+                                         module.cryptoki.library_info().manufacturer_id)
         if self.quirks.openssl_legacy_des:
             _load_openssl_legacy()
         self._login_lock = threading.Lock()
@@ -198,10 +194,10 @@ class Token(SessionPool):
         # that meets another process's rewrite leaves its view of the token
         # broken for the rest of the process (every C_Login: CKR_GENERAL_ERROR).
         with self.store_locked():
-            tok = _token_info_of(self._slot)
+            tok = _token_info_of(self.module.cryptoki, self.slot_id)
         if tok is None:
             raise Fail(winerror.SCARD_W_REMOVED_CARD, f"token {self.label!r} is gone")
-        lib = self.module.lib
+        lib = self.module.cryptoki.library_info()
         return TokenInfo(
             label=tok.label,
             serial=self.serial,
@@ -210,12 +206,12 @@ class Token(SessionPool):
             flags=int(tok.flags),
             slot_id=self.slot_id,
             slot_description=self._slot.slot_description,
-            slot_flags=int(self._slot.flags),
-            hardware_version=_version(tok.hardware_version),
-            firmware_version=_version(tok.firmware_version),
+            slot_flags=self._slot.flags,
+            hardware_version=tok.hardware_version,
+            firmware_version=tok.firmware_version,
             library_description=lib.library_description,
             library_manufacturer=lib.manufacturer_id,
-            library_version=_version(lib.library_version),
+            library_version=lib.library_version,
             module_path=self.module.path,
         )
 
@@ -223,12 +219,7 @@ class Token(SessionPool):
         """The token's mechanisms and their ``C_GetMechanismInfo``, read once."""
         if self._mechanisms is None:
             found: dict[int, MechanismInfo] = {}
-            try:
-                with library_call():
-                    listed = list(self._slot.get_mechanisms())
-            except pkcs11.exceptions.PKCS11Error as exc:
-                raise fail_from_ckr(ckr_of(exc), "C_GetMechanismList") from None
-            for mech in listed:
+            for mech in self.module.cryptoki.mechanism_list(self.slot_id):
                 # csp11's own binding, not python-pkcs11's get_mechanism_info:
                 # that passes an uninitialised CK_MECHANISM_INFO, and SoftHSM2
                 # ORs some flags into it (see _Cryptoki.mechanism_info).
@@ -284,7 +275,7 @@ class Token(SessionPool):
         pooled = self.acquire()
         try:
             with _GATE:
-                result = fn(pooled.session)
+                result = fn(pooled)
         except pkcs11.exceptions.PKCS11Error as exc:
             failed = [exc]
 
@@ -326,7 +317,7 @@ class Token(SessionPool):
                 assert pooled is not None
                 try:
                     with library_call():
-                        return pooled, fn(pooled.session)
+                        return pooled, fn(pooled)
                 except pkcs11.exceptions.PKCS11Error as exc:
                     ckr = ckr_of(exc)
                     if busy is None:
@@ -391,7 +382,7 @@ class Token(SessionPool):
         while True:
             pooled = self.acquire()
             try:
-                state = self.module.cryptoki.session_state(pooled.session.handle)
+                state = self.module.cryptoki.session_state(pooled.handle)
             except Fail as exc:
                 if exc.ckr not in SESSION_LOST:
                     raise
@@ -450,7 +441,7 @@ class Token(SessionPool):
                         return  # another thread logged in meanwhile
                     pooled = self.acquire()
                     try:
-                        rv = self.module.cryptoki.login(pooled.session.handle, CKU_USER, pin)
+                        rv = self.module.cryptoki.login(pooled.handle, CKU_USER, pin)
                     finally:
                         self.release(pooled)
                 if _ckr_name(rv) not in _TRANSIENT_LOGIN or attempt == _LOGIN_TRIES - 1:
@@ -459,7 +450,7 @@ class Token(SessionPool):
                 # these for a moment (TOKEN-FACTS: about 5% of 240 concurrent
                 # starts): wait a little, with jitter, and try again.  A wrong
                 # PIN is never retried.
-                time.sleep(0.01 * (2 ** attempt) * (0.5 + random.random()))  # noqa: S311
+                time.sleep(0.01 * (2 ** attempt) * jitter())
         finally:
             del pin
         if rv not in (CKR_OK, CKR_USER_ALREADY_LOGGED_IN):
@@ -502,7 +493,7 @@ class Token(SessionPool):
         with self._login_lock:
             pooled = self.acquire()
             try:
-                self.module.cryptoki.C_Logout(pooled.session.handle)
+                self.module.cryptoki.C_Logout(pooled.handle)
             finally:
                 self.release(pooled)
             self._logged_in = False
@@ -610,15 +601,16 @@ class Token(SessionPool):
             rest = {k: v for k, v in public.items() if k not in names}
 
             def make(s: Any) -> Any:
-                params = s.create_domain_parameters(key_type, domain, local=True)
+                params = s.create_domain_parameters(as_key_type(key_type), domain, local=True)
                 return params.generate_keypair(
-                    mechanism=mechanism, capabilities=_NO_CAPABILITIES,
+                    mechanism=as_mechanism(mechanism), capabilities=_NO_CAPABILITIES,
                     public_template=rest, private_template=private,
                 )
         else:
             def make(s: Any) -> Any:
                 return s.generate_keypair(
-                    key_type, key_bits, mechanism=mechanism, capabilities=_NO_CAPABILITIES,
+                    as_key_type(key_type), key_bits, mechanism=as_mechanism(mechanism),
+                    capabilities=_NO_CAPABILITIES,
                     public_template=public, private_template=private,
                 )
         pooled, (pub, priv) = self.run_keep("C_GenerateKeyPair", make, pins)
@@ -632,7 +624,7 @@ class Token(SessionPool):
         """``C_GenerateKey(CKM_DSA/DH_PKCS_PARAMETER_GEN)``: the prime, subprime, base."""
         def make(s: Any) -> dict[int, bytes]:
             params = s.generate_domain_parameters(
-                key_type, bits, template={Attribute.PRIVATE: False}
+                as_key_type(key_type), bits, template={Attribute.PRIVATE: False}
             )
             try:
                 wanted = [Attribute.PRIME, Attribute.BASE]
@@ -744,6 +736,19 @@ class Token(SessionPool):
         self._anchor(pins)
         self.run("C_CreateObject", lambda s: s.create_object(template), pins)
         self.wrote_token_objects()
+
+    def create_and_destroy(self, template: Mapping[Any, object]) -> None:
+        """``C_CreateObject`` of a session object, destroyed at once: whether
+        the token makes such objects (a capability probe; through csp11's own
+        binding, so that it needs no python-pkcs11)."""
+        check_template(template)
+        ck = self.module.cryptoki
+
+        def make(s: Any) -> None:
+            handle = fastpath.create_object(ck, s.handle, template)
+            fastpath.destroy(ck, s.handle, [handle])
+
+        self.run("C_CreateObject", make)
 
     def destroy_objects(self, pooled: _Pooled, objects: list[Any]) -> None:
         """``C_DestroyObject`` of objects found by :meth:`find` in ``pooled``.
