@@ -67,3 +67,26 @@ tok = p._state.token
 assert tok.module.lib is tok.module.lib  # one python-pkcs11 library object
 """))
     assert "pkcs11" in loaded
+
+
+def test_the_first_key_probes_only_its_own_algorithm() -> None:
+    """A session algorithm's offer costs a probe of the token (a key made and
+    used); the first key of a process clips its own algorithm alone, and an
+    enumeration still lists every algorithm, in order."""
+    code = """
+import json, sys
+from csp11 import win32crypt as w, win32cryptcon as c
+from csp11.model.capabilities import capabilities
+p = w.CryptAcquireContext(None, None, c.PROV_RSA_AES, c.CRYPT_VERIFYCONTEXT)
+p.CryptGenKey(c.CALG_AES_256, 0)
+caps = capabilities(p._state.personality, p._state.token)
+first = sorted(caps._clipped)
+listed = [offer.algid for offer in caps.offers]
+print(json.dumps([first, listed, [o.algid for o in p._state.personality.offers]]))
+"""
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    first, listed, rows = json.loads(done.stdout.splitlines()[-1])
+    assert first == [0x6610]  # CALG_AES_256 alone
+    assert listed == [algid for algid in rows if algid in listed]  # PP_ENUMALGS order
+    assert {0x660E, 0x660F, 0x6610, 0x8004, 0x800C} <= set(listed)  # AES-128/192/256, SHA-1/256

@@ -313,20 +313,49 @@ _SIZES_IN_BYTES = frozenset(
 
 
 class Capabilities:
-    """A personality's offers on one token, in PP_ENUMALGS order."""
+    """A personality's offers on one token, in PP_ENUMALGS order.
+
+    Found when first asked (a process's first key is part of its cold start,
+    issue #16): a session algorithm's offer costs a probe of the token (a
+    key generated and used), so :meth:`offer` of one algorithm clips that
+    one alone; the whole list (:attr:`offers`, an enumeration) and a keyed
+    hash (whose offer depends on the block ciphers offered) clip them all.
+    """
 
     def __init__(self, personality: Personality, token: Token) -> None:
         self.personality = personality
+        self._token = token
+        self._rows = {offer.algid: offer for offer in personality.offers}
+        self._lock = threading.RLock()
+        self._clipped: dict[int, Offer | None] = {}  # algorithms other than keyed hashes
+        self._absent: dict[int, str] = {}
+        self._offers: tuple[Offer, ...] | None = None
+        self._by_algid: dict[int, Offer] = {}
+
+    def _clip_one(self, algid: int) -> Offer | None:
+        with self._lock:
+            if algid not in self._clipped:
+                self._clipped[algid] = _clip(self._rows[algid], ALGORITHMS[algid], self._token)
+            return self._clipped[algid]
+
+    def _complete(self) -> tuple[Offer, ...]:
+        with self._lock:
+            if self._offers is None:
+                self._offers = self._clip_all()
+                self._by_algid = {offer.algid: offer for offer in self._offers}
+            return self._offers
+
+    def _clip_all(self) -> tuple[Offer, ...]:
+        token = self._token
         # Keyed hashes last: whether one is offered depends on the session
         # algorithms offered (the keys the token can hold for it).
         clipped: dict[int, Offer] = {}
-        self._absent: dict[int, str] = {}
-        for offer in personality.offers:
+        for offer in self.personality.offers:
             alg = ALGORITHMS[offer.algid]
-            if alg.family is not Family.MAC and (found := _clip(offer, alg, token)):
+            if alg.family is not Family.MAC and (found := self._clip_one(offer.algid)):
                 clipped[offer.algid] = found
         mechanisms = token.mechanisms()
-        for offer in personality.offers:
+        for offer in self.personality.offers:
             alg = ALGORITHMS[offer.algid]
             if alg.family is not Family.MAC:
                 continue
@@ -341,18 +370,28 @@ class Capabilities:
                     clipped[offer.algid] = found
                 else:
                     self._absent[offer.algid] = missing
-        self.offers: tuple[Offer, ...] = tuple(
-            clipped[offer.algid] for offer in personality.offers if offer.algid in clipped
+        return tuple(
+            clipped[offer.algid] for offer in self.personality.offers if offer.algid in clipped
         )
-        self._by_algid = {offer.algid: offer for offer in self.offers}
+
+    @property
+    def offers(self) -> tuple[Offer, ...]:
+        """Every (clipped) offer, in the personality's PP_ENUMALGS order."""
+        return self._complete()
 
     def offer(self, algid: int) -> Offer | None:
         """The (clipped) offer for ``algid``, or ``None`` if not available here."""
+        if algid not in self._rows:
+            return None
+        if ALGORITHMS[algid].family is not Family.MAC:
+            return self._clip_one(algid)
+        self._complete()
         return self._by_algid.get(algid)
 
     def absent_because(self, algid: int) -> str | None:
         """Why a keyed hash the personality has is not offered on this token (a
         mechanism it lacks, or no key for it can exist there), or ``None``."""
+        self._complete()
         return self._absent.get(algid)
 
 

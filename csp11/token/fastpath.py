@@ -110,8 +110,8 @@ _LATER = ("C_SignRecoverInit", "C_SignRecover", "C_VerifyInit", "C_Verify", "C_V
           "C_GenerateKey", "C_GenerateKeyPair", "C_WrapKey", "C_UnwrapKey", "C_DeriveKey",
           "C_SeedRandom", "C_GenerateRandom")
 _SLOT_OF = {name: 46 + i for i, name in enumerate(_LATER)}
-_SLOT_OF.update({"C_CreateObject": 20, "C_DestroyObject": 22, "C_EncryptInit": 29, "C_Encrypt": 30,
-                 "C_EncryptUpdate": 31, "C_EncryptFinal": 32, "C_DecryptInit": 33,
+_SLOT_OF.update({"C_CreateObject": 20, "C_DestroyObject": 22, "C_EncryptInit": 29,
+                 "C_Encrypt": 30, "C_EncryptUpdate": 31, "C_EncryptFinal": 32, "C_DecryptInit": 33,
                  "C_Decrypt": 34, "C_DecryptUpdate": 35, "C_DecryptFinal": 36,
                  "C_DigestInit": 37, "C_Digest": 38, "C_DigestUpdate": 39,
                  "C_DigestFinal": 41, "C_SignInit": 42, "C_Sign": 43})
@@ -134,13 +134,13 @@ class Calls:
         crypt = (_ulong, _VOID, _ulong, _VOID, _ULONG_P)
         self.generate_key = bind("C_GenerateKey", _ulong, _MECH_P, _ATTR_P, _ulong, _ULONG_P)
         self.destroy = bind("C_DestroyObject", _ulong, _ulong)
+        self.create_object = bind("C_CreateObject", _ulong, _ATTR_P, _ulong, _ULONG_P)
         # The same two without argument types, for callers that pass only
         # ctypes objects of exactly the C types (made once, see Quick): no
         # conversion per argument (measured: 1.5 µs less per key made and
         # destroyed).  Never call these with Python ints.
         self.generate_key_as_is = bind("C_GenerateKey")
         self.destroy_as_is = bind("C_DestroyObject")
-        self.create_object = bind("C_CreateObject", _ulong, _ATTR_P, _ulong, _ULONG_P)
         self.encrypt_init = bind("C_EncryptInit", _ulong, _MECH_P, _ulong)
         self.encrypt = bind("C_Encrypt", *crypt)
         self.encrypt_update = bind("C_EncryptUpdate", *crypt)
@@ -705,9 +705,8 @@ class Quick:
 
 def quick_generation(ck: _Cryptoki, key_type: Any, key_bits: int, mechanism: Any,
                      template: Mapping[Any, object]) -> Quick | None:
-    """The :class:`Quick` generation of a session's secret key (what
-    :func:`generate_handle` does), or None for a template that cannot be
-    kept (then :func:`generate_handle`)."""
+    """The :class:`Quick` generation of a session's secret key, or None for a
+    template packed for one call only (then :func:`generate_handle`)."""
     calls = calls_of(ck)
     found = calls.quick.get(id(template))
     if (found is None or found.template is not template or found.key_type != key_type
