@@ -123,7 +123,10 @@ class Hash:
             self.live()
             value = self.value
             if value is None:
-                value = self.value = self.running().finish()
+                engine = self._slot[0]
+                if engine is None:
+                    engine = self.running()  # raises: an HMAC without HP_HMAC_INFO
+                value = self.value = engine.finish()
             return value
 
     @property

@@ -125,13 +125,13 @@ def hash_session_key(hash_: Hash, key: Key, flag_bits: int) -> None:
 
 def get_hash_param(hash_: Hash, param: int) -> Any:
     """``HP_ALGID`` and ``HP_HASHSIZE`` (int), ``HP_HASHVAL`` (bytes; finishes the hash)."""
+    if param == con.HP_HASHVAL:
+        return hash_.finish()  # checks the handle first, under the hash's lock
     hash_.live()
     if param == con.HP_ALGID:
         return hash_.algid
     if param == con.HP_HASHSIZE:
         return hash_.size
-    if param == con.HP_HASHVAL:
-        return hash_.finish()
     raise Fail(winerror.NTE_BAD_TYPE, f"unknown hash parameter {param}")
 
 

@@ -677,8 +677,8 @@ class Quick:
     will carry, looked up once per template (by identity: csp11's templates
     are made once per key kind and never changed)."""
 
-    __slots__ = ("array_ref", "capabilities", "count", "destroy", "generate_key", "key_bits",
-                 "key_type", "mech_ref", "mechanism", "packed", "template")
+    __slots__ = ("array_ref", "capabilities", "count", "generate_key", "key_bits", "key_type",
+                 "mech_ref", "mechanism", "packed", "template")
 
     def __init__(self, calls: Calls, key_type: Any, key_bits: int, mechanism: Any,
                  template: Mapping[Any, object]) -> None:
@@ -686,7 +686,7 @@ class Quick:
         self.template, self.key_type, self.key_bits = template, key_type, key_bits
         self.mechanism = mechanism
         self.packed = packed  # what array_ref points into, kept alive with it
-        self.generate_key, self.destroy = calls.generate_key_as_is, calls.destroy_as_is
+        self.generate_key = calls.generate_key_as_is
         # Every argument as the C call takes it (generate_key_as_is has no
         # argument types): CK_MECHANISM_PTR, CK_ATTRIBUTE_PTR, CK_ULONG.
         self.mech_ref = ctypes.byref(_plain_mechanism(calls, int(mechanism)))
