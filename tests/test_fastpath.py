@@ -241,8 +241,14 @@ def test_destroy_does_not_wait_for_a_busy_home_session(prov: PyCRYPTPROV) -> Non
     key = prov.CryptGenKey(con.CALG_AES_256, 0)
     tkey = key._state.usable()
     handle = tkey.obj.handle  # type: ignore[union-attr]
-    token = prov._state.token
-    with tkey.home.lock:  # busy, as with another thread's long call
+    _destroy_while_home_busy(key)
+    _assert_gone(prov._state.token, handle)
+
+
+def _destroy_while_home_busy(key: PyCRYPTKEY) -> None:
+    """CryptDestroyKey while another thread holds the key's home session (as
+    with a long call there): it must not wait for it."""
+    with key._state.usable().home.lock:
         done = threading.Event()
 
         def destroy() -> None:
@@ -253,7 +259,6 @@ def test_destroy_does_not_wait_for_a_busy_home_session(prov: PyCRYPTPROV) -> Non
         worker.start()
         assert done.wait(10), "CryptDestroyKey waited for the busy home session"
         worker.join()
-    _assert_gone(token, handle)
 
 
 def test_an_unused_key_destroyed_while_its_home_session_is_busy_is_gone(
@@ -265,17 +270,7 @@ def test_an_unused_key_destroyed_while_its_home_session_is_busy_is_gone(
     tkey = key._state.usable()
     assert tkey._unmade is not None
     handle = tkey._unmade[0]
-    with tkey.home.lock:
-        done = threading.Event()
-
-        def destroy() -> None:
-            key.CryptDestroyKey()
-            done.set()
-
-        worker = threading.Thread(target=destroy)
-        worker.start()
-        assert done.wait(10), "CryptDestroyKey waited for the busy home session"
-        worker.join()
+    _destroy_while_home_busy(key)
     _assert_gone(prov._state.token, handle)
 
 

@@ -268,11 +268,7 @@ class Token(SessionPool):
         """
         # run_keep's first attempt, inline (every hot call passes here); a
         # failure goes on in _run_pooled as if it had met it there.
-        if self._generation != generation():
-            self.check_generation()
-        if self._graveyard:
-            self._drain_graveyard()
-        pooled = self.acquire()
+        pooled = self._begin()
         try:
             with _GATE:
                 result = fn(pooled)
@@ -290,6 +286,15 @@ class Token(SessionPool):
             raise
         self.release(pooled)
         return result
+
+    def _begin(self) -> _Pooled:
+        """What every call does first: refuse to work after fork(), release
+        the keys dropped since the last call, and take a pooled session."""
+        if self._generation != generation():
+            self.check_generation()
+        if self._graveyard:
+            self._drain_graveyard()
+        return self.acquire()
 
     def run_keep(
         self, doing: str, fn: Callable[[Any], _T], pins: PinSources | None = None
@@ -553,11 +558,7 @@ class Token(SessionPool):
         """A session's secret key: :meth:`run_keep` with one ``C_GenerateKey``
         on a packed template, inline (the AES key generation hot path); a
         failure goes on in :meth:`_run_pooled` as if it had met it there."""
-        if self._generation != generation():
-            self.check_generation()
-        if self._graveyard:
-            self._drain_graveyard()
-        pooled = self.acquire()
+        pooled = self._begin()
         try:
             with _GATE:
                 rv = quick.call(pooled.handle_arg, pooled.handle_out)
