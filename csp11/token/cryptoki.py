@@ -216,6 +216,7 @@ class _Cryptoki:
 
     # csp11.token.fastpath's bindings of the hot calls, made on first use.
     fast: Any = None
+    _library_facts: LibraryFacts | None = None
 
     def __init__(self, fl_ptr: Any) -> None:
         self.function_list = fl_ptr
@@ -296,7 +297,13 @@ class _Cryptoki:
             raise fail_from_ckr(_ckr_name(rv), "C_Initialize")
 
     def library_info(self) -> LibraryFacts:
-        """``C_GetInfo``."""
+        """``C_GetInfo`` (read once: it does not change while the library is loaded)."""
+        found = self._library_facts
+        if found is None:
+            found = self._library_facts = self._read_library_info()
+        return found
+
+    def _read_library_info(self) -> LibraryFacts:
         info = _CK_INFO()
         rv = self.C_GetInfo(ctypes.byref(info))
         if rv != CKR_OK:
