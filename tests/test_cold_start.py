@@ -19,6 +19,10 @@ NOT_ON_THE_FIRST_KEY_PATH = {
     "asn1crypto": "pulled in by python-pkcs11",
     "cryptography": "key formats and key wrapping only (~8 ms of its bindings)",
     "inspect": "pulled in by dataclasses (~5 ms): csp11's records are Structs",
+    "pathlib": "with fnmatch and urllib.parse, ~4 ms: the token layer uses os.path",
+    "urllib.parse": "with ipaddress: only a PKCS#11 URI's values need it",
+    "logging": "~5 ms: the csp11 logger is made on the first message (csp11.logs)",
+    "json": "only container records and ephemeral key labels",
 }
 
 _FIRST_KEY = """

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import ClassVar
 
 from csp11 import winerror
@@ -68,9 +67,9 @@ def _module_for(uri: Pkcs11Uri) -> str:
         candidates = [name] if name.endswith(".so") else [f"{name}.so", f"lib{name}.so"]
         for directory in _MODULE_DIRS:
             for candidate in candidates:
-                path = Path(directory) / candidate
-                if path.exists():
-                    return str(path)
+                path = os.path.join(directory, candidate)
+                if os.path.exists(path):
+                    return path
         raise Fail(winerror.NTE_PROV_DLL_NOT_FOUND, f"PKCS#11 module-name {name!r} not found")
     return os.environ.get("CSP11_MODULE") or find_softhsm2()
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import stat
 import time
-from pathlib import Path
 
 from csp11 import winerror
 from csp11.errors import Fail
@@ -67,40 +66,41 @@ def find_softhsm2() -> str:
     )
 
 
-def data_home() -> Path:
+def data_home() -> str:
     """csp11's data directory for the embedded token."""
     explicit = os.environ.get("CSP11_HOME")
     if explicit:
-        return Path(explicit)
+        return explicit
     xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "csp11"
+    base = xdg if xdg else os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "csp11")
 
 
 class EmbeddedToken(Struct):
     """The embedded token and where its PIN is kept (a ``pin-source`` path)."""
 
     token: Token
-    pin_file: Path
-    home: Path
+    pin_file: str
+    home: str
 
 
-def _write_secret(path: Path) -> None:
+def _write_secret(path: str) -> None:
     # O_EXCL: never overwrite an existing PIN; 0600 from the first byte.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(os.urandom(24).hex() + "\n")
 
 
-def _read_secret(path: Path) -> str:
-    mode = path.stat().st_mode
+def _read_secret(path: str) -> str:
+    mode = os.stat(path).st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise Fail(
             winerror.NTE_PERM,
             f"{path} is accessible by other users (mode {stat.S_IMODE(mode):o}); "
             f"run: chmod 600 {path}",
         )
-    return path.read_text(encoding="ascii").strip()
+    with open(path, encoding="ascii") as handle:
+        return handle.read().strip()
 
 
 def _find_created(module: Module, serial: str) -> list[Token]:
@@ -120,12 +120,12 @@ def _find_created(module: Module, serial: str) -> list[Token]:
     )
 
 
-def _check_private(path: Path) -> None:
+def _check_private(path: str) -> None:
     """Refuse a data directory or file of the embedded token that another user
     could change (as ssh refuses such a key file): it holds the token's
     configuration, its PINs and the token itself."""
     try:
-        info = path.lstat()
+        info = os.lstat(path)
     except FileNotFoundError:
         return
     if stat.S_ISLNK(info.st_mode):
@@ -146,7 +146,7 @@ def _check_private(path: Path) -> None:
         )
 
 
-_opened: dict[Path, EmbeddedToken] = {}
+_opened: dict[str, EmbeddedToken] = {}
 _opened_lock = ChildSafeLock(_opened.clear)  # a child opens the token afresh
 
 
@@ -163,37 +163,44 @@ def open_embedded() -> EmbeddedToken:
         return found
 
 
-def _open_embedded(home: Path) -> EmbeddedToken:
+def _open_embedded(home: str) -> EmbeddedToken:
     module_path = find_softhsm2()
+    tokens = os.path.join(home, "tokens")
+    conf = os.path.join(home, "softhsm2.conf")
+    pin_file = os.path.join(home, "pin")
+    so_pin_file = os.path.join(home, "so-pin")
+    serial_file = os.path.join(home, "serial")
     try:
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(home, mode=0o700, exist_ok=True)
         _check_private(home)
-        (home / "tokens").mkdir(mode=0o700, exist_ok=True)
-        conf = home / "softhsm2.conf"
-        for path in (home / "tokens", conf, home / "pin", home / "so-pin", home / "serial"):
+        try:
+            os.mkdir(tokens, mode=0o700)
+        except FileExistsError:
+            if not os.path.isdir(tokens):
+                raise
+        for path in (tokens, conf, pin_file, so_pin_file, serial_file):
             _check_private(path)
-        pin_file = home / "pin"
-        so_pin_file = home / "so-pin"
-        with store_file_lock(str(home / ".lock")):
-            if not conf.exists():
-                conf.write_text(
-                    "# csp11's embedded default token (written by csp11)\n"
-                    f"directories.tokendir = {home / 'tokens'}\n"
-                    "objectstore.backend = file\n"
-                    "log.level = ERROR\n"
-                    "slots.removable = false\n",
-                    encoding="utf-8",
-                )
-            if not pin_file.exists():
+        with store_file_lock(os.path.join(home, ".lock")):
+            if not os.path.exists(conf):
+                with open(conf, "w", encoding="utf-8") as handle:
+                    handle.write(
+                        "# csp11's embedded default token (written by csp11)\n"
+                        f"directories.tokendir = {tokens}\n"
+                        "objectstore.backend = file\n"
+                        "log.level = ERROR\n"
+                        "slots.removable = false\n"
+                    )
+            if not os.path.exists(pin_file):
                 _write_secret(pin_file)
-            if not so_pin_file.exists():
+            if not os.path.exists(so_pin_file):
                 _write_secret(so_pin_file)
-            module = load_module(module_path, {"SOFTHSM2_CONF": str(conf)})
-            serial_file = home / "serial"
-            if serial_file.exists():
+            module = load_module(module_path, {"SOFTHSM2_CONF": conf})
+            if os.path.exists(serial_file):
                 # Created before: never create again, even if a read of the
                 # token store races another process and misses it.
-                found = _find_created(module, serial_file.read_text(encoding="ascii").strip())
+                with open(serial_file, encoding="ascii") as handle:
+                    serial = handle.read().strip()
+                found = _find_created(module, serial)
             else:
                 found = module.find_tokens({"label": EMBEDDED_LABEL})
                 if not found:
@@ -202,7 +209,8 @@ def _open_embedded(home: Path) -> EmbeddedToken:
                     )
                     found = module.find_tokens({"label": EMBEDDED_LABEL})
                 if len(found) == 1:
-                    serial_file.write_text(found[0].serial + "\n", encoding="ascii")
+                    with open(serial_file, "w", encoding="ascii") as handle:
+                        handle.write(found[0].serial + "\n")
             _read_secret(pin_file)  # refuse a PIN file others can read before using it
     except OSError as exc:
         raise Fail(
@@ -214,5 +222,5 @@ def _open_embedded(home: Path) -> EmbeddedToken:
             f"expected one token labelled {EMBEDDED_LABEL!r} in {home}, found {len(found)}",
         )
     token = found[0]
-    token.store_lock = str(home / ".lock")
+    token.store_lock = os.path.join(home, ".lock")
     return EmbeddedToken(token, pin_file, home)

@@ -9,7 +9,6 @@ import ctypes
 import os
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from csp11 import winerror
 from csp11.errors import Fail, fail_from_ckr
@@ -171,15 +170,15 @@ _modules_lock = ChildSafeLock(_forget_parent)
 _TPM2_DB = "tpm2_pkcs11.sqlite3"
 
 
-def _tpm2_store(env: Mapping[str, str]) -> Path | None:
+def _tpm2_store(env: Mapping[str, str]) -> str | None:
     merged = {**os.environ, **env}
     dirs = [merged.get("TPM2_PKCS11_STORE"), "/etc/tpm2_pkcs11"]
     if merged.get("HOME"):
-        dirs.append(str(Path(merged["HOME"]) / ".tpm2_pkcs11"))
+        dirs.append(os.path.join(merged["HOME"], ".tpm2_pkcs11"))
     dirs.append(os.getcwd())
     for directory in dirs:
-        if directory and (Path(directory) / _TPM2_DB).is_file():
-            return Path(directory) / _TPM2_DB
+        if directory and os.path.isfile(os.path.join(directory, _TPM2_DB)):
+            return os.path.join(directory, _TPM2_DB)
     return None
 
 
@@ -192,7 +191,7 @@ def _store_stamp(env: Mapping[str, str]) -> tuple[int, ...] | None:
     if path is None:
         return None
     try:
-        with path.open("rb") as db:
+        with open(path, "rb") as db:
             header = db.read(28)
             st = os.fstat(db.fileno())
     except OSError:

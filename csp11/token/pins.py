@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal
 
 from csp11 import winerror
@@ -126,7 +125,8 @@ def read_pin_source(source: str) -> str:
             f"pin-source: only file: sources are supported, not {source.split(':', 1)[0]!r}",
         )
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise Fail(
             winerror.ERROR_FILE_NOT_FOUND

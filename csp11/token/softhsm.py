@@ -24,7 +24,6 @@ import os
 import struct
 import threading
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import TextIO
 
 from csp11.token.forkgate import ChildSafeLock
@@ -34,16 +33,17 @@ __all__ = ["generation_files", "store_file_lock", "store_lock_path", "touch_gene
 _DEFAULT_CONF = "/etc/softhsm/softhsm2.conf"
 
 
-def _token_dir(env: Mapping[str, str]) -> Path | None:
+def _token_dir(env: Mapping[str, str]) -> str | None:
     conf = env.get("SOFTHSM2_CONF") or os.environ.get("SOFTHSM2_CONF") or _DEFAULT_CONF
     try:
-        lines = Path(conf).read_text().splitlines()
+        with open(conf, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
     except OSError:
         return None
     for line in lines:
         key, _, value = line.partition("=")
         if key.strip() == "directories.tokendir" and value.strip():
-            return Path(value.strip())
+            return value.strip()
     return None
 
 
@@ -57,9 +57,12 @@ def store_lock_path(env: Mapping[str, str]) -> str | None:
     process (measured: every later C_Login answers CKR_GENERAL_ERROR).
     """
     store = _token_dir(env)
-    if store is None or not os.access(store.parent, os.W_OK):
+    if store is None:
         return None
-    return str(store.parent / ".lock")
+    parent = os.path.dirname(os.path.normpath(store)) or "."
+    if not os.access(parent, os.W_OK):
+        return None
+    return os.path.join(parent, ".lock")
 
 
 # Store locks this process holds: (lock, depth, open file).  flock belongs to
@@ -109,15 +112,23 @@ def store_file_lock(path: str | None) -> Iterator[None]:
                 files.pop().close()  # closing drops the flock
 
 
-def generation_files(env: Mapping[str, str]) -> list[Path]:
+def generation_files(env: Mapping[str, str]) -> list[str]:
     """The ``generation`` files of the token store the module's configuration
     names (``SOFTHSM2_CONF`` in the module's environment, else the process's,
     else SoftHSM2's default); empty when it cannot be read."""
     store = _token_dir(env)
-    return sorted(store.glob("*/generation")) if store is not None else []
+    if store is None:
+        return []
+    try:
+        names = os.listdir(store)
+    except OSError:
+        return []
+    found = (os.path.join(store, name, "generation") for name in names
+             if not name.startswith("."))  # as glob's "*"
+    return sorted(path for path in found if os.path.isfile(path))
 
 
-def touch_generations(files: list[Path]) -> None:
+def touch_generations(files: list[str]) -> None:
     """Increment each ``generation`` file (8 bytes, big-endian), as SoftHSM2 does."""
     for path in files:
         try:

@@ -91,7 +91,6 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, Literal
-from urllib.parse import unquote_to_bytes
 
 from csp11 import winerror
 from csp11.pywintypes import error
@@ -398,6 +397,9 @@ def _decode(raw: str, kind: _Kind, name: str, described: str) -> str | bytes | i
             f"bad percent-encoding in the value of {described} at offset {offset}: "
             '"%" must be followed by two hexadecimal digits (a literal "%" is %25)'
         )
+    # urllib.parse (with ipaddress): only a URI's values need it (cold start).
+    from urllib.parse import unquote_to_bytes  # noqa: PLC0415
+
     octets = unquote_to_bytes(raw)
     if kind == "bytes":
         return octets
