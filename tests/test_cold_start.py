@@ -25,17 +25,25 @@ NOT_ON_THE_FIRST_KEY_PATH = {
     "json": "only container records and ephemeral key labels",
 }
 
+# The modules csp11 imports: those in sys.modules after the first key that
+# were not before it.  The modules checked are first dropped from
+# sys.modules (the interpreter's start, this script's json and the test
+# environment's editable-install hook, which imports pathlib, load some of
+# them), so that csp11 importing one imports it again, and shows.
 _FIRST_KEY = """
 import json, sys
+for name in __CHECKED__:
+    sys.modules.pop(name, None)
+started = set(sys.modules)
 from csp11 import win32crypt as w, win32cryptcon as c
 p = w.CryptAcquireContext(None, None, c.PROV_RSA_AES, c.CRYPT_VERIFYCONTEXT)
 p.CryptGenKey(c.CALG_AES_256, 0)
-print(json.dumps(sorted(sys.modules)))
+print(json.dumps(sorted(set(sys.modules) - started)))
 """
 
 
 def _modules_after(code: str) -> set[str]:
-    done = run_python(code)
+    done = run_python(code.replace("__CHECKED__", repr(sorted(NOT_ON_THE_FIRST_KEY_PATH))))
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.splitlines()[-1]))
 
