@@ -136,10 +136,6 @@ class _Usage(Exception):
 
 
 # ---- info ------------------------------------------------------------------------
-def _mechanism_name(number: int) -> str:
-    return mechanism_name(number)
-
-
 def _info(args: argparse.Namespace) -> dict[str, Any]:
     prov = win32crypt.CryptAcquireContext(
         None, args.provider, _PROV_TYPES[args.type], win32cryptcon.CRYPT_VERIFYCONTEXT,
@@ -156,7 +152,7 @@ def _info(args: argparse.Namespace) -> dict[str, Any]:
         sample = prov.CryptGenRandom(8)
         mechanisms = []
         for m in sorted(token.mechanisms().values(), key=lambda m: m.mechanism):
-            name = _mechanism_name(m.mechanism)
+            name = mechanism_name(m.mechanism)
             unit = "bytes" if _SIZE_IN_BYTES.search(name) else "bits"
             mechanisms.append({
                 "name": name,

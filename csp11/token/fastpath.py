@@ -531,7 +531,7 @@ def _template_key(key_type: Any, key_bits: int, template: Mapping[Any, object]) 
     return key
 
 
-def _packed(calls: Calls, session: Any, key_type: Any, key_bits: int,
+def _packed(calls: Calls, key_type: Any, key_bits: int,
             template: Mapping[Any, object]) -> _Template:
     """The template python-pkcs11's ``generate_key`` would send (its defaults
     for a secret key with no capabilities, ``CKA_VALUE_LEN`` from the bits,
@@ -662,7 +662,7 @@ def _generate(calls: Calls, session: Any, key_type: Any, key_bits: int, *, mecha
               template: Mapping[Any, object]) -> tuple[int, tuple[bool, ...]]:
     """``C_GenerateKey`` with the packed template: the handle and the key's
     capabilities (as python-pkcs11's object would carry them)."""
-    packed = _packed(calls, session, key_type, key_bits, template)
+    packed = _packed(calls, key_type, key_bits, template)
     handle = _ulong()
     rv = calls.generate_key(session.handle, _plain_mechanism(calls, int(mechanism)),
                             packed.array, packed.count, ctypes.byref(handle))
@@ -682,7 +682,7 @@ class Quick:
 
     def __init__(self, calls: Calls, key_type: Any, key_bits: int, mechanism: Any,
                  template: Mapping[Any, object]) -> None:
-        packed = _packed(calls, None, key_type, key_bits, template)
+        packed = _packed(calls, key_type, key_bits, template)
         self.template, self.key_type, self.key_bits = template, key_type, key_bits
         self.mechanism = mechanism
         self.packed = packed  # what array_ref points into, kept alive with it

@@ -19,7 +19,6 @@ the first failure, never on a hot path that succeeds.
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
     import pkcs11.exceptions
 
 __all__ = [
-    "as_key_type", "as_mechanism", "as_object_class", "imported", "mechanism_name", "pkcs11",
+    "as_key_type", "as_mechanism", "as_object_class", "mechanism_name", "pkcs11",
 ]
 
 # The submodules csp11 reads through ``pkcs11.<name>``; the package itself
@@ -50,11 +49,6 @@ class _OnFirstUse:
 
 if not TYPE_CHECKING:
     pkcs11 = _OnFirstUse()
-
-
-def imported() -> bool:
-    """Whether python-pkcs11 is in the process already (then using it costs nothing more)."""
-    return "pkcs11._pkcs11" in sys.modules
 
 
 # python-pkcs11 checks that a mechanism, key type or object class handed to
