@@ -46,6 +46,7 @@ from csp11.token import (
     TokenInfo,
     get_pin_prompt,
     load_module,
+    load_python_pkcs11,
     mechanism_name,
     set_pin_prompt,
 )
@@ -846,6 +847,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return answer
 
     set_pin_prompt(prompt)
+    # Imported before signals raise: a signal inside an import can leave its
+    # lock held, and the clean-up after the signal would wait on it for ever
+    # (python-pkcs11 is otherwise imported on first need, inside the window).
+    load_python_pkcs11()
     try:
         with safefiles.signals_raise():
             data = run(args)
