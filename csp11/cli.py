@@ -46,7 +46,6 @@ from csp11.token import (
     TokenInfo,
     get_pin_prompt,
     load_module,
-    load_python_pkcs11,
     mechanism_name,
     set_pin_prompt,
 )
@@ -847,18 +846,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return answer
 
     set_pin_prompt(prompt)
-    # Imported before signals raise: a signal inside an import can leave its
-    # lock held, and the clean-up after the signal would wait on it for ever
-    # (python-pkcs11 is otherwise imported on first need, inside the window).
-    load_python_pkcs11()
     try:
         with safefiles.signals_raise():
             data = run(args)
             _report(args, data)
     except safefiles.Interrupted as exc:
         name = signal.Signals(exc.signum).name
+        # A signal that came where csp11 could not stop waited for the work's
+        # end when no checkpoint came first: the work stands, and says so.
+        said = (f"stopped by {name} once the command had completed" if exc.completed
+                else f"stopped by {name}; nothing was left behind")
         with contextlib.suppress(OSError):
-            print(f"csp11: stopped by {name}; nothing was left behind", file=sys.stderr)
+            print(f"csp11: {said}", file=sys.stderr)
         # End as the signal would have ended us (the shell sees 128 + signum).
         signal.signal(exc.signum, signal.SIG_DFL)
         os.kill(os.getpid(), exc.signum)

@@ -109,6 +109,7 @@ from typing import BinaryIO, Generic, TypeVar
 
 from csp11 import safefiles, win32crypt, winerror
 from csp11 import win32cryptcon as con
+from csp11.interrupts import checkpoint, interruptible, signals_to_main_thread
 from csp11.pywintypes import error
 from csp11.win32crypt import PyCRYPTHASH, PyCRYPTKEY, PyCRYPTPROV
 
@@ -796,6 +797,7 @@ class _Pipeline(Generic[_Item]):
         return self
 
     def _run(self) -> None:
+        signals_to_main_thread()
         while True:
             try:
                 item = self._queue.get(timeout=0.01)
@@ -851,8 +853,11 @@ def _bad(code: int, message: str, hint: str | None = None) -> NotAuthentic:
     return exc
 
 
+@interruptible
 def _read_up_to(src: BinaryIO, size: int) -> bytes:
-    """``size`` bytes, fewer only at the end of the file (raw reads may be short)."""
+    """``size`` bytes, fewer only at the end of the file (raw reads may be short).
+    A checkpoint first: a stop signal that waited ends the loop here."""
+    checkpoint()
     data = src.read(size)
     if len(data) == size or not data:
         return data

@@ -32,7 +32,12 @@ Outputs
 Signals
     :func:`signals_raise` turns SIGTERM, SIGHUP and SIGINT into
     :class:`Interrupted` in the main thread, so that every ``with`` block
-    unwinds and cleans up; the command then ends by the same signal.
+    unwinds and cleans up; the command then ends by the same signal.  The
+    exception comes at once only where csp11 may stop safely (see
+    :mod:`csp11.interrupts`: reading the input, a PIN prompt, waiting for
+    a store lock); elsewhere it waits for the next :func:`checkpoint` —
+    between two pieces of a file, before an output is published — or the
+    end of the block.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import BinaryIO
 
+from csp11 import interrupts
+from csp11.interrupts import Interrupted, checkpoint, interruptible
+
 __all__ = [
     "STALE_AFTER",
     "STDIO",
@@ -58,6 +66,7 @@ __all__ = [
     "Interrupted",
     "Source",
     "Target",
+    "checkpoint",
     "clean_stale",
     "published",
     "signals_raise",
@@ -70,33 +79,35 @@ _SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 _COPY = 1 << 20
 
 
-class Interrupted(BaseException):
-    """SIGTERM, SIGHUP or SIGINT arrived (see :func:`signals_raise`)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 def _raise(signum: int, frame: FrameType | None) -> None:
     # Once: the cleanup that follows must not be interrupted by a second signal.
     for other in _SIGNALS:
         signal.signal(other, signal.SIG_IGN)
-    raise Interrupted(signum)
+    if interrupts.may_stop_here(frame):
+        raise Interrupted(signum)
+    interrupts.defer(signum)  # raised at the next checkpoint
 
 
 @contextlib.contextmanager
 def signals_raise() -> Iterator[None]:
     """SIGTERM, SIGHUP and SIGINT raise :class:`Interrupted` inside the block
-    (main thread only; elsewhere the block runs unchanged)."""
+    (main thread only; elsewhere the block runs unchanged): at once where
+    csp11 may stop safely, else at the next :func:`checkpoint`.  A signal
+    still waiting when the block's work is done is raised as it ends, with
+    ``completed`` set (the work was not undone)."""
     try:
         saved = {signum: signal.signal(signum, _raise) for signum in _SIGNALS}
     except ValueError:  # not the main thread
         yield
         return
+    interrupts.clear()
     try:
         yield
+        late = interrupts.pending()
+        if late is not None:
+            raise Interrupted(late, completed=True)
     finally:
+        interrupts.clear()
         for signum, handler in saved.items():
             signal.signal(signum, handler)
 
@@ -236,6 +247,7 @@ def published(target: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Bi
             yield dst
             dst.flush()
             os.fsync(dst.fileno())
+            checkpoint()  # a signal that waited stops the command before it publishes
             with _signals_held():
                 _link(dst.fileno(), named, target, overwrite=overwrite)
                 named = None
@@ -307,12 +319,20 @@ class Source:
                 yield copy
 
 
+@interruptible
+def _read_input(src: BinaryIO) -> bytes:
+    """One piece of an input that may block (a pipe, a terminal): a signal
+    ends the wait at once."""
+    return src.read(_COPY)
+
+
 @contextlib.contextmanager
 def _buffered(src: BinaryIO) -> Iterator[tuple[BinaryIO, int]]:
     with tempfile.TemporaryFile() as copy:  # O_TMPFILE where it can: unnamed
         size = 0
         while True:
-            piece = src.read(_COPY)
+            checkpoint()
+            piece = _read_input(src)
             if not piece:
                 break
             copy.write(piece)

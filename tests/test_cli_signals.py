@@ -10,6 +10,7 @@ prints what it saw (runs, runs stopped midway, files left, plaintext seen).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -127,10 +128,16 @@ def _stop_at_random(args: list[str], out: Path, target: Path, expected_size: int
         _, err = child.communicate(timeout=300)
     assert child.returncode in (-signum, 0), (child.returncode, err)
     if child.returncode == -signum and signum != signal.SIGKILL:
-        # The one line, and nothing left behind.
-        assert err.decode().endswith(
-            f"csp11: stopped by {signal.Signals(signum).name}; nothing was left behind\n"
-        ) or err == b"", err
+        # The one line: nothing left behind, or (a signal that came while
+        # the file was being published) the complete output.
+        name = signal.Signals(signum).name
+        text = err.decode()
+        if text.endswith(f"csp11: stopped by {name} once the command had completed\n"):
+            assert target.stat().st_size == expected_size
+        else:
+            assert text.endswith(f"csp11: stopped by {name}; nothing was left behind\n") or (
+                err == b""), err
+            assert not target.exists()
     return child.returncode, watcher.seen
 
 
@@ -227,3 +234,114 @@ def test_the_named_fallback_is_cleaned_up(tmp_path: Path, container: str) -> Non
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == [
         ".csp11-0123456789abcdef.tmp", "e.csp11", "mine.tmp"]
+
+
+# System call numbers, for /proc/PID/syscall (which names no call).
+_SYSCALLS = {"x86_64": {"read": 0, "flock": 73}, "aarch64": {"read": 63, "flock": 32}}
+
+
+def _blocked_in(child: subprocess.Popen[bytes], call: str) -> None:
+    """Wait until ``child``'s main thread sleeps in the system call ``call``."""
+    number = _SYSCALLS.get(os.uname().machine, {}).get(call)
+    if number is None:
+        pytest.skip(f"no system call numbers for {os.uname().machine}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            current = Path(f"/proc/{child.pid}/syscall").read_text().split()[0]
+        except (OSError, IndexError):
+            state = current = ""
+        if state == "S" and current == str(number):
+            return
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.02)
+    raise AssertionError(f"never blocked in {call}()")
+
+
+def _stopped_quickly(child: subprocess.Popen[bytes], signum: int,
+                     terminal: int | None = None) -> None:
+    """Send ``signum``: the child ends by it within seconds, saying that it left
+    nothing behind (on its standard error, or on the ``terminal`` given)."""
+    start = time.monotonic()
+    child.send_signal(signum)
+    _, err = child.communicate(timeout=30)
+    assert time.monotonic() - start < 5, err
+    if terminal is not None:
+        err = b""
+        with contextlib.suppress(OSError):  # EIO once the child closed it
+            while chunk := os.read(terminal, 4096):
+                err += chunk
+        err = err.replace(b"\r\n", b"\n")
+    assert child.returncode == -signum, (child.returncode, err)
+    name = signal.Signals(signum).name
+    assert err.decode().endswith(f"csp11: stopped by {name}; nothing was left behind\n"), err
+
+
+def test_a_stop_signal_ends_a_wait_for_input_at_once(tmp_path: Path, container: str) -> None:
+    """Standard input that does not come: the read ends when the signal does."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "csp11", "encrypt", "-", "-o", str(tmp_path / "e.csp11"),
+         "--container", container], env=_env(), stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _blocked_in(child, "read")
+        _stopped_quickly(child, signal.SIGTERM)
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stop_signal_ends_a_wait_for_the_store_lock_at_once(tmp_path: Path,
+                                                              container: str) -> None:
+    """Another process holds the token store's lock: making a container waits
+    for it, and SIGINT ends the wait."""
+    import fcntl
+
+    from csp11 import win32crypt, win32cryptcon
+
+    ctx = win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_AES,
+                                         win32cryptcon.CRYPT_VERIFYCONTEXT)
+    assert ctx is not None
+    with ctx:
+        lock_path = ctx._state.token.store_lock
+    assert lock_path
+    name = f"waits-{uuid.uuid4().hex[:8]}"
+    with open(lock_path, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        child = _csp11("keys", "create", name, "--bits", "1024")
+        _blocked_in(child, "flock")
+        _stopped_quickly(child, signal.SIGINT)
+    listed = subprocess.run([sys.executable, "-m", "csp11", "keys", "list"], env=_env(),
+                            capture_output=True, timeout=120, check=True)
+    assert name.encode() not in listed.stdout
+
+
+def test_a_stop_signal_ends_a_pin_prompt_at_once(tmp_path: Path) -> None:
+    """At the PIN prompt (a key-use PIN, on a terminal) Ctrl-C ends the command."""
+    import pty
+
+    home = tmp_path / "h"  # a token of its own
+    made = subprocess.run([sys.executable, "-m", "csp11", "keys", "create", "vault",
+                           "--user-protected", "--bits", "1024"], env=_env(CSP11_HOME=str(home)),
+                          capture_output=True, timeout=120, check=False)
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "f").write_bytes(b"x")
+    controller, terminal = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "csp11", "encrypt", str(tmp_path / "f"), "--container", "vault"],
+        stdin=terminal, stdout=terminal, stderr=terminal,
+        env=_env(CSP11_HOME=str(home)))
+    os.close(terminal)
+    try:
+        shown = b""
+        while b"PIN for token" not in shown:
+            chunk = os.read(controller, 4096)
+            assert chunk, shown
+            shown += chunk
+        _blocked_in(child, "read")
+        _stopped_quickly(child, signal.SIGINT, controller)
+    finally:
+        os.close(controller)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "h"]

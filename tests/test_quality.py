@@ -51,7 +51,8 @@ def test_package_is_typed() -> None:
 # indirectly.  A name ending in "." is a package: every module under it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("constants", ("csp11.winerror", "csp11.win32cryptcon", "csp11.pywintypes")),
-    ("base", ("csp11.errors", "csp11.args", "csp11.structs", "csp11.logs")),
+    ("base", ("csp11.errors", "csp11.args", "csp11.structs", "csp11.logs",
+              "csp11.interrupts")),
     ("formats", ("csp11.formats.",)),
     ("token", ("csp11.token.",)),
     ("model", ("csp11.model.",)),

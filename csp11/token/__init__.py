@@ -95,7 +95,6 @@ from csp11.token.pins import (
     read_pin_source,
     set_pin_prompt,
 )
-from csp11.token.pypkcs11 import load as load_python_pkcs11
 from csp11.token.pypkcs11 import mechanism_name
 from csp11.token.quirks import NO_QUIRKS, Quirks, quirks_for
 from csp11.token.session import SESSION_LOST, jitter
@@ -158,7 +157,6 @@ __all__ = [
     "get_pin_prompt",
     "jitter",
     "load_module",
-    "load_python_pkcs11",
     "mechanism_name",
     "on_child",
     "on_token_unloaded",

@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 from csp11.errors import CKR_NAMES
+from csp11.interrupts import signals_to_main_thread
 from csp11.token.ckr import _EXCEPTION_CKR
 from csp11.token.constants import CKR_OK, DEFAULT, Attribute, KeyType, ObjectClass
 from csp11.token.cryptoki import _CK_MECHANISM, _Cryptoki, _ulong
@@ -240,6 +241,7 @@ class _Offload:
 
     @staticmethod
     def _work(jobs: queue.SimpleQueue[Any]) -> None:
+        signals_to_main_thread()
         while True:
             job = jobs.get()
             fn, done, box = job

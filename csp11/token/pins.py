@@ -21,6 +21,7 @@ from typing import Literal
 
 from csp11 import winerror
 from csp11.errors import Fail
+from csp11.interrupts import interruptible
 from csp11.structs import Struct
 from csp11.token.forkgate import ChildSafeLock
 
@@ -59,6 +60,7 @@ class PinRequest(Struct):
 PinPrompt = Callable[[PinRequest], "str | None"]
 
 
+@interruptible  # waiting for the user holds nothing: Ctrl-C ends it at once
 def default_prompt(request: PinRequest) -> str | None:
     """Ask for the PIN on the terminal, without echo.
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import pkcs11.exceptions
 
 __all__ = [
-    "as_key_type", "as_mechanism", "as_object_class", "load", "mechanism_name", "pkcs11",
+    "as_key_type", "as_mechanism", "as_object_class", "mechanism_name", "pkcs11",
 ]
 
 # The submodules csp11 reads through ``pkcs11.<name>``; the package itself
@@ -79,15 +79,3 @@ def mechanism_name(number: int) -> str:
     except ValueError:
         return f"0x{number:08X}"
 
-
-def load() -> None:
-    """Import python-pkcs11 now.
-
-    For a program that will need it anyway and that turns signals into
-    exceptions (csp11's command line): an exception raised inside Python's
-    import machinery can leave the module's import lock held, and the next
-    import of it (an ``except`` clause of the token layer, during the clean-up
-    after the signal) then waits for ever.
-    """
-    for name in ("exceptions", "_pkcs11"):
-        getattr(pkcs11, name)

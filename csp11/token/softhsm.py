@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
+from csp11.interrupts import interruptible
 from csp11.token.forkgate import ChildSafeLock
 
 __all__ = ["generation_files", "store_file_lock", "store_lock_path", "touch_generations"]
@@ -83,6 +84,13 @@ def _forget_parent() -> None:
 _held_lock = ChildSafeLock(_forget_parent)
 
 
+@interruptible
+def _wait_for_lock(handle: TextIO) -> None:
+    """Take the store's lock file, waiting for another process that holds
+    it; a stop signal ends the wait at once (nothing is held yet)."""
+    fcntl.flock(handle, fcntl.LOCK_EX)
+
+
 @contextlib.contextmanager
 def store_file_lock(path: str | None) -> Iterator[None]:
     """Hold a store's lock file (``flock``), re-entrant within the process;
@@ -98,7 +106,7 @@ def store_file_lock(path: str | None) -> Iterator[None]:
         if depth[0] == 0:
             handle = open(path, "a+")  # noqa: SIM115 - kept open while held
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX)
+                _wait_for_lock(handle)
             except BaseException:
                 handle.close()
                 raise
