@@ -135,9 +135,11 @@ def _stop_at_random(args: list[str], out: Path, target: Path, expected_size: int
         if text.endswith(f"csp11: stopped by {name} once the command had completed\n"):
             assert target.stat().st_size == expected_size
         else:
-            assert text.endswith(f"csp11: stopped by {name}; nothing was left behind\n") or (
-                err == b""), err
-            assert not target.exists()
+            if err:
+                assert text.endswith(f"csp11: stopped by {name}; nothing was left behind\n"), err
+                assert not target.exists()
+            # else the signal came before or after csp11's window: the default
+            # action (_check_directory checks what is left).
     return child.returncode, watcher.seen
 
 

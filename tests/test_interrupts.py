@@ -14,21 +14,33 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from csp11 import interrupts, safefiles
 from csp11.win32crypt import PyCRYPTPROV
 from csp11.win32cryptcon import CALG_AES_256, CRYPT_EXPORTABLE
 
 
+def _stopped(body: Callable[[], object]) -> safefiles.Interrupted:
+    """What ``body`` run in the command line's signal window raised."""
+    try:
+        with safefiles.signals_raise():
+            body()
+    except safefiles.Interrupted as exc:
+        return exc
+    raise AssertionError("no Interrupted")
+
+
 def test_a_signal_outside_csp11_stops_at_once() -> None:
     reached = []
-    with pytest.raises(safefiles.Interrupted) as raised, safefiles.signals_raise():
+
+    def body() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         reached.append("the line after the signal")
-    assert raised.value.signum == signal.SIGTERM and not raised.value.completed
+
+    raised = _stopped(body)
+    assert raised.signum == signal.SIGTERM and not raised.completed
     assert reached == []
 
 
@@ -48,12 +60,15 @@ def _signal_inside_the_token_layer(prov: PyCRYPTPROV, reached: list[str]) -> Any
 
 def test_a_signal_inside_the_token_layer_waits_for_a_checkpoint(prov: PyCRYPTPROV) -> None:
     reached: list[str] = []
-    with pytest.raises(safefiles.Interrupted) as raised, safefiles.signals_raise():
+
+    def body() -> None:
         assert _signal_inside_the_token_layer(prov, reached) == 7
         assert interrupts.pending() == signal.SIGTERM
         safefiles.checkpoint()
         reached.append("after the checkpoint")
-    assert raised.value.signum == signal.SIGTERM and not raised.value.completed
+
+    raised = _stopped(body)
+    assert raised.signum == signal.SIGTERM and not raised.completed
     assert reached == ["inside, after the signal", "back from the token layer"]
     assert interrupts.pending() is None
     # The session went back to the pool: the token works on, in this thread.
@@ -66,25 +81,27 @@ def test_a_signal_inside_the_token_layer_waits_for_a_checkpoint(prov: PyCRYPTPRO
 
 def test_a_signal_that_waited_to_the_end_says_the_work_completed(prov: PyCRYPTPROV) -> None:
     reached: list[str] = []
-    with pytest.raises(safefiles.Interrupted) as raised, safefiles.signals_raise():
+
+    def body() -> None:
         _signal_inside_the_token_layer(prov, reached)
         reached.append("the block's last line")
-    assert raised.value.signum == signal.SIGTERM and raised.value.completed
+
+    raised = _stopped(body)
+    assert raised.signum == signal.SIGTERM and raised.completed
     assert reached[-1] == "the block's last line"
     assert interrupts.pending() is None
 
 
 def test_a_second_signal_is_ignored_while_the_first_is_handled(prov: PyCRYPTPROV) -> None:
-    with pytest.raises(safefiles.Interrupted) as raised, safefiles.signals_raise():
-        token = prov._state.token
+    def inside(session: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGHUP)  # ignored: the clean-up must run
 
-        def inside(session: Any) -> None:
-            os.kill(os.getpid(), signal.SIGTERM)
-            os.kill(os.getpid(), signal.SIGHUP)  # ignored: the clean-up must run
-
-        token.run("C_GenerateRandom", inside)
+    def body() -> None:
+        prov._state.token.run("C_GenerateRandom", inside)
         safefiles.checkpoint()
-    assert raised.value.signum == signal.SIGTERM
+
+    assert _stopped(body).signum == signal.SIGTERM
     # The handlers the block found are back.
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
@@ -111,8 +128,7 @@ def test_an_interruptible_wait_ends_at_once() -> None:
     try:
         with os.fdopen(reading, "rb", buffering=0) as src:
             helper.start()
-            with pytest.raises(safefiles.Interrupted), safefiles.signals_raise():
-                safefiles._read_input(src)  # type: ignore[arg-type]
+            assert _stopped(lambda: safefiles._read_input(src)).signum == signal.SIGTERM
         assert time.monotonic() - start < 4
     finally:
         done.set()
