@@ -22,6 +22,7 @@ from typing import Any
 
 from csp11 import filecrypt, interop, win32crypt, winerror
 from csp11 import win32cryptcon as con
+from csp11.interrupts import interruptible
 from csp11.pywintypes import error
 from csp11.win32crypt import PyCRYPTKEY, PyCRYPTPROV
 
@@ -179,6 +180,14 @@ def show_created(data: dict[str, Any]) -> None:
           f"{', user-protected' if key['user_protected'] else ''} (id {key['key_id'][:16]})")
 
 
+@interruptible  # waiting for the user holds nothing: Ctrl-C ends it at once
+def _ask(question: str) -> str:
+    """The line typed at the terminal after ``question``."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return sys.stdin.readline()
+
+
 def delete(name: str, *, yes: bool, token: str | None) -> dict[str, Any]:
     """``keys delete``: ask first on a terminal; without one, only with ``yes``."""
     with _container(name, token):
@@ -189,10 +198,8 @@ def delete(name: str, *, yes: bool, token: str | None) -> dict[str, Any]:
                 f"not deleting key container {name!r} without confirmation: there is no "
                 "terminal to ask; add --yes", usage=True,
             )
-        sys.stderr.write(f"Delete key container {name!r} and its keys? Files encrypted for it "
-                         "can never be decrypted again. [y/N] ")
-        sys.stderr.flush()
-        answer = sys.stdin.readline().strip().lower()
+        answer = _ask(f"Delete key container {name!r} and its keys? Files encrypted for it "
+                      "can never be decrypted again. [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             raise Declined(f"key container {name!r} was not deleted", usage=False)
     win32crypt.CryptAcquireContext(name, None, con.PROV_RSA_AES, con.CRYPT_DELETEKEYSET,

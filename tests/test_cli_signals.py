@@ -347,3 +347,26 @@ def test_a_stop_signal_ends_a_pin_prompt_at_once(tmp_path: Path) -> None:
     finally:
         os.close(controller)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "h"]
+
+
+def test_a_stop_signal_ends_the_delete_question_at_once(container: str) -> None:
+    """``keys delete`` asks on the terminal; Ctrl-C there deletes nothing."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    child = subprocess.Popen([sys.executable, "-m", "csp11", "keys", "delete", container],
+                             stdin=terminal, stdout=terminal, stderr=terminal, env=_env())
+    os.close(terminal)
+    try:
+        shown = b""
+        while b"[y/N]" not in shown:
+            chunk = os.read(controller, 4096)
+            assert chunk, shown
+            shown += chunk
+        _blocked_in(child, "read")
+        _stopped_quickly(child, signal.SIGINT, controller)
+    finally:
+        os.close(controller)
+    listed = subprocess.run([sys.executable, "-m", "csp11", "keys", "list"], env=_env(),
+                            capture_output=True, timeout=120, check=True)
+    assert container.encode() in listed.stdout
