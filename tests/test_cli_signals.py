@@ -11,8 +11,10 @@ prints what it saw (runs, runs stopped midway, files left, plaintext seen).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
+import pty
 import random
 import signal
 import subprocess
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from csp11 import safefiles
+from csp11 import safefiles, win32crypt, win32cryptcon
 
 from .conftest import REPO
 
@@ -299,10 +301,6 @@ def test_a_stop_signal_ends_a_wait_for_the_store_lock_at_once(tmp_path: Path,
                                                               container: str) -> None:
     """Another process holds the token store's lock: making a container waits
     for it, and SIGINT ends the wait."""
-    import fcntl
-
-    from csp11 import win32crypt, win32cryptcon
-
     ctx = win32crypt.CryptAcquireContext(None, None, win32cryptcon.PROV_RSA_AES,
                                          win32cryptcon.CRYPT_VERIFYCONTEXT)
     assert ctx is not None
@@ -320,53 +318,41 @@ def test_a_stop_signal_ends_a_wait_for_the_store_lock_at_once(tmp_path: Path,
     assert name.encode() not in listed.stdout
 
 
+def _ctrl_c_at_the_prompt(args: list[str], prompt: bytes, **env: str) -> None:
+    """Run ``csp11 args`` on a pseudo-terminal; once it shows ``prompt`` and
+    waits for the answer, SIGINT ends it at once."""
+    controller, terminal = pty.openpty()
+    child = subprocess.Popen([sys.executable, "-m", "csp11", *args], stdin=terminal,
+                             stdout=terminal, stderr=terminal, env=_env(**env))
+    os.close(terminal)
+    try:
+        shown = b""
+        while prompt not in shown:
+            chunk = os.read(controller, 4096)
+            assert chunk, shown
+            shown += chunk
+        _blocked_in(child, "read")
+        _stopped_quickly(child, signal.SIGINT, controller)
+    finally:
+        os.close(controller)
+
+
 def test_a_stop_signal_ends_a_pin_prompt_at_once(tmp_path: Path) -> None:
     """At the PIN prompt (a key-use PIN, on a terminal) Ctrl-C ends the command."""
-    import pty
-
     home = tmp_path / "h"  # a token of its own
     made = subprocess.run([sys.executable, "-m", "csp11", "keys", "create", "vault",
                            "--user-protected", "--bits", "1024"], env=_env(CSP11_HOME=str(home)),
                           capture_output=True, timeout=120, check=False)
     assert made.returncode == 0, made.stderr
     (tmp_path / "f").write_bytes(b"x")
-    controller, terminal = pty.openpty()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "csp11", "encrypt", str(tmp_path / "f"), "--container", "vault"],
-        stdin=terminal, stdout=terminal, stderr=terminal,
-        env=_env(CSP11_HOME=str(home)))
-    os.close(terminal)
-    try:
-        shown = b""
-        while b"PIN for token" not in shown:
-            chunk = os.read(controller, 4096)
-            assert chunk, shown
-            shown += chunk
-        _blocked_in(child, "read")
-        _stopped_quickly(child, signal.SIGINT, controller)
-    finally:
-        os.close(controller)
+    _ctrl_c_at_the_prompt(["encrypt", str(tmp_path / "f"), "--container", "vault"],
+                          b"PIN for token", CSP11_HOME=str(home))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "h"]
 
 
 def test_a_stop_signal_ends_the_delete_question_at_once(container: str) -> None:
     """``keys delete`` asks on the terminal; Ctrl-C there deletes nothing."""
-    import pty
-
-    controller, terminal = pty.openpty()
-    child = subprocess.Popen([sys.executable, "-m", "csp11", "keys", "delete", container],
-                             stdin=terminal, stdout=terminal, stderr=terminal, env=_env())
-    os.close(terminal)
-    try:
-        shown = b""
-        while b"[y/N]" not in shown:
-            chunk = os.read(controller, 4096)
-            assert chunk, shown
-            shown += chunk
-        _blocked_in(child, "read")
-        _stopped_quickly(child, signal.SIGINT, controller)
-    finally:
-        os.close(controller)
+    _ctrl_c_at_the_prompt(["keys", "delete", container], b"[y/N]")
     listed = subprocess.run([sys.executable, "-m", "csp11", "keys", "list"], env=_env(),
                             capture_output=True, timeout=120, check=True)
     assert container.encode() in listed.stdout
