@@ -322,7 +322,8 @@ class Source:
 @interruptible
 def _read_input(src: BinaryIO) -> bytes:
     """One piece of an input that may block (a pipe, a terminal): a signal
-    ends the wait at once."""
+    ends the wait at once (and one that waited ends the copy here)."""
+    checkpoint()
     return src.read(_COPY)
 
 
@@ -331,7 +332,6 @@ def _buffered(src: BinaryIO) -> Iterator[tuple[BinaryIO, int]]:
     with tempfile.TemporaryFile() as copy:  # O_TMPFILE where it can: unnamed
         size = 0
         while True:
-            checkpoint()
             piece = _read_input(src)
             if not piece:
                 break
