@@ -105,7 +105,9 @@ _GENERIC_MESSAGES: dict[str, str] = {
     "Parallel not supported": "CKR_SESSION_PARALLEL_NOT_SUPPORTED",
     "User type invalid": "CKR_USER_TYPE_INVALID",
 }
-_UNMAPPED = re.compile(r"Unmapped error code (0x[0-9a-fA-F]+)")
+# A pattern string, not a compiled pattern: re compiles it (and caches it)
+# on first use, which keeps the compile off every import (cold start).
+_UNMAPPED = r"Unmapped error code (0x[0-9a-fA-F]+)"
 
 
 def ckr_of(exc: BaseException) -> str:
@@ -114,7 +116,7 @@ def ckr_of(exc: BaseException) -> str:
     if name is not None:
         return name
     text = str(exc)
-    match = _UNMAPPED.search(text)
+    match = re.search(_UNMAPPED, text)
     if match:
         return _ckr_name(int(match.group(1), 16))
     for fragment, ckr in _GENERIC_MESSAGES.items():
