@@ -42,6 +42,12 @@ _PROGRAM = textwrap.dedent(
         h.CryptHashData(b"through p11-kit")
         signature = h.CryptSignHash(spec)
         public.verify(signature[::-1], b"through p11-kit", padding.PKCS1v15(), hashes.SHA256())
+    # Large calls go to the token in pieces (C_*Update, C_*Final); decrypted
+    # here on the token's ECB, as p11-kit's RPC carries no CBC parameters.
+    session = ctx.CryptGenKey(c.CALG_AES_256, 0)
+    plain = bytes(range(256)) * 4096 + b"end"
+    assert session.CryptDecrypt(True, session.CryptEncrypt(True, plain)) == plain
+    session.CryptDestroyKey()
     digest = ctx.CryptCreateHash(c.CALG_SHA1)
     digest.CryptHashData(b"a" * 3_000_000)  # a multi-part digest: csp11's own calls
     assert len(digest.CryptGetHashParam(c.HP_HASHVAL)) == 20

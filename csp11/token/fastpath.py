@@ -321,11 +321,16 @@ def _crypt_pieces(calls: Calls, session: int, mech: _CK_MECHANISM, key: int, *,
             _raise(rv)
         done += piece
         written += size.value
-    size.value = total - written
-    rv = final(session, target + written, ctypes.byref(size))
+    # The end goes to a small buffer of its own: p11-kit's RPC answers a
+    # zero-length one (what is left of ``out`` here) with CKR_BUFFER_TOO_SMALL
+    # (measured through p11-kit-client), and these mechanisms end with nothing.
+    last = ctypes.create_string_buffer(_ALIGN)
+    size.value = _ALIGN
+    rv = final(session, last, ctypes.byref(size))
     if rv != CKR_OK:
         _raise(rv)
-    written += size.value
+    if size.value:  # pragma: no cover - unpadded ECB/CBC leave nothing for the end
+        return out[:written] + last.raw[: size.value]
     return out if written == total else out[:written]
 
 
