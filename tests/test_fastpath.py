@@ -2,8 +2,9 @@
 
 Real token, no mocks: the lean paths must give exactly what the token gives
 through python-pkcs11 (and what ``cryptography`` computes), make key objects
-python-pkcs11 itself accepts, run large main-thread calls on the worker
-thread, and report failures with the return code the token gave.
+python-pkcs11 itself accepts, run large calls in pieces (decryption as one
+operation per piece) and other large main-thread calls on the worker thread,
+and report failures with the return code the token gave.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pkcs11
 import pkcs11.exceptions
 import pytest
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from csp11 import pywintypes, winerror
@@ -79,10 +81,10 @@ def test_the_result_is_a_fresh_bytes_object_each_time(prov: PyCRYPTPROV) -> None
     assert hash(first) == hash(kept)
 
 
-def test_large_calls_go_in_pieces_and_decryption_on_the_worker(prov: PyCRYPTPROV) -> None:
+def test_large_calls_go_in_pieces_on_the_calling_thread(prov: PyCRYPTPROV) -> None:
     key = prov.CryptGenKey(con.CALG_AES_256, 0)
     seen: list[tuple[str, str]] = []
-    originals = fastpath._crypt, fastpath._crypt_pieces
+    originals = fastpath._crypt, fastpath._encrypt_pieces, fastpath._decrypt_chained
 
     def spying(name: str, original: Any) -> Any:
         def spy(*args: object, **kwargs: object) -> bytes:
@@ -92,7 +94,8 @@ def test_large_calls_go_in_pieces_and_decryption_on_the_worker(prov: PyCRYPTPROV
         return spy
 
     fastpath._crypt = spying("one call", originals[0])
-    fastpath._crypt_pieces = spying("pieces", originals[1])
+    fastpath._encrypt_pieces = spying("pieces", originals[1])
+    fastpath._decrypt_chained = spying("chained", originals[2])
     try:
         key.CryptEncrypt(False, bytes(fastpath.OFFLOAD_BYTES))
         key.CryptDecrypt(False, bytes(fastpath.OFFLOAD_BYTES))
@@ -103,10 +106,51 @@ def test_large_calls_go_in_pieces_and_decryption_on_the_worker(prov: PyCRYPTPROV
         other.start()
         other.join()
     finally:
-        fastpath._crypt, fastpath._crypt_pieces = originals
+        fastpath._crypt, fastpath._encrypt_pieces, fastpath._decrypt_chained = originals
     main = threading.main_thread().name
-    assert seen == [("pieces", main), ("pieces", "csp11-bulk"), ("one call", main),
-                    ("one call", main), ("pieces", "not-main")]
+    assert seen == [("pieces", main), ("chained", main), ("one call", main),
+                    ("one call", main), ("chained", "not-main")]
+
+
+def test_a_large_decryption_is_one_operation_per_piece(prov: PyCRYPTPROV) -> None:
+    # SoftHSM2 keeps all the ciphertext of a decrypt operation until its end:
+    # each piece is an operation of its own, chained on the block before it.
+    key = prov.CryptGenKey(con.CALG_AES_256, 0)
+    sealed = key.CryptEncrypt(False, os.urandom(3 * fastpath.PIECE_BYTES + 32))
+    ivs: list[bytes | None] = []
+    original = fastpath._mechanism
+
+    def spy(mechanism: int, param: bytes | None) -> Any:
+        ivs.append(param)
+        return original(mechanism, param)
+
+    key.CryptSetKeyParam(con.KP_IV, bytes(16))
+    fastpath._mechanism = spy
+    try:
+        key.CryptDecrypt(False, sealed)
+    finally:
+        fastpath._mechanism = original
+    piece = fastpath.PIECE_BYTES
+    assert ivs == [bytes(16)] + [sealed[at - 16:at] for at in (piece, 2 * piece, 3 * piece)]
+
+
+@pytest.mark.parametrize(("algid", "mode"), [(con.CALG_3DES, con.CRYPT_MODE_CBC),
+                                             (con.CALG_AES_192, con.CRYPT_MODE_ECB),
+                                             (con.CALG_3DES, con.CRYPT_MODE_ECB)])
+def test_large_decryptions_match_cryptography(prov: PyCRYPTPROV, algid: int, mode: int) -> None:
+    # 8-byte IVs (3DES) and no IV at all (ECB) across the piece boundaries.
+    key = prov.CryptGenKey(algid, con.CRYPT_EXPORTABLE)
+    key.CryptSetKeyParam(con.KP_MODE, mode)
+    data = os.urandom(2 * fastpath.PIECE_BYTES + 64)
+    sealed = key.CryptEncrypt(False, data)
+    block = 8 if algid != con.CALG_AES_192 else 16
+    key.CryptSetKeyParam(con.KP_IV, bytes(block))
+    assert key.CryptDecrypt(False, sealed) == data
+    material = _material(key)
+    algorithm: Any = (algorithms.AES(material) if algid == con.CALG_AES_192
+                      else TripleDES(material))
+    chosen: Any = modes.ECB() if mode == con.CRYPT_MODE_ECB else modes.CBC(bytes(block))
+    assert sealed == Cipher(algorithm, chosen).encryptor().update(data)
 
 
 @pytest.mark.parametrize("algid", [con.CALG_AES_128, con.CALG_3DES])
