@@ -18,8 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from csp11 import interrupts, safefiles
+from csp11.token import fastpath
 from csp11.win32crypt import PyCRYPTPROV
-from csp11.win32cryptcon import CALG_AES_256, CRYPT_EXPORTABLE
+from csp11.win32cryptcon import CALG_3DES, CALG_AES_256, CRYPT_EXPORTABLE, KP_IV
 
 
 def _stopped(body: Callable[[], object]) -> safefiles.Interrupted:
@@ -139,9 +140,14 @@ def test_an_interruptible_wait_ends_at_once() -> None:
 def test_csp11_threads_leave_signals_to_the_main_thread(prov: PyCRYPTPROV) -> None:
     """A process's signal goes to a thread that does not block it; csp11's
     bulk worker blocks the stop signals, so they reach the main thread."""
-    with prov.CryptGenKey(CALG_AES_256, CRYPT_EXPORTABLE) as key:
-        sealed = key.CryptEncrypt(True, bytes(4 << 20))
-        assert key.CryptDecrypt(True, sealed) == bytes(4 << 20)  # a large call: the worker
+    # A large one-shot call on the main thread goes to the worker: 3DES of
+    # whole 8-byte blocks that are not whole 16-byte pieces (AES and aligned
+    # calls go in pieces on the calling thread).
+    size = fastpath.OFFLOAD_BYTES + 8
+    with prov.CryptGenKey(CALG_3DES, CRYPT_EXPORTABLE) as key:
+        sealed = key.CryptEncrypt(False, bytes(size))
+        key.CryptSetKeyParam(KP_IV, bytes(8))
+        assert key.CryptDecrypt(False, sealed) == bytes(size)
     workers = [t for t in threading.enumerate() if t.name == "csp11-bulk"]
     assert workers, [t.name for t in threading.enumerate()]
     for worker in workers:
