@@ -158,6 +158,29 @@ def test_a_writer_killed_at_any_step_leaves_a_state_the_next_call_repairs(
     _check_clean(csp11_home, softhsm2_module, name)
 
 
+def test_opening_tidies_under_the_lock_only_what_needs_it(
+    name: str, csp11_home: Path, softhsm2_module: str
+) -> None:
+    """An open reads a clean container without its lock (no claim made: the
+    opener never reaches "claim-created"); a container with a crashed
+    writer's debris is tidied under the lock."""
+    _setup(name, "keyed")
+    assert _run(name, "getkey") == "ok"
+    clean = _start(name, "getkey", "claim-created", "pause")
+    out, err = clean.communicate(timeout=60)
+    assert out.split() == ["result", "ok"], err[-2000:]  # never paused: no claim was made
+    crashed = _start(name, "genkey", "pair-made", "kill")  # leaves an intent and a pair
+    crashed.communicate(timeout=60)
+    assert crashed.returncode == -signal.SIGKILL
+    tidier = _start(name, "getkey", "claim-created", "pause")
+    assert tidier.stdout is not None and tidier.stdin is not None
+    assert tidier.stdout.readline().strip() == "paused"  # it took the lock
+    tidier.stdin.write("\n")
+    tidier.stdin.flush()
+    assert _result(tidier) == "ok"
+    _check_clean(csp11_home, softhsm2_module, name)
+
+
 INTERLEAVINGS = [
     (op, step, other)
     for op, steps in STEPS.items() for step in steps

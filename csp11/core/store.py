@@ -613,7 +613,12 @@ class Containers:
     def tidy(self, cname: ContainerName, pins: PinSources) -> None:
         """Check that the container exists (``NTE_BAD_KEYSET``) and remove debris of
         crashed changes from it: objects of generations no marker names and no
-        live intent announces, dead claims and intents."""
+        live intent announces, dead claims and intents.
+
+        First without the lock (which costs a token object made and destroyed):
+        a container found clean needs nothing (:meth:`_clean`)."""
+        if self._clean(cname, pins):
+            return
         with self.locked(cname, pins):
             pooled, markers = self._markers(cname, pins)
             if not markers:
@@ -625,6 +630,46 @@ class Containers:
             # Older markers: a writer died between its commit and removing them.
             self._destroy(pooled, [m.obj for m in markers[:-1]])
             self._tidy_all(cname, markers[-1].record["keys"], pins)
+
+    def _clean(self, cname: ContainerName, pins: PinSources) -> bool:
+        """Whether the container is free of debris, read without the lock:
+        one marker, no claim, no intent, and every key object of the container
+        of the generation that marker names.  ``NTE_BAD_KEYSET`` if it does
+        not exist.
+
+        Only a "yes" skips the tidy-up, and it is safe: debris (what a crashed
+        change leaves) stays until someone removes it, so it would be seen by
+        these reads; a change another process makes meanwhile shows as a
+        claim, an intent, a second marker or a key of another generation, and
+        any of them sends the caller to the tidy-up under the lock.
+        """
+        if cname.found or self._orphans:
+            return False
+        _pooled, markers = self._markers(cname, pins)
+        if not markers:
+            raise Fail(winerror.NTE_BAD_KEYSET, f"key container {cname.name!r} does not exist")
+        if len(markers) != 1:
+            return False
+        _pooled, claims = self._find_records(_CLAIM, cname.lock_label, pins)
+        if claims:
+            return False
+        keys = markers[0].record["keys"]
+        for spec in SPEC_NAMES:
+            _pooled, intents = self._find_records(_INTENT, cname.intent_label(spec), pins)
+            if intents:
+                return False
+            current = keys.get(str(spec))
+            expected = cname.key_id(spec, current) if isinstance(current, int) else None
+            home, groups = self.token.find(
+                [{Attribute.CLASS: cls, Attribute.LABEL: cname.key_label(spec),
+                  Attribute.TOKEN: True}
+                 for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY,
+                             ObjectClass.CERTIFICATE)], pins
+            )
+            if any(_object_id(self.token, home, o) != expected
+                   for group in groups for o in group):
+                return False
+        return True
 
     def new_generation(self) -> int:
         """A fresh generation number for a new key pair (random: never reused in practice)."""
