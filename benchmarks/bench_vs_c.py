@@ -656,7 +656,8 @@ def file_run(bench: Bench, mib: int, before: Path | None, rounds: int,
             floor = 1e3 / (cpu_ms / cpus)  # every vCPU busy all the time
             print(f"  C doing the command's work ({verb}, file:{verb[:3]}): {c_rate:.1f} MiB/s = "
                   f"{c_rate / reference:.0%} of the reference; {cpu_ms:.2f} ms of CPU per MiB, so "
-                  f"{cpus} vCPUs cannot exceed {floor:.0f} MiB/s = {floor / reference:.0%}")
+                  f"{cpus} vCPUs cannot exceed {floor:.0f} MiB/s = {floor / reference:.0%} "
+                  "(rounds: " + " ".join(f"{x[0]:.0f} MiB/s {x[1]:.2f} ms" for x in c_runs) + ")")
         for label, runs in ours.items():
             in_process = statistics.median(x[0] for x in runs)
             whole = statistics.median(x[1] for x in runs)
