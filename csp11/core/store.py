@@ -660,14 +660,8 @@ class Containers:
                 return False
             current = keys.get(str(spec))
             expected = cname.key_id(spec, current) if isinstance(current, int) else None
-            home, groups = self.token.find(
-                [{Attribute.CLASS: cls, Attribute.LABEL: cname.key_label(spec),
-                  Attribute.TOKEN: True}
-                 for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY,
-                             ObjectClass.CERTIFICATE)], pins
-            )
-            if any(_object_id(self.token, home, o) != expected
-                   for group in groups for o in group):
+            home, objects = self._key_objects(cname, spec, pins)
+            if any(_object_id(self.token, home, o) != expected for o in objects):
                 return False
         return True
 
@@ -701,11 +695,21 @@ class Containers:
                 return False
         return True
 
+    def _key_objects(self, cname: ContainerName, spec: int,
+                     pins: PinSources) -> tuple[Any, list[Any]]:
+        """Every key object and certificate of the container's ``spec``, of any
+        generation (with the session they were found in)."""
+        home, groups = self.token.find(
+            [{Attribute.CLASS: cls, Attribute.LABEL: cname.key_label(spec), Attribute.TOKEN: True}
+             for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY,
+                         ObjectClass.CERTIFICATE)], pins
+        )
+        return home, [o for group in groups for o in group]
+
     def _tidy_all(self, cname: ContainerName, keys: dict[str, int], pins: PinSources) -> None:
         """Remove every key object of the container that ``keys`` does not name and
         no live intent announces; remove dead intents."""
         for spec in SPEC_NAMES:
-            label = cname.key_label(spec)
             pooled, intents = self._find_records(_INTENT, cname.intent_label(spec), pins)
             orphans = {f"intent:{cname.intent_label(spec)}:{i.record.get('generation')}"
                        for i in intents}
@@ -715,13 +719,8 @@ class Containers:
             pending = {i.record.get("generation") for i in intents if i not in dead}
             current = keys.get(str(spec))
             keep = {cname.key_id(spec, g) for g in (current, *pending) if isinstance(g, int)}
-            home, groups = self.token.find(
-                [{Attribute.CLASS: cls, Attribute.LABEL: label, Attribute.TOKEN: True}
-                 for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY,
-                             ObjectClass.CERTIFICATE)], pins
-            )
-            stale = [o for group in groups for o in group
-                     if _object_id(self.token, home, o) not in keep]
+            home, objects = self._key_objects(cname, spec, pins)
+            stale = [o for o in objects if _object_id(self.token, home, o) not in keep]
             self._destroy(home, stale)
             self._destroy(pooled, [i.obj for i in dead])
             self._orphans.difference_update(orphans)
